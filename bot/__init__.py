@@ -1,0 +1,1 @@
+"""relayq's VM side: settings, policy engine, fleet, executors, CLI (and later the Telegram bot)."""

@@ -1,0 +1,1 @@
+"""One module per `relayq` subcommand: parse arguments, call a service, render the answer."""

@@ -1,0 +1,76 @@
+"""The executor interface: how a routed job gets run somewhere and watched.
+
+Two implementations: `LocalExecutor` (a subprocess on this machine, the embedded default) and
+the GitHub Actions executor (workflow_dispatch to self-hosted runners). Both speak only these
+types; callers never see a subprocess or a PyGithub object.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+__all__ = ["Executor", "JobSpec", "JobState", "Phase"]
+
+
+class Phase(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What to run, where. `source` is an http(s) URL or a local file path."""
+
+    job_id: str
+    kind: str
+    source: str
+    target: str
+    workflow: str
+    labels: tuple[str, ...] = ()
+    backend: str = "auto"
+    model: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class JobState:
+    """One observation of a job. `detail` is human text ("fetch", "waiting for mac")."""
+
+    job_id: str
+    phase: Phase
+    detail: str = ""
+    url: str | None = None
+    step: str | None = None
+    exit_code: int | None = None
+    result_dir: Path | None = None
+    at: float = field(default_factory=time.time)
+
+
+class Executor(Protocol):
+    """Runs jobs and reports their states until a terminal one."""
+
+    name: str
+
+    async def submit(self, spec: JobSpec) -> str:
+        """Accept the job; returns a handle (job id or run URL) right away."""
+        ...
+
+    def watch(self, job_id: str) -> AsyncIterator[JobState]:
+        """Yield states as they change, ending after the first terminal state."""
+        ...
+
+    async def cancel(self, job_id: str) -> None:
+        """Stop the job if it is queued or running; a finished job is left as it is."""
+        ...

@@ -1,0 +1,121 @@
+"""The one settings class: environment variables, then `~/.config/relayq/env`, then `/etc/relayq/env`.
+
+Names are fixed by DESIGN.md; every one is documented in `jobs/env.example`. Tests construct
+`Settings(...)` directly (pass `_env_file=None` to ignore the files on the machine).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from jobs.errors import ConfigError
+
+__all__ = ["Settings", "default_env_files", "load_settings"]
+
+
+def default_env_files() -> tuple[Path, ...]:
+    """Env files in increasing priority (pydantic-settings lets later files win)."""
+    return (Path("/etc/relayq/env"), Path("~/.config/relayq/env").expanduser())
+
+
+def _state_dir_default() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path("~/.local/state").expanduser())
+    return Path(base) / "relayq"
+
+
+def _alias(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    """Everything relayq reads from its environment, VM side and runner side."""
+
+    model_config = SettingsConfigDict(
+        env_file=default_env_files(),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # -- VM side ---------------------------------------------------------------------------
+    telegram_bot_token: SecretStr | None = Field(None, validation_alias=_alias("TELEGRAM_BOT_TOKEN"))
+    allowed_users: str = Field("", validation_alias=_alias("RELAYQ_ALLOWED_USERS"))
+    telegram_api_base: str = Field(
+        "https://api.telegram.org", validation_alias=_alias("RELAYQ_TELEGRAM_API_BASE")
+    )
+    executor: Literal["local", "github"] | None = Field(
+        None, validation_alias=_alias("RELAYQ_EXECUTOR")
+    )
+    github_token: SecretStr | None = Field(None, validation_alias=_alias("GITHUB_TOKEN"))
+    github_repo: str | None = Field(None, validation_alias=_alias("RELAYQ_GITHUB_REPO"))
+    github_api_url: str = Field(
+        "https://api.github.com", validation_alias=_alias("RELAYQ_GITHUB_API_URL")
+    )
+    github_ref: str = Field("main", validation_alias=_alias("RELAYQ_GITHUB_REF"))
+    policy: Path = Field(Path("policy/policy.yaml"), validation_alias=_alias("RELAYQ_POLICY"))
+    state_dir: Path = Field(default_factory=_state_dir_default, validation_alias=_alias("RELAYQ_STATE_DIR"))
+
+    # -- runner side -----------------------------------------------------------------------
+    backend: Literal["auto", "local", "openai", "openrouter"] = Field(
+        "auto", validation_alias=_alias("RELAYQ_BACKEND")
+    )
+    whisper_model: str | None = Field(None, validation_alias=_alias("RELAYQ_WHISPER_MODEL"))
+    whisper_compute_type: str = Field("int8", validation_alias=_alias("RELAYQ_WHISPER_COMPUTE_TYPE"))
+    whisper_beam_size: int = Field(5, ge=1, le=10, validation_alias=_alias("RELAYQ_WHISPER_BEAM_SIZE"))
+    whisper_batch_size: int = Field(8, ge=1, le=64, validation_alias=_alias("RELAYQ_WHISPER_BATCH_SIZE"))
+    whisper_threads: int = Field(0, ge=0, le=256, validation_alias=_alias("RELAYQ_WHISPER_THREADS"))
+    max_download_mb: float = Field(500, gt=0, validation_alias=_alias("RELAYQ_MAX_DOWNLOAD_MB"))
+    download_timeout_s: float = Field(
+        600, gt=0, validation_alias=_alias("RELAYQ_DOWNLOAD_TIMEOUT_S")
+    )
+    allow_private_urls: bool = Field(False, validation_alias=_alias("RELAYQ_ALLOW_PRIVATE_URLS"))
+    cache_dir: Path | None = Field(None, validation_alias=_alias("RELAYQ_CACHE_DIR"))
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_alias("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_alias("OPENAI_BASE_URL"))
+    openai_model: str | None = Field(None, validation_alias=_alias("RELAYQ_OPENAI_MODEL"))
+    openrouter_api_key: SecretStr | None = Field(None, validation_alias=_alias("OPENROUTER_API_KEY"))
+    openrouter_model: str | None = Field(None, validation_alias=_alias("RELAYQ_OPENROUTER_MODEL"))
+    nas_dir: Path | None = Field(None, validation_alias=_alias("RELAYQ_NAS_DIR"))
+
+    @field_validator("github_repo")
+    @classmethod
+    def _owner_slash_name(cls, value: str | None) -> str | None:
+        if value is not None and (value.count("/") != 1 or not all(value.split("/"))):
+            raise ValueError("must look like owner/name")
+        return value
+
+    @property
+    def allowed_user_ids(self) -> frozenset[int]:
+        return frozenset(int(part) for part in self.allowed_users.split(",") if part.strip())
+
+    @property
+    def resolved_executor(self) -> Literal["local", "github"]:
+        """`local` unless asked for, or unless the GitHub settings are all present."""
+        if self.executor is not None:
+            return self.executor
+        if self.github_token is not None and self.github_repo:
+            return "github"
+        return "local"
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir if self.cache_dir is not None else self.state_dir / "cache"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once, turning a validation error into one clear ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first.get("loc") or ("?",)
+        name = str(loc[0])
+        raise ConfigError(
+            f"setting {name} is invalid: {first.get('msg', 'bad value')}; "
+            "fix it in the environment or in ~/.config/relayq/env"
+        ) from None

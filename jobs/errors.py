@@ -1,0 +1,67 @@
+"""The error tree every relayq component raises.
+
+    RelayqError                  exit 1   anything relayq understands but did not plan for
+    ├── UsageError               exit 2   a bad option or argument
+    ├── SourceUnreachable        exit 3   the URL or file could not be read (DNS, HTTP status, timeout, missing file)
+    ├── NotAudio                 exit 4   the input has no audio stream we can decode
+    ├── TooLarge                 exit 5   over the size cap, the download deadline, or a target's limits
+    ├── RefusedSource            exit 6   a scheme or address we will not fetch (SSRF guard)
+    ├── BackendFailed            exit 7   the transcription backend could not produce a transcript
+    ├── ConfigError              exit 8   settings or the policy file are invalid or incomplete
+    └── Interrupted              exit 130 Ctrl-C / SIGTERM
+
+Each carries the one sentence a user sees (`str(err)`): what was wrong and what to do.
+The CLI prints it as one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendFailed",
+    "ConfigError",
+    "Interrupted",
+    "NotAudio",
+    "RefusedSource",
+    "RelayqError",
+    "SourceUnreachable",
+    "TooLarge",
+    "UsageError",
+]
+
+
+class RelayqError(Exception):
+    """Base class: `str(err)` is the sentence shown to the user."""
+
+    exit_code = 1
+
+
+class UsageError(RelayqError):
+    exit_code = 2
+
+
+class SourceUnreachable(RelayqError):
+    exit_code = 3
+
+
+class NotAudio(RelayqError):
+    exit_code = 4
+
+
+class TooLarge(RelayqError):
+    exit_code = 5
+
+
+class RefusedSource(RelayqError):
+    exit_code = 6
+
+
+class BackendFailed(RelayqError):
+    exit_code = 7
+
+
+class ConfigError(RelayqError):
+    exit_code = 8
+
+
+class Interrupted(RelayqError):
+    exit_code = 130
