@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -38,9 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # systemd and the Actions runner stop jobs with SIGTERM: treat it like Ctrl-C so every
+    # `finally` runs and temp files go with it.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         from bot.settings import load_settings
 

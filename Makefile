@@ -1,0 +1,50 @@
+# relayq's one task runner: what CI runs is what you run.
+#   make demo   — create .venv, install the runner side, run the bundled sample end to end
+#   make test   — create .venv with dev dependencies, then lint, type-check and run the suite
+#   make bench  — the benchmarks in bench/ (not part of make test)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: demo test lint typecheck unit bench clean system-deps
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# One stamp per install flavour; they are redone when pyproject.toml changes.
+$(VENV)/.runner: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[runner]'
+	@touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[runner,bot,dev]'
+	@touch $@ $(VENV)/.runner
+
+demo: $(VENV)/.runner
+	$(BIN)/relayq demo
+
+test: $(VENV)/.dev lint typecheck unit
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+unit: $(VENV)/.dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Debian packages the benchmarks need (speech synthesis). Installed only when missing.
+system-deps:
+	@command -v espeak-ng >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
+
+bench: $(VENV)/.dev system-deps
+	$(BIN)/python bench/transcribe.py
+
+clean:
+	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache bench/.cache

@@ -1,0 +1,304 @@
+"""The local executor: runs a routed job on this machine in a subprocess, the embedded default.
+
+The subprocess is the same entry the workflows call (`jobs/transcribe.sh` → `relayq transcribe`),
+so a job behaves the same here and on a runner. Jobs run one at a time per target, in the order
+they were submitted; each job's folder under `work_dir` holds its spec, its last state, its log
+and its outputs, so `relayq status` can show recent jobs after the process is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import BinaryIO
+
+from bot.executors.base import JobSpec, JobState, Phase
+from jobs.errors import UsageError
+
+__all__ = ["LocalExecutor", "job_entry", "read_job_states"]
+
+STEP_PREFIX = "relayq: "
+_GRACE_S = 5.0
+
+
+def job_entry() -> Path:
+    """The runner entry script shipped inside the `jobs` package."""
+    import jobs
+
+    return Path(jobs.__file__).resolve().parent / "transcribe.sh"
+
+
+@dataclass
+class _Job:
+    spec: JobSpec
+    folder: Path
+    states: list[JobState] = field(default_factory=list)
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    process: asyncio.subprocess.Process | None = None
+    cancel_requested: bool = False
+    last_line: str = ""
+
+    @property
+    def last(self) -> JobState:
+        return self.states[-1]
+
+
+class LocalExecutor:
+    """Runs jobs as subprocesses on this machine, one at a time per target, FIFO."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        work_dir: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        entry: Path | None = None,
+        timeout_s: float = 240 * 60,
+    ) -> None:
+        self._work_dir = work_dir
+        self._env = dict(os.environ if env is None else env)
+        self._entry = entry or job_entry()
+        self._timeout_s = timeout_s
+        self._jobs: dict[str, _Job] = {}
+        self._queues: dict[str, asyncio.Queue[_Job]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+
+    # -- the Executor interface --------------------------------------------------------------
+
+    async def submit(self, spec: JobSpec) -> str:
+        if spec.kind != "transcribe":
+            raise UsageError(
+                f"the local executor cannot run '{spec.kind}' jobs yet; "
+                "only transcribe jobs run locally"
+            )
+        if spec.job_id in self._jobs:
+            raise UsageError(f"job {spec.job_id} was already submitted; use a new job id")
+        folder = self._work_dir / spec.job_id
+        folder.mkdir(parents=True, exist_ok=False)
+        _write_json(folder / "spec.json", asdict(spec))
+        job = _Job(spec=spec, folder=folder)
+        self._jobs[spec.job_id] = job
+        ahead = self._queue(spec.target).qsize() + (1 if self._busy(spec.target) else 0)
+        detail = f"waiting for {ahead} job(s) ahead on {spec.target}" if ahead else "queued"
+        await self._record(job, Phase.QUEUED, detail)
+        await self._queue(spec.target).put(job)
+        self._ensure_worker(spec.target)
+        return spec.job_id
+
+    async def watch(self, job_id: str) -> AsyncIterator[JobState]:
+        job = self._job(job_id)
+        seen = 0
+        while True:
+            async with job.changed:
+                while len(job.states) <= seen:
+                    await job.changed.wait()
+                fresh = job.states[seen:]
+            for state in fresh:
+                seen += 1
+                yield state
+                if state.phase.terminal:
+                    return
+
+    async def cancel(self, job_id: str) -> None:
+        job = self._job(job_id)
+        if job.last.phase.terminal:
+            return
+        job.cancel_requested = True
+        if job.process is None:
+            await self._record(job, Phase.CANCELLED, "cancelled before it started")
+            return
+        # SIGINT first: the job turns it into a clean stop that removes its temp files;
+        # whatever still runs after the grace period is killed.
+        _signal_group(job.process, signal.SIGINT)
+        asyncio.get_running_loop().call_later(_GRACE_S, _kill_if_running, job.process)
+
+    async def close(self) -> None:
+        """Cancel everything still queued or running and stop the workers."""
+        for job_id, job in list(self._jobs.items()):
+            if not job.last.phase.terminal:
+                await self.cancel(job_id)
+        for task in self._workers.values():
+            task.cancel()
+        for task in self._workers.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def state(self, job_id: str) -> JobState:
+        return self._job(job_id).last
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _job(self, job_id: str) -> _Job:
+        try:
+            return self._jobs[job_id]
+        except KeyError:
+            raise UsageError(f"no job {job_id} on this machine; see 'relayq status'") from None
+
+    def _queue(self, target: str) -> asyncio.Queue[_Job]:
+        return self._queues.setdefault(target, asyncio.Queue())
+
+    def _busy(self, target: str) -> bool:
+        return any(
+            j.spec.target == target and j.states and j.last.phase is Phase.RUNNING
+            for j in self._jobs.values()
+        )
+
+    def _ensure_worker(self, target: str) -> None:
+        task = self._workers.get(target)
+        if task is None or task.done():
+            self._workers[target] = asyncio.create_task(self._worker(target))
+
+    async def _worker(self, target: str) -> None:
+        queue = self._queue(target)
+        while True:
+            job = await queue.get()
+            try:
+                if not job.last.phase.terminal:
+                    await self._run(job)
+            finally:
+                queue.task_done()
+
+    async def _run(self, job: _Job) -> None:
+        spec = job.spec
+        out_dir = job.folder / "out"
+        argv = ["bash", str(self._entry), spec.source, "--out", str(out_dir)]
+        argv += ["--backend", spec.backend]
+        if spec.model:
+            argv += ["--model", spec.model]
+        if spec.language:
+            argv += ["--language", spec.language]
+        env = dict(self._env)
+        # The entry script runs `relayq`; make it the one from this interpreter's environment.
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        await self._record(job, Phase.RUNNING, "starting", step="start")
+        log_path = job.folder / "job.log"
+        with log_path.open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+                start_new_session=True,  # so cancel can stop the whole process group
+            )
+            job.process = process
+            follow = asyncio.create_task(self._follow(job, process, log))
+            try:
+                code = await asyncio.wait_for(process.wait(), timeout=self._timeout_s)
+            except TimeoutError:
+                await _stop(process)
+                await _finish(follow)
+                await self._record(
+                    job, Phase.FAILED, f"timed out after {self._timeout_s / 60:.0f} minutes"
+                )
+                return
+            except asyncio.CancelledError:
+                await _stop(process)
+                await _finish(follow)
+                raise
+            # The job is over; anything it left running in its group goes too, or it would
+            # hold the pipe open.
+            _signal_group(process, signal.SIGKILL)
+            await _finish(follow)
+        last_line = job.last_line
+        if job.cancel_requested:
+            await self._record(job, Phase.CANCELLED, "cancelled while running", exit_code=code)
+        elif code == 0:
+            await self._record(
+                job, Phase.SUCCEEDED, "done", step="done", exit_code=0, result_dir=out_dir
+            )
+        else:
+            reason = last_line.removeprefix(STEP_PREFIX) or f"the job exited with code {code}"
+            await self._record(job, Phase.FAILED, reason, step=job.last.step, exit_code=code)
+
+    async def _follow(self, job: _Job, process: asyncio.subprocess.Process, log: BinaryIO) -> None:
+        """Read the job's stderr: step lines become RUNNING states."""
+        assert process.stderr is not None
+        async for raw in process.stderr:
+            line = raw.decode("utf-8", "replace").rstrip()
+            log.write(raw)
+            if not line:
+                continue
+            job.last_line = line
+            if line.startswith(STEP_PREFIX):
+                text = line.removeprefix(STEP_PREFIX)
+                step = text.split(" ", 1)[0].rstrip(":.…")
+                await self._record(job, Phase.RUNNING, text, step=step)
+
+    async def _record(
+        self,
+        job: _Job,
+        phase: Phase,
+        detail: str,
+        *,
+        step: str | None = None,
+        exit_code: int | None = None,
+        result_dir: Path | None = None,
+    ) -> None:
+        state = JobState(
+            job_id=job.spec.job_id,
+            phase=phase,
+            detail=detail,
+            step=step,
+            exit_code=exit_code,
+            result_dir=result_dir,
+        )
+        async with job.changed:
+            job.states.append(state)
+            job.changed.notify_all()
+        payload = asdict(replace(state))
+        payload["phase"] = state.phase.value
+        payload["result_dir"] = str(result_dir) if result_dir else None
+        payload["target"] = job.spec.target
+        payload["source"] = job.spec.source
+        _write_json(job.folder / "state.json", payload)
+
+
+def read_job_states(work_dir: Path, limit: int = 10) -> list[dict[str, object]]:
+    """The last states of the most recent local jobs, newest first (for `relayq status`)."""
+    rows: list[dict[str, object]] = []
+    for path in work_dir.glob("*/state.json"):
+        with contextlib.suppress(OSError, ValueError):
+            rows.append(json.loads(path.read_text(encoding="utf-8")))
+    rows.sort(key=lambda row: float(str(row.get("at", 0))), reverse=True)
+    return rows[:limit]
+
+
+def _write_json(path: Path, payload: object) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _kill_if_running(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        _signal_group(process, signal.SIGKILL)
+
+
+async def _finish(follow: asyncio.Task[None]) -> None:
+    """Let the stderr reader drain for a moment, then stop it."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(follow, timeout=2)
+
+
+def _signal_group(process: asyncio.subprocess.Process, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    """SIGINT the job's process group (it cleans up), then SIGKILL it if it lingers."""
+    _signal_group(process, signal.SIGINT)
+    try:
+        await asyncio.wait_for(process.wait(), timeout=_GRACE_S)
+    except TimeoutError:
+        _signal_group(process, signal.SIGKILL)
+        await process.wait()

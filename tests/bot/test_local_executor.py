@@ -1,0 +1,168 @@
+"""The local executor: FIFO per target, state stream, failure reasons, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.executors.base import JobSpec, JobState, Phase
+from bot.executors.local import LocalExecutor, read_job_states
+
+# A stand-in runner entry with the same calling convention as jobs/transcribe.sh
+# (SOURCE --out DIR ...): it prints step lines and behaves as SOURCE says.
+FAKE_ENTRY = r"""#!/usr/bin/env bash
+set -euo pipefail
+source="$1"; out="$3"
+echo "started $source" >> "$RELAYQ_TEST_LOG"
+echo "relayq: fetch $source" >&2
+case "$source" in
+  fail) echo "relayq: input.bin is not audio we can read; send an audio file" >&2; exit 4 ;;
+  slow) trap 'echo "interrupted $source" >> "$RELAYQ_TEST_LOG"; exit 130' INT
+        for _ in $(seq 300); do sleep 0.1; done ;;
+  *) sleep 0.2 ;;
+esac
+echo "relayq: write $out" >&2
+mkdir -p "$out"; echo "text of $source" > "$out/transcript.txt"
+echo "finished $source" >> "$RELAYQ_TEST_LOG"
+"""
+
+
+@pytest.fixture
+def entry(tmp_path: Path) -> Path:
+    path = tmp_path / "entry.sh"
+    path.write_text(FAKE_ENTRY)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    return tmp_path / "order.log"
+
+
+@pytest.fixture
+async def executor(tmp_path: Path, entry: Path, log: Path) -> AsyncIterator[LocalExecutor]:
+    env = dict(os.environ, RELAYQ_TEST_LOG=str(log))
+    ex = LocalExecutor(tmp_path / "jobs", env=env, entry=entry)
+    yield ex
+    await ex.close()
+
+
+def spec(job_id: str, source: str, target: str = "mac") -> JobSpec:
+    return JobSpec(job_id=job_id, kind="transcribe", source=source, target=target, workflow="w.yml")
+
+
+async def collect(executor: LocalExecutor, job_id: str) -> list[JobState]:
+    return [state async for state in executor.watch(job_id)]
+
+
+async def test_a_job_goes_queued_running_succeeded_with_its_outputs(executor: LocalExecutor) -> None:
+    await executor.submit(spec("j1", "ok"))
+    states = await asyncio.wait_for(collect(executor, "j1"), 10)
+    phases = [s.phase for s in states]
+    assert phases[0] is Phase.QUEUED
+    assert Phase.RUNNING in phases
+    assert phases[-1] is Phase.SUCCEEDED
+    assert [s.step for s in states if s.step] [1:3] == ["fetch", "write"]
+    assert states[-1].result_dir is not None
+    assert (states[-1].result_dir / "transcript.txt").read_text() == "text of ok\n"
+
+
+async def test_jobs_on_one_target_run_one_at_a_time_in_submission_order(
+    executor: LocalExecutor, log: Path
+) -> None:
+    for n in range(3):
+        await executor.submit(spec(f"j{n}", f"job{n}"))
+    await asyncio.wait_for(asyncio.gather(*(collect(executor, f"j{n}") for n in range(3))), 20)
+    assert log.read_text().split("\n")[:-1] == [
+        "started job0", "finished job0", "started job1", "finished job1",
+        "started job2", "finished job2",
+    ]  # fmt: skip
+
+
+async def test_a_second_job_on_a_busy_target_says_how_many_are_ahead(
+    executor: LocalExecutor,
+) -> None:
+    await executor.submit(spec("a", "ok"))
+    await executor.submit(spec("b", "ok"))
+    first = await anext(executor.watch("b"))
+    assert first.phase is Phase.QUEUED
+    assert "1 job(s) ahead on mac" in first.detail
+    await asyncio.wait_for(collect(executor, "b"), 10)
+
+
+async def test_a_failing_job_reports_its_last_line_and_exit_code(executor: LocalExecutor) -> None:
+    await executor.submit(spec("bad", "fail"))
+    final = (await asyncio.wait_for(collect(executor, "bad"), 10))[-1]
+    assert final.phase is Phase.FAILED
+    assert final.exit_code == 4
+    assert final.detail == "input.bin is not audio we can read; send an audio file"
+
+
+async def test_cancelling_a_queued_job_means_it_never_starts(
+    executor: LocalExecutor, log: Path
+) -> None:
+    await executor.submit(spec("first", "ok"))
+    await executor.submit(spec("second", "never"))
+    await executor.cancel("second")
+    await asyncio.wait_for(collect(executor, "first"), 10)
+    final = (await collect(executor, "second"))[-1]
+    assert final.phase is Phase.CANCELLED
+    await asyncio.sleep(0.3)
+    assert "never" not in log.read_text()
+
+
+async def test_cancelling_a_running_job_interrupts_it(executor: LocalExecutor, log: Path) -> None:
+    await executor.submit(spec("s", "slow"))
+    async for state in executor.watch("s"):
+        if state.step == "fetch":
+            break
+    await executor.cancel("s")
+    final = (await asyncio.wait_for(collect(executor, "s"), 10))[-1]
+    assert final.phase is Phase.CANCELLED
+    assert "interrupted slow" in log.read_text()
+
+
+async def test_different_targets_run_side_by_side(executor: LocalExecutor, log: Path) -> None:
+    await executor.submit(spec("m", "slow", target="mac"))
+    await executor.submit(spec("p", "ok", target="rpi4"))
+    final = (await asyncio.wait_for(collect(executor, "p"), 10))[-1]
+    assert final.phase is Phase.SUCCEEDED
+    await executor.cancel("m")
+    await asyncio.wait_for(collect(executor, "m"), 10)
+
+
+async def test_recent_jobs_are_readable_after_the_executor_is_gone(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    await executor.submit(spec("done", "ok"))
+    await asyncio.wait_for(collect(executor, "done"), 10)
+    rows = read_job_states(tmp_path / "jobs")
+    assert [(r["job_id"], r["phase"], r["target"]) for r in rows] == [("done", "succeeded", "mac")]
+
+
+async def test_summarize_jobs_are_refused_with_a_sentence(executor: LocalExecutor) -> None:
+    from jobs.errors import UsageError
+
+    with pytest.raises(UsageError, match="only transcribe jobs run locally"):
+        await executor.submit(JobSpec("x", "summarize", "a.txt", "rpi4", "w.yml"))
+
+
+async def test_the_job_runs_with_this_interpreters_relayq_first_on_path(
+    tmp_path: Path, log: Path
+) -> None:
+    entry = tmp_path / "which.sh"
+    entry.write_text('#!/usr/bin/env bash\nmkdir -p "$3"; command -v python3 > "$3/which"\n')
+    ex = LocalExecutor(tmp_path / "j", env=dict(os.environ, PATH="/usr/bin:/bin"), entry=entry)
+    await ex.submit(spec("w", "ok"))
+    final = (await asyncio.wait_for(collect(ex, "w"), 10))[-1]
+    await ex.close()
+    assert final.result_dir is not None
+    found = (final.result_dir / "which").read_text().strip()
+    assert Path(found).parent == Path(sys.executable).parent
