@@ -1,4 +1,4 @@
-"""The one settings class: environment variables, then `~/.config/relayq/env`, then `/etc/relayq/env`.
+"""The one settings class: env vars, then `~/.config/relayq/env`, then `/etc/relayq/env`.
 
 Names are fixed by DESIGN.md; every one is documented in `jobs/env.example`. Tests construct
 `Settings(...)` directly (pass `_env_file=None` to ignore the files on the machine).
@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     )
 
     # -- VM side ---------------------------------------------------------------------------
-    telegram_bot_token: SecretStr | None = Field(None, validation_alias=_alias("TELEGRAM_BOT_TOKEN"))
+    telegram_bot_token: SecretStr | None = Field(
+        None, validation_alias=_alias("TELEGRAM_BOT_TOKEN")
+    )
     allowed_users: str = Field("", validation_alias=_alias("RELAYQ_ALLOWED_USERS"))
     telegram_api_base: str = Field(
         "https://api.telegram.org", validation_alias=_alias("RELAYQ_TELEGRAM_API_BASE")
@@ -58,16 +60,24 @@ class Settings(BaseSettings):
     )
     github_ref: str = Field("main", validation_alias=_alias("RELAYQ_GITHUB_REF"))
     policy: Path = Field(Path("policy/policy.yaml"), validation_alias=_alias("RELAYQ_POLICY"))
-    state_dir: Path = Field(default_factory=_state_dir_default, validation_alias=_alias("RELAYQ_STATE_DIR"))
+    state_dir: Path = Field(
+        default_factory=_state_dir_default, validation_alias=_alias("RELAYQ_STATE_DIR")
+    )
 
     # -- runner side -----------------------------------------------------------------------
     backend: Literal["auto", "local", "openai", "openrouter"] = Field(
         "auto", validation_alias=_alias("RELAYQ_BACKEND")
     )
     whisper_model: str | None = Field(None, validation_alias=_alias("RELAYQ_WHISPER_MODEL"))
-    whisper_compute_type: str = Field("int8", validation_alias=_alias("RELAYQ_WHISPER_COMPUTE_TYPE"))
-    whisper_beam_size: int = Field(5, ge=1, le=10, validation_alias=_alias("RELAYQ_WHISPER_BEAM_SIZE"))
-    whisper_batch_size: int = Field(8, ge=1, le=64, validation_alias=_alias("RELAYQ_WHISPER_BATCH_SIZE"))
+    whisper_compute_type: str = Field(
+        "int8", validation_alias=_alias("RELAYQ_WHISPER_COMPUTE_TYPE")
+    )
+    whisper_beam_size: int = Field(
+        5, ge=1, le=10, validation_alias=_alias("RELAYQ_WHISPER_BEAM_SIZE")
+    )
+    whisper_batch_size: int = Field(
+        8, ge=1, le=64, validation_alias=_alias("RELAYQ_WHISPER_BATCH_SIZE")
+    )
     whisper_threads: int = Field(0, ge=0, le=256, validation_alias=_alias("RELAYQ_WHISPER_THREADS"))
     max_download_mb: float = Field(500, gt=0, validation_alias=_alias("RELAYQ_MAX_DOWNLOAD_MB"))
     download_timeout_s: float = Field(
@@ -78,7 +88,9 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, validation_alias=_alias("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_alias("OPENAI_BASE_URL"))
     openai_model: str | None = Field(None, validation_alias=_alias("RELAYQ_OPENAI_MODEL"))
-    openrouter_api_key: SecretStr | None = Field(None, validation_alias=_alias("OPENROUTER_API_KEY"))
+    openrouter_api_key: SecretStr | None = Field(
+        None, validation_alias=_alias("OPENROUTER_API_KEY")
+    )
     openrouter_model: str | None = Field(None, validation_alias=_alias("RELAYQ_OPENROUTER_MODEL"))
     nas_dir: Path | None = Field(None, validation_alias=_alias("RELAYQ_NAS_DIR"))
 

@@ -2,9 +2,9 @@
 
     RelayqError                  exit 1   anything relayq understands but did not plan for
     ├── UsageError               exit 2   a bad option or argument
-    ├── SourceUnreachable        exit 3   the URL or file could not be read (DNS, HTTP status, timeout, missing file)
+    ├── SourceUnreachable        exit 3   the source could not be read (DNS, HTTP, timeout, no file)
     ├── NotAudio                 exit 4   the input has no audio stream we can decode
-    ├── TooLarge                 exit 5   over the size cap, the download deadline, or a target's limits
+    ├── TooLarge                 exit 5   over the size cap, the deadline, or every target's limits
     ├── RefusedSource            exit 6   a scheme or address we will not fetch (SSRF guard)
     ├── BackendFailed            exit 7   the transcription backend could not produce a transcript
     ├── ConfigError              exit 8   settings or the policy file are invalid or incomplete

@@ -1,17 +1,47 @@
-"""`relayq route` (not built yet)."""
+"""`relayq route`: print the policy's decision without dispatching."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
+from bot.dispatching import resolve_policy_path
+from bot.fleet import load_fleet_file
+from bot.policy import JobRequest, load_policy_file, select
+from bot.render import render_decision
 from bot.settings import Settings
 from jobs.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("route", help="(not built yet)")
+    parser = sub.add_parser(
+        "route",
+        help="show where a job would run, and why, without dispatching",
+        description="Print the routing policy's decision for a job without dispatching it.",
+    )
+    parser.add_argument("--job", default="transcribe", help="job kind: transcribe or summarize")
+    parser.add_argument("--pin", help="force this target (mac, rpi4, rpi3, pool), like /pin")
+    parser.add_argument("--size-mb", type=float, help="input size in MB, if known")
+    parser.add_argument("--duration-min", type=float, help="audio length in minutes, if known")
+    parser.add_argument(
+        "--fleet", type=Path, help="runner states: JSON in the shape of GitHub's runners API"
+    )
+    parser.add_argument("--json", action="store_true", help="print the decision as JSON")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    raise UsageError("'relayq route' is not built yet")
+    for name in ("size_mb", "duration_min"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            raise UsageError(f"--{name.replace('_', '-')} must not be negative")
+    policy = load_policy_file(resolve_policy_path(settings))
+    fleet = load_fleet_file(args.fleet) if args.fleet is not None else None
+    job = JobRequest(kind=args.job, size_mb=args.size_mb, duration_min=args.duration_min)
+    decision = select(policy, job, fleet, args.pin)
+    if args.json:
+        print(json.dumps(decision.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(render_decision(decision))
+    return 0

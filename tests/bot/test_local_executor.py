@@ -62,14 +62,16 @@ async def collect(executor: LocalExecutor, job_id: str) -> list[JobState]:
     return [state async for state in executor.watch(job_id)]
 
 
-async def test_a_job_goes_queued_running_succeeded_with_its_outputs(executor: LocalExecutor) -> None:
+async def test_a_job_goes_queued_running_succeeded_with_its_outputs(
+    executor: LocalExecutor,
+) -> None:
     await executor.submit(spec("j1", "ok"))
     states = await asyncio.wait_for(collect(executor, "j1"), 10)
     phases = [s.phase for s in states]
     assert phases[0] is Phase.QUEUED
     assert Phase.RUNNING in phases
     assert phases[-1] is Phase.SUCCEEDED
-    assert [s.step for s in states if s.step] [1:3] == ["fetch", "write"]
+    assert [s.step for s in states if s.step][1:3] == ["fetch", "write"]
     assert states[-1].result_dir is not None
     assert (states[-1].result_dir / "transcript.txt").read_text() == "text of ok\n"
 

@@ -1,0 +1,74 @@
+"""Route a job and hand it to the configured executor: the service behind `relayq dispatch`
+and `relayq demo` (and, later, the Telegram bot).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.executors.base import Executor
+from bot.executors.local import LocalExecutor
+from bot.settings import Settings
+from jobs.errors import ConfigError, SourceUnreachable, UsageError
+
+__all__ = [
+    "Source",
+    "build_executor",
+    "local_jobs_dir",
+    "new_job_id",
+    "resolve_policy_path",
+]
+
+
+def new_job_id() -> str:
+    """Sortable and unguessable: `20261124-093012-3f9a1c`."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def resolve_policy_path(settings: Settings) -> Path:
+    """`RELAYQ_POLICY` as given; the relative default falls back to the repository's copy."""
+    path = settings.policy
+    if path.is_absolute() or path.exists():
+        return path
+    repo_copy = Path(__file__).resolve().parents[1] / path
+    return repo_copy if repo_copy.exists() else path
+
+
+def local_jobs_dir(settings: Settings) -> Path:
+    return settings.state_dir / "local-jobs"
+
+
+def build_executor(settings: Settings) -> Executor:
+    """The executor the settings ask for (`local` unless GitHub is configured)."""
+    if settings.resolved_executor == "github":
+        raise ConfigError(
+            "the GitHub Actions executor is not part of this version yet; "
+            "unset RELAYQ_EXECUTOR (or set it to local) to run jobs on this machine"
+        )
+    return LocalExecutor(local_jobs_dir(settings))
+
+
+@dataclass(frozen=True)
+class Source:
+    """What the user asked to transcribe: a URL, or a file on this machine."""
+
+    value: str
+    size_mb: float | None
+
+    @classmethod
+    def from_args(cls, url: str | None, file: Path | None) -> Source:
+        if url is not None:
+            if not url.lower().startswith(("http://", "https://")):
+                raise UsageError(
+                    f"--url takes an http(s) link, not {url[:80]!r}; use --file for a file"
+                )
+            return cls(url, None)
+        if file is None:
+            raise UsageError("give the audio as --url URL or --file PATH")
+        path = file.expanduser().resolve()
+        if not path.is_file():
+            raise SourceUnreachable(f"no such file: {file}; check the path")
+        return cls(str(path), path.stat().st_size / 1_000_000)
