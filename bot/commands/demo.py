@@ -1,17 +1,75 @@
-"""`relayq demo` (not built yet)."""
+"""`relayq demo`: the whole path on this machine with the bundled sample, no credentials."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
+from pathlib import Path
 
+import jobs
+from bot.commands.dispatch import _run
+from bot.dispatching import local_jobs_dir, new_job_id, resolve_policy_path
+from bot.executors.base import JobSpec, Phase
+from bot.executors.local import LocalExecutor
+from bot.policy import JobRequest, load_policy_file, select
+from bot.render import render_decision
 from bot.settings import Settings
-from jobs.errors import UsageError
+from jobs.errors import BackendFailed
+from jobs.quality import wer
+
+SAMPLES = Path(jobs.__file__).resolve().parent / "samples"
+WER_BAR = 0.25
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("demo", help="(not built yet)")
+    parser = sub.add_parser(
+        "demo",
+        help="run the bundled speech sample end to end on this machine",
+        description="Route the bundled sample, run it through the local executor, print the "
+        "transcript and its word error rate against the known text.",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    raise UsageError("'relayq demo' is not built yet")
+    audio = SAMPLES / "speech.ogg"
+    known = (SAMPLES / "speech.txt").read_text(encoding="utf-8").strip()
+    policy = load_policy_file(resolve_policy_path(settings))
+    decision = select(
+        policy, JobRequest(kind="transcribe", size_mb=audio.stat().st_size / 1_000_000), None
+    )
+    assert decision.target is not None and decision.workflow is not None
+    _heading("1. route")
+    print(render_decision(decision))
+    print("(no GitHub settings: the local executor runs every target's jobs on this machine)")
+
+    _heading("2. run")
+    spec = JobSpec(
+        job_id=new_job_id(),
+        kind="transcribe",
+        source=str(audio),
+        target=decision.target,
+        workflow=decision.workflow,
+        labels=tuple(decision.labels),
+        backend=settings.backend,
+    )
+    executor = LocalExecutor(local_jobs_dir(settings))
+    sys.stdout.flush()
+    final = asyncio.run(_run(executor, spec, quiet=False))
+    if final.phase is not Phase.SUCCEEDED or final.result_dir is None:
+        raise BackendFailed(f"the demo job {final.phase.value}: {final.detail}")
+
+    _heading("3. transcript")
+    text = (final.result_dir / "transcript.txt").read_text(encoding="utf-8").strip()
+    print(text)
+
+    _heading("4. check")
+    score = wer(known, text)
+    print(f"word error rate against the sample's known text: {score:.3f} (bar {WER_BAR})")
+    print(f"all outputs: {final.result_dir}")
+    return 0 if score <= WER_BAR else 1
+
+
+def _heading(title: str) -> None:
+    print(f"\n== {title} ==", flush=True)

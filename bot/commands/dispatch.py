@@ -1,17 +1,139 @@
-"""`relayq dispatch` (not built yet)."""
+"""`relayq dispatch`: route a job and run it through the configured executor."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
+from bot.dispatching import Source, build_executor, new_job_id, resolve_policy_path
+from bot.executors.base import Executor, JobSpec, JobState, Phase
+from bot.policy import JobRequest, load_policy_file, select
+from bot.render import render_decision
 from bot.settings import Settings
-from jobs.errors import UsageError
+from jobs.errors import RelayqError
+
+RESULT_FILES = (
+    "transcript.txt",
+    "transcript.srt",
+    "transcript.vtt",
+    "segments.json",
+    "meta.json",
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("dispatch", help="(not built yet)")
+    parser = sub.add_parser(
+        "dispatch",
+        help="route a job and run it (prints the job id, or the run URL on GitHub)",
+        description="Route a job with the policy and run it through the configured executor.",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--url", help="an http(s) link to the audio")
+    source.add_argument("--file", type=Path, help="an audio or video file on this machine")
+    parser.add_argument("--job", default="transcribe", choices=["transcribe"], help="job kind")
+    parser.add_argument("--target", help="run on this target (like /pin): mac, rpi4, rpi3, pool")
+    parser.add_argument("--wait", action="store_true", help="follow the job until it ends")
+    parser.add_argument("--out", type=Path, help="with --wait: copy the results into this folder")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--job-id", help=argparse.SUPPRESS)  # set by the detached child
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    raise UsageError("'relayq dispatch' is not built yet")
+    source = Source.from_args(args.url, args.file)
+    policy = load_policy_file(resolve_policy_path(settings))
+    decision = select(policy, JobRequest(kind=args.job, size_mb=source.size_mb), None, args.target)
+    assert decision.target is not None and decision.workflow is not None
+    job_id = args.job_id or new_job_id()
+    spec = JobSpec(
+        job_id=job_id,
+        kind=args.job,
+        source=source.value,
+        target=decision.target,
+        workflow=decision.workflow,
+        labels=tuple(decision.labels),
+        backend=settings.backend,
+    )
+    if not args.wait and settings.resolved_executor == "local":
+        return _detach(args, spec)
+    if not args.quiet:
+        print(render_decision(decision), file=sys.stderr)
+    print(job_id, flush=True)
+    final = asyncio.run(_run(build_executor(settings), spec, quiet=args.quiet))
+    return _finish(final, args.out)
+
+
+async def _run(executor: Executor, spec: JobSpec, *, quiet: bool) -> JobState:
+    await executor.submit(spec)
+    final: JobState | None = None
+    try:
+        async for state in executor.watch(spec.job_id):
+            if not quiet:
+                print(f"  [{state.phase.value}] {state.detail}", file=sys.stderr, flush=True)
+            final = state
+    except asyncio.CancelledError:  # pragma: no cover - Ctrl-C path
+        await executor.cancel(spec.job_id)
+        raise
+    finally:
+        close = getattr(executor, "close", None)
+        if close is not None:
+            await close()
+    assert final is not None
+    return final
+
+
+def _finish(final: JobState, out: Path | None) -> int:
+    if final.phase is Phase.SUCCEEDED and final.result_dir is not None:
+        result_dir = final.result_dir
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            for name in RESULT_FILES:
+                if (result_dir / name).exists():
+                    shutil.copy2(result_dir / name, out / name)
+            result_dir = out
+        print(result_dir)
+        return 0
+    reason = final.detail or final.phase.value
+    print(f"relayq: job {final.job_id} {final.phase.value}: {reason}", file=sys.stderr)
+    if final.phase is Phase.CANCELLED:
+        return 130
+    return final.exit_code if final.exit_code not in (None, 0) else RelayqError.exit_code
+
+
+def _detach(args: argparse.Namespace, spec: JobSpec) -> int:
+    """Local executor without --wait: run the job in a detached `relayq dispatch --wait`."""
+    argv = [
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "dispatch",
+        "--wait",
+        "--quiet",
+        "--job-id",
+        spec.job_id,
+    ]
+    argv += ["--url", args.url] if args.url else ["--file", str(Path(args.file).resolve())]
+    if args.target:
+        argv += ["--target", args.target]
+    if args.out:
+        argv += ["--out", str(Path(args.out).resolve())]
+    subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=os.environ.copy(),
+    )
+    print(spec.job_id)
+    print(
+        f"relayq: job {spec.job_id} runs in the background on {spec.target}; "
+        "'relayq status' shows how it goes",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,17 +1,58 @@
-"""`relayq transcribe` (not built yet)."""
+"""`relayq transcribe SOURCE`: the runner-side job (what `jobs/transcribe.sh` runs)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from bot.settings import Settings
-from jobs.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("transcribe", help="(not built yet)")
+    parser = sub.add_parser(
+        "transcribe",
+        help="transcribe an audio link or file into txt, srt, vtt, segments and meta",
+        description="Transcribe SOURCE (an http(s) link or a local file). Exit codes: 0 done, "
+        "2 bad usage, 3 unreachable, 4 not audio, 5 too large, 6 refused address, "
+        "7 backend failed, 8 bad settings, 130 interrupted.",
+    )
+    parser.add_argument("source", metavar="SOURCE", help="an http(s) URL or a local file")
+    parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (./out)")
+    parser.add_argument(
+        "--backend",
+        choices=["auto", "local", "openai", "openrouter"],
+        help="transcription backend (default: RELAYQ_BACKEND, else auto)",
+    )
+    parser.add_argument("--model", help="model name or folder (default: RELAYQ_WHISPER_MODEL)")
+    parser.add_argument("--language", help="spoken language, e.g. en (default: detect)")
+    parser.add_argument("--no-cache", action="store_true", help="do not reuse earlier results")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    raise UsageError("'relayq transcribe' is not built yet")
+    from jobs.transcribe import TranscribeConfig, transcribe
+
+    config = TranscribeConfig(
+        backend=args.backend or settings.backend,
+        model=args.model or settings.whisper_model,
+        language=args.language,
+        compute_type=settings.whisper_compute_type,
+        beam_size=settings.whisper_beam_size,
+        batch_size=settings.whisper_batch_size,
+        cpu_threads=settings.whisper_threads,
+        max_download_bytes=int(settings.max_download_mb * 1_000_000),
+        download_timeout_s=settings.download_timeout_s,
+        allow_private_urls=settings.allow_private_urls,
+        cache_dir=None if args.no_cache else settings.resolved_cache_dir,
+    )
+    outcome = transcribe(args.source, args.out, config, progress=_progress)
+    rtf = f", RTF {outcome.real_time_factor:.3f}" if outcome.real_time_factor else ""
+    how = "reused" if outcome.cached else f"done in {outcome.wall_time_s:.1f} s"
+    _progress(f"{how}: {outcome.duration_s:.1f} s of audio, {outcome.segments} segments{rtf}")
+    print(outcome.out_dir)
+    return 0
+
+
+def _progress(text: str) -> None:
+    print(f"relayq: {text}", file=sys.stderr, flush=True)

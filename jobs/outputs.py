@@ -1,0 +1,107 @@
+"""The five result files, rendered by pure functions and written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from jobs.backends.base import Segment
+
+__all__ = [
+    "RESULT_FILES",
+    "render_segments_json",
+    "render_srt",
+    "render_txt",
+    "render_vtt",
+    "timestamp",
+    "write_results",
+]
+
+# meta.json last: its presence means the set is complete.
+RESULT_FILES = (
+    "transcript.txt",
+    "transcript.srt",
+    "transcript.vtt",
+    "segments.json",
+    "meta.json",
+)
+
+
+def timestamp(seconds: float, separator: str = ",") -> str:
+    """HH:MM:SS,mmm (SRT) or, with separator='.', HH:MM:SS.mmm (WebVTT)."""
+    millis = max(0, round(seconds * 1000))
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+def render_txt(segments: Sequence[Segment]) -> str:
+    text = " ".join(s.text.strip() for s in segments if s.text.strip())
+    return text + "\n" if text else ""
+
+
+def render_srt(segments: Sequence[Segment]) -> str:
+    blocks = [
+        f"{n}\n{timestamp(s.start)} --> {timestamp(s.end)}\n{_one_cue(s.text)}\n"
+        for n, s in enumerate(segments, start=1)
+    ]
+    return "\n".join(blocks)
+
+
+def render_vtt(segments: Sequence[Segment]) -> str:
+    blocks = [
+        f"{timestamp(s.start, '.')} --> {timestamp(s.end, '.')}\n{_one_cue(s.text)}\n"
+        for s in segments
+    ]
+    return "WEBVTT\n\n" + "\n".join(blocks)
+
+
+def render_segments_json(segments: Sequence[Segment]) -> str:
+    rows = [{"start": s.start, "end": s.end, "text": s.text} for s in segments]
+    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+
+
+def _one_cue(text: str) -> str:
+    # A blank line ends a cue in both formats; "-->" would start a new timing line.
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(lines).replace("-->", "->")
+
+
+def write_results(out_dir: Path, segments: Sequence[Segment], meta: Mapping[str, object]) -> None:
+    """Write all five files; a reader never sees a half-written file or a partial set."""
+    contents = {
+        "transcript.txt": render_txt(segments),
+        "transcript.srt": render_srt(segments),
+        "transcript.vtt": render_vtt(segments),
+        "segments.json": render_segments_json(segments),
+        "meta.json": json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n",
+    }
+    install(out_dir, contents)
+
+
+def install(out_dir: Path, contents: Mapping[str, str | bytes]) -> None:
+    """Stage every file in a hidden folder inside `out_dir`, then rename each into place."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "meta.json").unlink(missing_ok=True)  # the set is incomplete until the end
+    staging = Path(tempfile.mkdtemp(prefix=".relayq-partial-", dir=out_dir))
+    try:
+        for name in RESULT_FILES:
+            if name not in contents:
+                continue
+            data = contents[name]
+            path = staging / name
+            if isinstance(data, bytes):
+                path.write_bytes(data)
+            else:
+                path.write_text(data, encoding="utf-8")
+        for name in RESULT_FILES:
+            if (staging / name).exists():
+                (staging / name).replace(out_dir / name)
+    finally:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(staging)

@@ -1,0 +1,167 @@
+"""One transcription job: fetch → decode → backend → outputs, with a result cache.
+
+Everything temporary lives in one TemporaryDirectory that goes away however the job ends
+(success, error, Ctrl-C or SIGTERM turned into KeyboardInterrupt by the CLI).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from jobs.backends import make_backend
+from jobs.cache import ResultCache, cache_key, sha256_file
+from jobs.decode import decode
+from jobs.errors import SourceUnreachable, UsageError
+from jobs.fetch import fetch, is_url, safe_url
+from jobs.outputs import RESULT_FILES, install, write_results
+
+__all__ = ["Outcome", "TranscribeConfig", "transcribe"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TranscribeConfig:
+    backend: str = "auto"
+    model: str | None = None
+    language: str | None = None
+    compute_type: str = "int8"
+    beam_size: int = 5
+    batch_size: int = 8
+    cpu_threads: int = 0
+    max_download_bytes: int = 500_000_000
+    download_timeout_s: float = 600.0
+    allow_private_urls: bool = False
+    cache_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    out_dir: Path
+    cached: bool
+    duration_s: float
+    wall_time_s: float
+    real_time_factor: float | None
+    segments: int
+
+
+def transcribe(
+    source: str, out_dir: Path, config: TranscribeConfig, progress: Progress = lambda _: None
+) -> Outcome:
+    """Run one job; raises the RelayqError that says what went wrong."""
+    started = time.monotonic()
+    backend = make_backend(
+        config.backend,
+        model=config.model,
+        compute_type=config.compute_type,
+        beam_size=config.beam_size,
+        batch_size=config.batch_size,
+        cpu_threads=config.cpu_threads,
+    )
+    settings = {**backend.identity(), "language": config.language}
+    with tempfile.TemporaryDirectory(prefix="relayq-") as tmp:
+        audio_path, label = _obtain(source, Path(tmp), config, progress)
+        digest = sha256_file(audio_path)
+        key = cache_key(digest, settings)
+        cache = ResultCache(config.cache_dir) if config.cache_dir is not None else None
+        hit = cache.lookup(key) if cache is not None else None
+        if hit is not None:
+            return _reuse(hit, out_dir, label, started, progress)
+
+        progress(f"decode {audio_path.suffix.lstrip('.') or 'file'}")
+        audio = decode(audio_path, name=_display_name(source))
+        progress(f"transcribe {audio.duration_s:.1f} s of audio with {backend.model_label}")
+        t0 = time.monotonic()
+        segments = backend.transcribe(audio.samples, language=config.language)
+        compute_s = time.monotonic() - t0
+        wall = time.monotonic() - started
+        rtf = round(compute_s / audio.duration_s, 4) if audio.duration_s else None
+        public_settings = {k: v for k, v in settings.items() if k != "model_ref"}
+        meta = {
+            "source": label,
+            "sha256": digest,
+            "duration_s": round(audio.duration_s, 3),
+            "backend": backend.name,
+            "model": backend.model_label,
+            "settings": public_settings,
+            "segments": len(segments),
+            "wall_time_s": round(wall, 3),
+            "transcribe_time_s": round(compute_s, 3),
+            "real_time_factor": rtf,
+            "host": platform.node(),
+            "relayq_version": _version(),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "cached": False,
+        }
+        progress(f"write {len(segments)} segments to {out_dir}")
+        write_results(out_dir, segments, meta)
+        if cache is not None:
+            cache.store(key, out_dir)
+    return Outcome(out_dir, False, audio.duration_s, wall, rtf, len(segments))
+
+
+def _obtain(
+    source: str, tmp: Path, config: TranscribeConfig, progress: Progress
+) -> tuple[Path, str]:
+    if is_url(source):
+        label = safe_url(source)
+        progress(f"fetch {label}")
+        result = fetch(
+            source,
+            tmp,
+            max_bytes=config.max_download_bytes,
+            timeout_s=config.download_timeout_s,
+            allow_private=config.allow_private_urls,
+        )
+        return result.path, label
+    path = Path(source).expanduser()
+    if path.is_dir():
+        raise UsageError(f"{source} is a folder; give one audio or video file")
+    if not path.is_file():
+        raise SourceUnreachable(f"no such file: {source}; check the path")
+    progress(f"read {path.name}")
+    return path, str(path.resolve())
+
+
+def _reuse(hit: Path, out_dir: Path, label: str, started: float, progress: Progress) -> Outcome:
+    meta = json.loads((hit / "meta.json").read_text(encoding="utf-8"))
+    progress(
+        f"reuse the transcript made at {meta.get('created_at', '?')} for the same audio "
+        "and settings"
+    )
+    meta.update(source=label, cached=True, wall_time_s=round(time.monotonic() - started, 3))
+    contents: dict[str, str | bytes] = {
+        name: (hit / name).read_bytes() for name in RESULT_FILES if name != "meta.json"
+    }
+    contents["meta.json"] = json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
+    install(out_dir, contents)
+    return Outcome(
+        out_dir,
+        True,
+        float(meta.get("duration_s") or 0.0),
+        time.monotonic() - started,
+        meta.get("real_time_factor"),
+        int(meta.get("segments") or 0),
+    )
+
+
+def _display_name(source: str) -> str:
+    if is_url(source):
+        return safe_url(source).rsplit("/", 1)[-1] or "the download"
+    return Path(source).name
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("relayq")
+    except PackageNotFoundError:
+        return "unknown"

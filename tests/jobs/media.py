@@ -1,0 +1,77 @@
+"""Make test media from the speech sample with PyAV: other containers, codecs, video."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from jobs.decode import decode
+
+
+def reencode(
+    source: Path, out: Path, codec: str, *, seconds: float = 4.0, video: bool = False
+) -> Path:
+    """The first `seconds` of `source` as `codec` in the container `out`'s suffix implies."""
+    samples = decode(source).samples[: int(seconds * 16000)]
+    pcm = (samples * 32767).astype(np.int16)
+    with av.open(str(out), "w") as container:
+        rate = 48000 if codec in ("libopus",) else 16000
+        stream = container.add_stream(codec, rate=rate, layout="mono")
+        vstream = None
+        if video:
+            vstream = container.add_stream("mpeg4", rate=5)
+            vstream.width, vstream.height, vstream.pix_fmt = 64, 48, "yuv420p"
+        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=rate)
+        frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = 16000
+        frame.time_base = Fraction(1, 16000)
+        frame.pts = 0
+        for chunk in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(chunk):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+        if vstream is not None:
+            _add_video(container, vstream, seconds)
+    return out
+
+
+def video_only(out: Path, seconds: float = 1.0) -> Path:
+    with av.open(str(out), "w") as container:
+        vstream = container.add_stream("mpeg4", rate=5)
+        vstream.width, vstream.height, vstream.pix_fmt = 64, 48, "yuv420p"
+        _add_video(container, vstream, seconds)
+    return out
+
+
+def _add_video(
+    container: av.container.OutputContainer, vstream: av.VideoStream, seconds: float
+) -> None:
+    for n in range(int(seconds * 5)):
+        image = np.full((48, 64, 3), n * 20 % 255, dtype=np.uint8)
+        vframe = av.VideoFrame.from_ndarray(image, format="rgb24")
+        vframe.pts = n
+        for packet in vstream.encode(vframe):
+            container.mux(packet)
+    for packet in vstream.encode(None):
+        container.mux(packet)
+
+
+def silence(out: Path, seconds: float) -> Path:
+    """A long silent mono file, cheap to make: 8 kHz Opus in Ogg."""
+    with av.open(str(out), "w") as container:
+        stream = container.add_stream("libopus", rate=48000, layout="mono")
+        stream.bit_rate = 6000
+        block = np.zeros((1, 48000), dtype=np.int16)
+        for second in range(int(seconds)):
+            frame = av.AudioFrame.from_ndarray(block, format="s16", layout="mono")
+            frame.sample_rate = 48000
+            frame.pts = second * 48000
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return out
