@@ -39,16 +39,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+class _Signals:
+    """Turns SIGINT and SIGTERM into KeyboardInterrupt, and remembers that one came."""
+
+    received = False
+
+    @classmethod
+    def install(cls) -> None:
+        # Install both explicitly: a process started in the background by a shell inherits
+        # SIGINT as ignored, and the Actions runner and systemd stop jobs with SIGTERM.
+        signal.signal(signal.SIGINT, cls._handle)
+        signal.signal(signal.SIGTERM, cls._handle)
+
+    @classmethod
+    def _handle(cls, signum: int, frame: object) -> None:
+        cls.received = True
+        raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    # systemd and the Actions runner stop jobs with SIGTERM: treat it like Ctrl-C so every
-    # `finally` runs and temp files go with it.
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    _Signals.install()
     try:
         from bot.settings import load_settings
 
@@ -56,11 +68,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args, settings)
         return code
     except KeyboardInterrupt:
-        print(f"relayq: {Interrupted('interrupted; nothing was left behind')}", file=sys.stderr)
-        return Interrupted.exit_code
+        return _interrupted()
     except RelayqError as err:
+        if _Signals.received:
+            return _interrupted()
         print(f"relayq: {err}", file=sys.stderr)
         return err.exit_code
+    except Exception:
+        # A signal that landed inside a C extension can come back as another exception.
+        if _Signals.received:
+            return _interrupted()
+        raise
+
+
+def _interrupted() -> int:
+    print(f"relayq: {Interrupted('interrupted; nothing was left behind')}", file=sys.stderr)
+    return Interrupted.exit_code
 
 
 if __name__ == "__main__":  # pragma: no cover

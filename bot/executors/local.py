@@ -115,10 +115,13 @@ class LocalExecutor:
         if job.process is None:
             await self._record(job, Phase.CANCELLED, "cancelled before it started")
             return
-        # SIGINT first: the job turns it into a clean stop that removes its temp files;
+        # SIGINT, then SIGTERM: the job turns either into a clean stop that removes its temp
+        # files (a shell that started us in the background may have left SIGINT ignored);
         # whatever still runs after the grace period is killed.
         _signal_group(job.process, signal.SIGINT)
-        asyncio.get_running_loop().call_later(_GRACE_S, _kill_if_running, job.process)
+        loop = asyncio.get_running_loop()
+        loop.call_later(1.0, _signal_if_running, job.process, signal.SIGTERM)
+        loop.call_later(_GRACE_S, _signal_if_running, job.process, signal.SIGKILL)
 
     async def close(self) -> None:
         """Cancel everything still queued or running and stop the workers."""
@@ -278,9 +281,9 @@ def _write_json(path: Path, payload: object) -> None:
     tmp.replace(path)
 
 
-def _kill_if_running(process: asyncio.subprocess.Process) -> None:
+def _signal_if_running(process: asyncio.subprocess.Process, sig: signal.Signals) -> None:
     if process.returncode is None:
-        _signal_group(process, signal.SIGKILL)
+        _signal_group(process, sig)
 
 
 async def _finish(follow: asyncio.Task[None]) -> None:
@@ -295,8 +298,9 @@ def _signal_group(process: asyncio.subprocess.Process, sig: signal.Signals) -> N
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
-    """SIGINT the job's process group (it cleans up), then SIGKILL it if it lingers."""
+    """SIGINT and SIGTERM the job's process group (it cleans up), SIGKILL if it lingers."""
     _signal_group(process, signal.SIGINT)
+    _signal_group(process, signal.SIGTERM)
     try:
         await asyncio.wait_for(process.wait(), timeout=_GRACE_S)
     except TimeoutError:

@@ -23,7 +23,7 @@ echo "started $source" >> "$RELAYQ_TEST_LOG"
 echo "relayq: fetch $source" >&2
 case "$source" in
   fail) echo "relayq: input.bin is not audio we can read; send an audio file" >&2; exit 4 ;;
-  slow) trap 'echo "interrupted $source" >> "$RELAYQ_TEST_LOG"; exit 130' INT
+  slow) trap 'echo "interrupted $source" >> "$RELAYQ_TEST_LOG"; exit 130' INT TERM
         for _ in $(seq 300); do sleep 0.1; done ;;
   *) sleep 0.2 ;;
 esac
