@@ -56,7 +56,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     )
     executor = LocalExecutor(local_jobs_dir(settings))
     sys.stdout.flush()
-    final = asyncio.run(_run(executor, spec, quiet=False))
+    final = asyncio.run(_run(executor, spec, quiet=False, stream=sys.stdout))
     if final.phase is not Phase.SUCCEEDED or final.result_dir is None:
         raise BackendFailed(f"the demo job {final.phase.value}: {final.detail}")
 

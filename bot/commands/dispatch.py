@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from bot.dispatching import Source, build_executor, new_job_id, resolve_policy_path
 from bot.executors.base import Executor, JobSpec, JobState, Phase
@@ -68,13 +69,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return _finish(final, args.out)
 
 
-async def _run(executor: Executor, spec: JobSpec, *, quiet: bool) -> JobState:
+async def _run(
+    executor: Executor, spec: JobSpec, *, quiet: bool, stream: TextIO | None = None
+) -> JobState:
     await executor.submit(spec)
     final: JobState | None = None
     try:
         async for state in executor.watch(spec.job_id):
             if not quiet:
-                print(f"  [{state.phase.value}] {state.detail}", file=sys.stderr, flush=True)
+                line = f"  [{state.phase.value}] {state.detail}"
+                print(line, file=stream or sys.stderr, flush=True)
             final = state
     except asyncio.CancelledError:  # pragma: no cover - Ctrl-C path
         await executor.cancel(spec.job_id)
