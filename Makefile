@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint typecheck unit bench clean system-deps
+.PHONY: demo test lint typecheck workflows unit bench clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.runner
 	$(BIN)/relayq demo
 
-test: $(VENV)/.dev lint typecheck unit
+test: $(VENV)/.dev lint typecheck workflows unit
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -33,6 +33,11 @@ lint: $(VENV)/.dev
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
+
+# The workflows: zizmor (security audit, offline) and actionlint must both be clean.
+workflows: $(VENV)/.dev
+	$(BIN)/zizmor --offline --quiet .github/workflows
+	$(BIN)/actionlint
 
 unit: $(VENV)/.dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -172,12 +172,13 @@ class LocalExecutor:
     async def _run(self, job: _Job) -> None:
         spec = job.spec
         out_dir = job.folder / "out"
-        argv = ["bash", str(self._entry), spec.source, "--out", str(out_dir)]
-        argv += ["--backend", spec.backend]
+        argv = ["bash", str(self._entry), "--out", str(out_dir), "--backend", spec.backend]
         if spec.model:
             argv += ["--model", spec.model]
         if spec.language:
             argv += ["--language", spec.language]
+        # After `--` the source is only ever a source, even if it starts with a dash.
+        argv += ["--", spec.source]
         env = dict(self._env)
         # The entry script runs `relayq`; make it the one from this interpreter's environment.
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])

@@ -18,7 +18,7 @@ from bot.executors.local import LocalExecutor, read_job_states
 # (SOURCE --out DIR ...): it prints step lines and behaves as SOURCE says.
 FAKE_ENTRY = r"""#!/usr/bin/env bash
 set -euo pipefail
-source="$1"; out="$3"
+out="$2"; source="${*: -1}"
 echo "started $source" >> "$RELAYQ_TEST_LOG"
 echo "relayq: fetch $source" >&2
 case "$source" in
@@ -160,7 +160,7 @@ async def test_the_job_runs_with_this_interpreters_relayq_first_on_path(
     tmp_path: Path, log: Path
 ) -> None:
     entry = tmp_path / "which.sh"
-    entry.write_text('#!/usr/bin/env bash\nmkdir -p "$3"; command -v python3 > "$3/which"\n')
+    entry.write_text('#!/usr/bin/env bash\nmkdir -p "$2"; command -v python3 > "$2/which"\n')
     ex = LocalExecutor(tmp_path / "j", env=dict(os.environ, PATH="/usr/bin:/bin"), entry=entry)
     await ex.submit(spec("w", "ok"))
     final = (await asyncio.wait_for(collect(ex, "w"), 10))[-1]

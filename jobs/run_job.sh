@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The workflow's job step. Every input arrives as an environment variable (never spliced into
+# this script), is passed as one argument, and the source comes after `--` so that even a
+# value like "--out=/etc" is only ever a source.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+: "${RELAYQ_SOURCE:?}" "${RELAYQ_OUT:?}"
+args=(--out "$RELAYQ_OUT")
+if [[ -n "${RELAYQ_JOB_BACKEND:-}" ]]; then args+=(--backend "$RELAYQ_JOB_BACKEND"); fi
+if [[ -n "${RELAYQ_JOB_MODEL:-}" ]]; then args+=(--model "$RELAYQ_JOB_MODEL"); fi
+if [[ -n "${RELAYQ_JOB_LANGUAGE:-}" ]]; then args+=(--language "$RELAYQ_JOB_LANGUAGE"); fi
+case "${RELAYQ_JOB:-transcribe}" in
+  transcribe) exec bash "$here/transcribe.sh" "${args[@]}" -- "$RELAYQ_SOURCE" ;;
+  summarize)
+    echo "relayq: summarize jobs are not part of this version yet" >&2
+    exit 8 ;;
+  *)
+    echo "relayq: unknown job kind; expected transcribe or summarize" >&2
+    exit 2 ;;
+esac

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Keep the runner's relayq virtualenv ready without downloading Python each run (no
+# setup-python): create it once at $RELAYQ_VENV with the machine's python3, and reinstall
+# relayq[runner] only when pyproject.toml changed. RELAYQ_VENV_UPDATE=never uses the venv as
+# it is (a venv managed by hand, or the test harness's).
+set -euo pipefail
+: "${RELAYQ_VENV:?RELAYQ_VENV must name the venv folder of the runner}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [[ "${RELAYQ_VENV_UPDATE:-auto}" == never ]]; then
+  [[ -x "$RELAYQ_VENV/bin/relayq" ]] || { echo "relayq: no relayq in $RELAYQ_VENV; set RELAYQ_VENV_UPDATE=auto once to install it" >&2; exit 8; }
+  exit 0
+fi
+stamp="$RELAYQ_VENV/.relayq-pyproject.sha256"
+want=$(sha256sum "$here/pyproject.toml")
+want=${want%% *}
+if [[ -x "$RELAYQ_VENV/bin/relayq" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+  echo "relayq: venv $RELAYQ_VENV is up to date" >&2
+  exit 0
+fi
+echo "relayq: preparing venv $RELAYQ_VENV" >&2
+python3 -m venv "$RELAYQ_VENV"
+"$RELAYQ_VENV/bin/python" -m pip install --disable-pip-version-check -q "$here[runner]"
+echo "$want" > "$stamp"
