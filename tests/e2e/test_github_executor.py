@@ -1,0 +1,188 @@
+"""End to end through the real PyGithub, the GitHub emulator and act running the workflows."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.executors.base import JobSpec, JobState, Phase
+from bot.executors.github import GitHubActionsExecutor
+from jobs.quality import wer
+from tests.e2e.conftest import MAC, PI4, TOKEN, executor_for
+from tests.emulators.github import GitHubEmulator
+from tests.emulators.github.server import Fault
+
+pytestmark = pytest.mark.slow
+
+
+def spec(job_id: str, source: str, workflow: str = "transcribe_mac.yml",
+         labels: tuple[str, ...] = ("self-hosted", "macmini")) -> JobSpec:  # fmt: skip
+    return JobSpec(job_id=job_id, kind="transcribe", source=source, target="mac",
+                   workflow=workflow, labels=labels)  # fmt: skip
+
+
+async def follow(ex: GitHubActionsExecutor, job_id: str, timeout: float = 120) -> list[JobState]:
+    async def collect() -> list[JobState]:
+        return [s async for s in ex.watch(job_id)]
+
+    return await asyncio.wait_for(collect(), timeout)
+
+
+async def test_a_job_routed_to_the_mac_runs_there_and_its_transcript_comes_back(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path, speech_text: str
+) -> None:
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    ex = executor_for(emulator, tmp_path)
+    handle = await ex.submit(spec("req-mac-1", str(speech_ogg)))
+    assert handle.startswith("https://github.com/owner/relayq/actions/runs/")
+    states = await follow(ex, "req-mac-1")
+    final = states[-1]
+    assert final.phase is Phase.SUCCEEDED, final.detail
+    assert final.url == handle
+    assert final.result_dir is not None
+    assert wer(speech_text, (final.result_dir / "transcript.txt").read_text()) <= 0.25
+    assert any(s.step == "Run the job" for s in states if s.phase is Phase.RUNNING)
+    (run,) = emulator.runs()
+    assert run.runner == "mac-mini" and run.display_title == "relayq transcribe req-mac-1"
+    assert len(emulator.dispatches()) == 1
+    # The storage host the artifact download is redirected to never sees the token.
+    assert emulator.storage_hits and all(h.authorization is None for h in emulator.storage_hits)
+    assert all(TOKEN not in str(value) for value in run.inputs.values())
+
+
+async def test_pinned_to_an_offline_mac_the_job_waits_and_says_why_then_completes(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path
+) -> None:
+    emulator.add_runner("mac-mini", MAC, online=False, os="macOS")
+    emulator.add_runner("pi4", PI4)
+    ex = executor_for(emulator, tmp_path)
+    await ex.submit(spec("req-pin-1", str(speech_ogg)))
+    states: list[JobState] = []
+    async for state in ex.watch("req-pin-1"):
+        states.append(state)
+        if state.phase is Phase.QUEUED:
+            assert (
+                state.detail
+                == "waiting for a runner with labels self-hosted, macmini — none online"
+            )
+            await asyncio.sleep(1.0)
+            assert emulator.runs()[0].status == "queued"  # the Pi never took it
+            emulator.set_online("mac-mini", True)
+        if state.phase.terminal:
+            break
+    assert states[-1].phase is Phase.SUCCEEDED
+    assert emulator.runs()[0].runner == "mac-mini"
+
+
+@pytest.mark.parametrize("mode", ["github", "ghes"])
+async def test_five_jobs_in_one_group_all_complete(
+    tmp_path: Path, speech_ogg: Path, mode: str
+) -> None:
+    from tests.e2e.conftest import job_env
+
+    with GitHubEmulator(tmp_path / "gh", mode=mode, job_env=job_env(tmp_path)) as gh:
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        ex = executor_for(gh, tmp_path)
+        ids = [f"req-five-{n}" for n in range(5)]
+        for job_id in ids:
+            await ex.submit(spec(job_id, str(speech_ogg)))
+        finals = await asyncio.wait_for(
+            asyncio.gather(*(follow(ex, j, timeout=300) for j in ids)), 300
+        )
+        assert [f[-1].phase for f in finals] == [Phase.SUCCEEDED] * 5
+        succeeded = [r for r in gh.runs() if r.conclusion == "success"]
+        assert sorted(r.inputs["request_id"] for r in succeeded) == ids
+        superseded = [r for r in gh.runs() if r.ended_by == "superseded"]
+        if mode == "github":
+            assert superseded == []  # queue: max keeps them all waiting
+        else:
+            assert superseded  # without it GitHub cancelled pending runs; relayq sent them again
+
+
+async def test_a_5xx_storm_while_watching_still_completes_with_one_dispatch(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path
+) -> None:
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    ex = executor_for(emulator, tmp_path)
+    await ex.submit(spec("req-storm", str(speech_ogg)))
+    emulator.inject(Fault("GET", r"/actions/runs/\d+$", 502, times=4))
+    emulator.inject(Fault("GET", r"/actions/runs/\d+/jobs$", 503, times=2))
+    states = await follow(ex, "req-storm")
+    assert states[-1].phase is Phase.SUCCEEDED
+    assert len(emulator.dispatches()) == 1 and len(emulator.runs()) == 1
+
+
+async def test_created_but_answered_502_is_still_exactly_one_run(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path
+) -> None:
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    emulator.inject(Fault("POST", r"/dispatches$", 502, apply_first=True))
+    ex = executor_for(emulator, tmp_path)
+    await ex.submit(spec("req-502", str(speech_ogg)))
+    states = await follow(ex, "req-502")
+    assert states[-1].phase is Phase.SUCCEEDED
+    assert len(emulator.dispatches()) == 1
+    assert len(emulator.runs()) == 1
+
+
+async def test_a_dispatch_that_failed_before_creating_is_sent_again_once(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path
+) -> None:
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    emulator.inject(Fault("POST", r"/dispatches$", 503))
+    ex = executor_for(emulator, tmp_path)
+    await ex.submit(spec("req-503", str(speech_ogg)))
+    assert len(emulator.dispatches()) == 2 and len(emulator.runs()) == 1
+    assert (await follow(ex, "req-503"))[-1].phase is Phase.SUCCEEDED
+
+
+async def test_a_run_nobody_picks_up_for_24_hours_fails_with_a_reason(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path
+) -> None:
+    emulator.add_runner("mac-mini", MAC, online=False, os="macOS")
+    ex = GitHubActionsExecutor(token=TOKEN, repo=emulator.repo, api_url=emulator.api_url,
+                               work_dir=tmp_path / "r", pacing=executor_for(emulator, tmp_path)._pacing,
+                               clock=emulator.clock.now)  # fmt: skip
+    await ex.submit(spec("req-expire", str(speech_ogg)))
+    async for state in ex.watch("req-expire"):
+        if state.phase is Phase.QUEUED:
+            emulator.clock.advance(24 * 3600 + 5)
+        if state.phase.terminal:
+            break
+    assert state.phase is Phase.FAILED
+    assert "no runner picked it up within GitHub's 24-hour queue limit" in state.detail
+    assert len(emulator.dispatches()) == 1
+
+
+async def test_an_expired_artifact_is_a_clear_message(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path
+) -> None:
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    ex = executor_for(emulator, tmp_path)
+    await ex.submit(spec("req-old", str(speech_ogg)))
+    while not emulator.runs() or emulator.runs()[0].status != "completed":
+        await asyncio.sleep(0.2)
+    emulator.runs()[0].artifact_expired = True
+    states = await follow(ex, "req-old")
+    assert states[-1].phase is Phase.FAILED
+    assert "expired" in states[-1].detail and "run the job again" in states[-1].detail
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["$(id > /tmp/relayq-pwned-1)", "`id > /tmp/relayq-pwned-2`", '"; touch /tmp/relayq-pwned-3; "',
+     "x\ntouch /tmp/relayq-pwned-4", "--out=/tmp/relayq-pwned-5"],
+)  # fmt: skip
+async def test_shell_metacharacters_in_the_source_run_nothing(
+    emulator: GitHubEmulator, tmp_path: Path, hostile: str
+) -> None:
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    ex = executor_for(emulator, tmp_path)
+    await ex.submit(spec("req-hostile", hostile))
+    states = await follow(ex, "req-hostile")
+    assert states[-1].phase is Phase.FAILED
+    assert not any(Path(f"/tmp/relayq-pwned-{n}").exists() for n in range(1, 6))
+    log = (emulator.work_dir / f"act-{emulator.runs()[0].id}.log").read_text()
+    assert "no such file" in log
