@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -176,12 +177,8 @@ class GitHubActionsExecutor:
         deadline = time.monotonic() + wait_s
         since = datetime.fromtimestamp(job.dispatched_at - 300, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         while True:
-            runs: list[WorkflowRun]
             try:
-                listing = self._workflow(job.spec.workflow).get_runs(
-                    event="workflow_dispatch", created=f">={since}"
-                )
-                runs = self._read(lambda: list(itertools.islice(listing, 30)))
+                runs = self._read(partial(self._recent_runs, job.spec.workflow, since))
             except GitHubUnavailable:
                 runs = []
             known = {j.run_id for j in self._jobs.values() if j is not job}
@@ -192,6 +189,10 @@ class GitHubActionsExecutor:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(1.0)
+
+    def _recent_runs(self, workflow: str, since: str) -> list[WorkflowRun]:
+        listing = self._workflow(workflow).get_runs(event="workflow_dispatch", created=f">={since}")
+        return list(itertools.islice(listing, 30))
 
     def _workflow(self, file: str) -> Workflow:
         url = f"{self._repo.url}/actions/workflows/{file}"
