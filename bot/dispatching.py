@@ -8,9 +8,13 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.executors.base import Executor
 from bot.executors.local import LocalExecutor
+
+if TYPE_CHECKING:
+    from bot.executors.github import GitHubActionsExecutor
 from bot.settings import Settings
 from jobs.errors import ConfigError, SourceUnreachable, UsageError
 
@@ -44,11 +48,29 @@ def local_jobs_dir(settings: Settings) -> Path:
 def build_executor(settings: Settings) -> Executor:
     """The executor the settings ask for (`local` unless GitHub is configured)."""
     if settings.resolved_executor == "github":
-        raise ConfigError(
-            "the GitHub Actions executor is not part of this version yet; "
-            "unset RELAYQ_EXECUTOR (or set it to local) to run jobs on this machine"
-        )
+        return build_github_executor(settings)
     return LocalExecutor(local_jobs_dir(settings))
+
+
+def build_github_executor(settings: Settings) -> GitHubActionsExecutor:
+    if settings.github_token is None:
+        raise ConfigError("RELAYQ_EXECUTOR=github needs GITHUB_TOKEN; set it in /etc/relayq/env")
+    if not settings.github_repo:
+        raise ConfigError(
+            "RELAYQ_EXECUTOR=github needs RELAYQ_GITHUB_REPO (owner/name of the repository "
+            "with the workflows)"
+        )
+    try:
+        from bot.executors.github import GitHubActionsExecutor
+    except ImportError:
+        raise ConfigError("the GitHub executor needs PyGithub: install relayq[bot]") from None
+    return GitHubActionsExecutor(
+        token=settings.github_token.get_secret_value(),
+        repo=settings.github_repo,
+        api_url=settings.github_api_url,
+        ref=settings.github_ref,
+        work_dir=settings.state_dir / "github-results",
+    )
 
 
 @dataclass(frozen=True)

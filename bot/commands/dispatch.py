@@ -13,10 +13,10 @@ from typing import TextIO
 
 from bot.dispatching import Source, build_executor, new_job_id, resolve_policy_path
 from bot.executors.base import Executor, JobSpec, JobState, Phase
-from bot.policy import JobRequest, load_policy_file, select
+from bot.policy import JobRequest, Policy, load_policy_file, select
 from bot.render import render_decision
 from bot.settings import Settings
-from jobs.errors import RelayqError
+from jobs.errors import RelayqError, UsageError
 
 RESULT_FILES = (
     "transcript.txt",
@@ -47,12 +47,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     source = Source.from_args(args.url, args.file)
+    github = settings.resolved_executor == "github"
+    if github and args.file is not None:
+        raise UsageError(
+            "the GitHub executor takes links only (runners cannot read this machine's files); "
+            "send --url, or run with RELAYQ_EXECUTOR=local"
+        )
     policy = load_policy_file(resolve_policy_path(settings))
-    decision = select(policy, JobRequest(kind=args.job, size_mb=source.size_mb), None, args.target)
-    assert decision.target is not None and decision.workflow is not None
-    job_id = args.job_id or new_job_id()
+    if not args.wait and not github:
+        select(policy, JobRequest(kind=args.job, size_mb=source.size_mb), None, args.target)
+        return _detach(args, args.job_id or new_job_id(), source)
+    return asyncio.run(_dispatch(args, settings, policy, source))
+
+
+async def _dispatch(
+    args: argparse.Namespace, settings: Settings, policy: Policy, source: Source
+) -> int:
+    executor = build_executor(settings)
+    fleet_of = getattr(executor, "fleet", None)
+    fleet = await fleet_of() if fleet_of is not None else None
+    decision = select(policy, JobRequest(kind=args.job, size_mb=source.size_mb), fleet, args.target)
     spec = JobSpec(
-        job_id=job_id,
+        job_id=args.job_id or new_job_id(),
         kind=args.job,
         source=source.value,
         target=decision.target,
@@ -60,20 +76,23 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         labels=tuple(decision.labels),
         backend=settings.backend,
     )
-    if not args.wait and settings.resolved_executor == "local":
-        return _detach(args, spec)
     if not args.quiet:
         print(render_decision(decision), file=sys.stderr)
-    print(job_id, flush=True)
-    final = asyncio.run(_run(build_executor(settings), spec, quiet=args.quiet))
+    if not args.wait:  # GitHub keeps the run; print where to follow it
+        print(await executor.submit(spec))
+        return 0
+    print(spec.job_id, flush=True)
+    final = await _run(executor, spec, quiet=args.quiet)
+    if final.url:
+        print(final.url, flush=True)
     return _finish(final, args.out)
 
 
 async def _run(
     executor: Executor, spec: JobSpec, *, quiet: bool, stream: TextIO | None = None
 ) -> JobState:
-    await executor.submit(spec)
     final: JobState | None = None
+    await executor.submit(spec)
     try:
         async for state in executor.watch(spec.job_id):
             if not quiet:
@@ -109,19 +128,10 @@ def _finish(final: JobState, out: Path | None) -> int:
     return final.exit_code if final.exit_code not in (None, 0) else RelayqError.exit_code
 
 
-def _detach(args: argparse.Namespace, spec: JobSpec) -> int:
+def _detach(args: argparse.Namespace, job_id: str, source: Source) -> int:
     """Local executor without --wait: run the job in a detached `relayq dispatch --wait`."""
-    argv = [
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "dispatch",
-        "--wait",
-        "--quiet",
-        "--job-id",
-        spec.job_id,
-    ]
-    argv += ["--url", args.url] if args.url else ["--file", str(Path(args.file).resolve())]
+    argv = [sys.executable, "-m", "bot.cli", "dispatch", "--wait", "--quiet", "--job-id", job_id]
+    argv += ["--url", source.value] if args.url else ["--file", source.value]
     if args.target:
         argv += ["--target", args.target]
     if args.out:
@@ -134,9 +144,9 @@ def _detach(args: argparse.Namespace, spec: JobSpec) -> int:
         start_new_session=True,
         env=os.environ.copy(),
     )
-    print(spec.job_id)
+    print(job_id)
     print(
-        f"relayq: job {spec.job_id} runs in the background on {spec.target}; "
+        f"relayq: job {job_id} runs in the background on this machine; "
         "'relayq status' shows how it goes",
         file=sys.stderr,
     )

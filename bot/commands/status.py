@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import time
 
-from bot.dispatching import local_jobs_dir
+from bot.dispatching import build_github_executor, local_jobs_dir
 from bot.executors.local import read_job_states
 from bot.settings import Settings
 
@@ -19,6 +20,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.resolved_executor == "github":
+        return asyncio.run(_github_status(args, settings))
     executor = settings.resolved_executor
     jobs = read_job_states(local_jobs_dir(settings), limit=args.limit)
     active = [j for j in jobs if j.get("phase") in ("queued", "running")]
@@ -47,4 +50,28 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             f"  {job.get('job_id')}  {when}  {job.get('target')}  {job.get('phase')}"
             f"  {job.get('detail', '')}"
         )
+    return 0
+
+
+async def _github_status(args: argparse.Namespace, settings: Settings) -> int:
+    executor = build_github_executor(settings)
+    fleet = await executor.fleet()
+    remaining, limit = await executor.rate_limit()
+    runners = [
+        {"name": r.name, "os": r.os, "status": "online" if r.online else "offline",
+         "busy": r.busy, "labels": sorted(r.labels)}
+        for r in fleet.runners
+    ]  # fmt: skip
+    if args.json:
+        budget = {"remaining": remaining, "limit": limit}
+        payload = {"executor": "github", "repo": settings.github_repo, "fleet": runners}
+        print(json.dumps({**payload, "api_budget": budget}, indent=2))
+        return 0
+    print(f"executor: github ({settings.github_repo})")
+    if not runners:
+        print("runners: none registered — see docs/SETUP_RUNNERS_mac.md")
+    for r in runners:
+        state = "busy" if r["busy"] else r["status"]
+        print(f"  {r['name']:<16} {state:<8} {', '.join(r['labels'])}")  # type: ignore[arg-type]
+    print(f"GitHub API budget: {remaining} of {limit} requests left this hour")
     return 0

@@ -1,0 +1,67 @@
+"""`relayq dispatch --wait` and `relayq status` with RELAYQ_EXECUTOR=github, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jobs.quality import wer
+from tests.e2e.conftest import MAC, PI4, TOKEN
+from tests.emulators.github import GitHubEmulator
+from tests.jobs.httpserver import body, serve
+
+pytestmark = pytest.mark.slow
+
+
+def relayq(*args: str, gh: GitHubEmulator, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYQ_")}
+    env.update(RELAYQ_EXECUTOR="github", GITHUB_TOKEN=TOKEN, RELAYQ_GITHUB_REPO=gh.repo,
+               RELAYQ_GITHUB_API_URL=gh.api_url, RELAYQ_STATE_DIR=str(tmp_path / "vm-state"),
+               HOME=str(tmp_path / "home"))  # fmt: skip
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=240, check=False)  # fmt: skip
+
+
+def test_dispatch_wait_brings_the_transcript_and_the_run_link_home(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path, speech_text: str
+) -> None:
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    emulator.add_runner("pi4", PI4)
+    with serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _):
+        done = relayq("dispatch", "--url", f"{base}/talk.ogg", "--wait", "--out",
+                      str(tmp_path / "out"), gh=emulator, tmp_path=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    job_id, run_url, out = done.stdout.split()
+    assert run_url.startswith("https://github.com/owner/relayq/actions/runs/")
+    assert "transcribe → mac (Mac mini) via transcribe_mac.yml" in done.stderr
+    assert "mac (Mac mini): online and idle — taken" in done.stderr
+    assert wer(speech_text, (Path(out) / "transcript.txt").read_text()) <= 0.25
+    assert emulator.runs()[0].inputs["request_id"] == job_id
+    assert TOKEN not in done.stdout + done.stderr
+
+
+def test_status_lists_runners_and_the_api_budget(emulator: GitHubEmulator, tmp_path: Path) -> None:
+    emulator.add_runner("mac-mini", MAC, online=False, os="macOS")
+    emulator.add_runner("pi4", PI4)
+    done = relayq("status", "--json", gh=emulator, tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)
+    assert [(r["name"], r["status"]) for r in status["fleet"]] == [
+        ("mac-mini", "offline"),
+        ("pi4", "online"),
+    ]
+    assert status["api_budget"]["limit"] == 5000
+
+
+def test_a_local_file_is_refused_with_the_github_executor(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path
+) -> None:
+    done = relayq("dispatch", "--file", str(speech_ogg), gh=emulator, tmp_path=tmp_path)
+    assert done.returncode == 2
+    assert "takes links only" in done.stderr
+    assert emulator.dispatches() == []
