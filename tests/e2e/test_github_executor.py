@@ -186,3 +186,56 @@ async def test_shell_metacharacters_in_the_source_run_nothing(
     assert not any(Path(f"/tmp/relayq-pwned-{n}").exists() for n in range(1, 6))
     log = (emulator.work_dir / f"act-{emulator.runs()[0].id}.log").read_text()
     assert "no such file" in log
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected_min_pause"),
+    [
+        (Fault("GET", r"/actions/runners$", 429, headers={"Retry-After": "1"}), 1.0),
+        (
+            Fault(
+                "GET",
+                r"/actions/runners$",
+                403,
+                headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "{reset}"},
+                body={"message": "API rate limit exceeded"},
+            ),
+            1.0,
+        ),
+        (
+            Fault(
+                "GET",
+                r"/actions/runners$",
+                403,
+                body={"message": "You have exceeded a secondary rate limit"},
+            ),
+            0.2,
+        ),
+    ],
+)
+async def test_rate_limit_answers_are_waited_out(
+    emulator: GitHubEmulator, tmp_path: Path, fault: Fault, expected_min_pause: float
+) -> None:
+    import time
+
+    fault.headers = {
+        k: v.replace("{reset}", str(int(time.time()) + 1)) for k, v in fault.headers.items()
+    }
+    emulator.add_runner("pi4", PI4)
+    emulator.inject(fault)
+    ex = executor_for(emulator, tmp_path)
+    started = time.monotonic()
+    fleet = await ex.fleet()
+    assert time.monotonic() - started >= expected_min_pause * 0.9
+    assert [r.name for r in fleet.runners] == ["pi4"]
+
+
+async def test_a_server_that_never_recovers_gives_one_clear_error(
+    emulator: GitHubEmulator, tmp_path: Path
+) -> None:
+    from bot.executors.github import GitHubUnavailable
+
+    emulator.inject(Fault("GET", r"/actions/runners$", 502, times=100))
+    ex = executor_for(emulator, tmp_path)
+    with pytest.raises(GitHubUnavailable, match="GitHub did not answer after 6 tries"):
+        await ex.fleet()

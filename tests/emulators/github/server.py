@@ -420,17 +420,20 @@ class _ApiHandler(BaseHTTPRequestHandler):
                 )
             )
             remaining = gh.remaining
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("X-RateLimit-Limit", str(RATE_LIMIT))
-        self.send_header("X-RateLimit-Remaining", str(remaining))
-        self.send_header("X-RateLimit-Used", str(RATE_LIMIT - remaining))
-        self.send_header("X-RateLimit-Reset", str(int(time.time()) + 3600))
-        self.send_header("X-RateLimit-Resource", "core")
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Content-Length": str(len(data)),
+            "X-RateLimit-Limit": str(RATE_LIMIT),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Used": str(RATE_LIMIT - remaining),
+            "X-RateLimit-Reset": str(int(time.time()) + 3600),
+            "X-RateLimit-Resource": "core",
+        }
         if etag and status in (200, 304):
-            self.send_header("ETag", etag)
-        for key, value in (extra or {}).items():
+            headers["ETag"] = etag
+        headers.update(extra or {})  # a fault's headers replace the usual ones
+        self.send_response(status)
+        for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(data)
