@@ -219,13 +219,17 @@ class GitHubEmulator:
 
     def repo_json(self) -> dict[str, Any]:
         owner, name = self.repo.split("/")
-        return {
-            "id": 1, "node_id": "R_1", "name": name, "full_name": self.repo, "private": True,
-            "owner": {"login": owner, "id": 1, "node_id": "U_1", "type": "User", "site_admin": False,
-                      "url": f"{self.api_url}/users/{owner}", "html_url": f"https://github.com/{owner}",
-                      "avatar_url": "", "gravatar_id": ""},
-            "url": self.repo_url(), "html_url": f"https://github.com/{self.repo}", "description": None, "fork": False,
-        }  # fmt: skip
+        api, web = self.repo_url(), f"https://github.com/{self.repo}"
+        user = f"{self.api_url}/users/{owner}"
+        owner_json = {"login": owner, "id": 1, "node_id": "U_1", "type": "User", "site_admin": False,
+                      "url": user, "html_url": f"https://github.com/{owner}", "avatar_url": "",
+                      "gravatar_id": "", **{f"{k}_url": f"{user}/{k}" for k in (
+                          "events", "followers", "following", "gists", "organizations",
+                          "received_events", "repos", "starred", "subscriptions")}}  # fmt: skip
+        links = ["archive", "assignees", "blobs", "branches", "collaborators", "comments", "commits", "compare", "contents", "contributors", "deployments", "downloads", "events", "forks", "git_commits", "git_refs", "git_tags", "hooks", "issue_comment", "issue_events", "issues", "keys", "labels", "languages", "merges", "milestones", "notifications", "pulls", "releases", "stargazers", "statuses", "subscribers", "subscription", "tags", "teams", "trees"]  # fmt: skip
+        return {"id": 1, "node_id": "R_1", "name": name, "full_name": self.repo, "private": True,
+                "owner": owner_json, "url": api, "html_url": web, "description": None, "fork": False,
+                **{f"{k}_url": f"{api}/{k.replace('_', '/')}" for k in links}}  # fmt: skip
 
     def jobs_json(self, run: Run) -> dict[str, Any]:
         base = self.repo_url()
@@ -334,7 +338,14 @@ class _ApiHandler(BaseHTTPRequestHandler):
         if method == "GET" and path == "/rate_limit":
             core = {"limit": RATE_LIMIT, "remaining": gh.remaining, "reset": int(time.time()) + 3600,
                     "used": RATE_LIMIT - gh.remaining, "resource": "core"}  # fmt: skip
-            return 200, {"resources": {"core": core}, "rate": core}, {}
+            search = {
+                "limit": 30,
+                "remaining": 30,
+                "reset": core["reset"],
+                "used": 0,
+                "resource": "search",
+            }
+            return 200, {"resources": {"core": core, "search": search}, "rate": core}, {}
         if not path.startswith(prefix):
             return 404, {"message": "Not Found"}, {}
         rest = path[len(prefix) :]

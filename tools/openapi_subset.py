@@ -1,0 +1,75 @@
+"""Regenerate tests/contract/github_openapi_subset.json from GitHub's official OpenAPI description.
+
+    npm install --no-save @octokit/openapi@23.0.2
+    python tools/openapi_subset.py node_modules/@octokit/openapi/generated/api.github.com.deref.json
+
+It keeps the JSON response schemas of the operations relayq uses (dereferenced, with OpenAPI
+3.0's `nullable` turned into JSON Schema's null type) so the emulator's answers can be checked
+against them without the 400 MB package.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+OPERATIONS = {
+    "actions/create-workflow-dispatch": (
+        "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
+        "post",
+    ),
+    "actions/get-workflow": ("/repos/{owner}/{repo}/actions/workflows/{workflow_id}", "get"),
+    "actions/list-workflow-runs": (
+        "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs",
+        "get",
+    ),
+    "actions/get-workflow-run": ("/repos/{owner}/{repo}/actions/runs/{run_id}", "get"),
+    "actions/list-jobs-for-workflow-run": (
+        "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
+        "get",
+    ),
+    "actions/list-workflow-run-artifacts": (
+        "/repos/{owner}/{repo}/actions/runs/{run_id}/artifacts",
+        "get",
+    ),
+    "actions/cancel-workflow-run": ("/repos/{owner}/{repo}/actions/runs/{run_id}/cancel", "post"),
+    "actions/list-self-hosted-runners-for-repo": ("/repos/{owner}/{repo}/actions/runners", "get"),
+    "rate-limit/get": ("/rate_limit", "get"),
+}
+OUT = Path(__file__).resolve().parents[1] / "tests" / "contract" / "github_openapi_subset.json"
+
+
+def to_json_schema(node: Any) -> Any:
+    if isinstance(node, list):
+        return [to_json_schema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: to_json_schema(v) for k, v in node.items() if k not in ("example", "examples")}
+    if node.pop("nullable", False):
+        return {"anyOf": [node, {"type": "null"}]}
+    return node
+
+
+def main() -> None:
+    spec = json.loads(Path(sys.argv[1]).read_text())
+    subset: dict[str, Any] = {
+        "source": f"@octokit/openapi {spec['info']['version']}",
+        "operations": {},
+    }
+    for op_id, (path, method) in OPERATIONS.items():
+        operation = spec["paths"][path][method]
+        assert operation["operationId"] == op_id, op_id
+        schemas = {}
+        for status, response in operation["responses"].items():
+            content = response.get("content", {}).get("application/json")
+            if content and "schema" in content:
+                schemas[status] = to_json_schema(content["schema"])
+        subset["operations"][op_id] = schemas
+    OUT.write_text(json.dumps(subset, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {OUT} ({OUT.stat().st_size // 1024} KiB)")
+
+
+if __name__ == "__main__":
+    main()
