@@ -48,8 +48,9 @@ class GitHubUnavailable(RelayqError):
 class Pacing:
     """How often to ask GitHub. Defaults keep a 10-minute job under 20 counted requests."""
 
-    first_poll_s: float = 3.0
+    first_poll_s: float = 2.0
     max_poll_s: float = 30.0
+    max_poll_running_s: float = 4.0
     growth: float = 1.6
     runners_every_s: float = 120.0
     retries: int = 6
@@ -66,6 +67,7 @@ class _Job:
     dispatched_at: float = 0.0
     dispatches: int = 0
     cancel_requested: bool = False
+    step: str | None = None
     states: list[JobState] = field(default_factory=list)
 
 
@@ -117,7 +119,11 @@ class GitHubActionsExecutor:
                 if state.phase.terminal:
                     return
             else:
-                pause = min(self._pacing.max_poll_s, pause * self._pacing.growth)
+                # Unchanged answers are 304s, free against the rate limit, so a running job is
+                # checked often (results arrive within seconds); a waiting one backs off further.
+                ceiling = (self._pacing.max_poll_running_s if state.phase is Phase.RUNNING
+                           else self._pacing.max_poll_s)  # fmt: skip
+                pause = min(ceiling, pause * self._pacing.growth)
             await asyncio.sleep(pause)
 
     async def cancel(self, job_id: str) -> None:
@@ -201,20 +207,25 @@ class GitHubActionsExecutor:
     # -- watching --------------------------------------------------------------------------------
 
     def _run(self, job: _Job) -> WorkflowRun:
+        """A handle on the job's run; its first `update()` is what fetches it."""
         if job.run is None or job.run.id != job.run_id:
             assert job.run_id is not None
-            run_id = job.run_id
-            job.run = self._read(lambda: self._repo.get_workflow_run(run_id))
+            url = f"{self._repo.url}/actions/runs/{job.run_id}"
+            job.run = WorkflowRun(self._gh.requester, headers={}, completed=False,
+                                  attributes={"id": job.run_id, "url": url})  # fmt: skip
+            job.step = None
         return job.run
 
     def _observe(self, job: _Job) -> JobState:
         run = self._run(job)
-        self._read(run.update)  # a 304 costs nothing and leaves `run` as it was
+        changed = self._read(run.update)  # a 304 costs nothing and leaves `run` as it was
         spec, url = job.spec, run.html_url
         if run.status in ("queued", "waiting", "pending", "requested"):
             return JobState(spec.job_id, Phase.QUEUED, self._waiting_text(spec), url=url)
         if run.status == "in_progress":
-            step = self._current_step(run)
+            if changed or job.step is None:  # the steps are worth a request only when it moved
+                job.step = self._current_step(run) or job.step
+            step = job.step
             return JobState(spec.job_id, Phase.RUNNING, f"running: {step}" if step else "running",
                             url=url, step=step)  # fmt: skip
         return self._finished(job, run)

@@ -54,13 +54,18 @@ class GitHubEmulator:
     """`with GitHubEmulator(tmp) as gh:` — `gh.api_url`, `gh.add_runner(...)`, `gh.model.runs`."""
 
     def __init__(self, work_dir: Path, *, mode: str = "github", repo: str = "owner/relayq",
-                 job_env: dict[str, str] | None = None) -> None:  # fmt: skip
+                 job_env: dict[str, str] | None = None, synthetic_run_s: float | None = None,
+                 groups: bool = True) -> None:  # fmt: skip
         self.work_dir = work_dir
         self.mode = (
             mode  # "github" (dispatch answers 200 with run details) or "ghes" (204, no queue: max)
         )
         self.repo = repo
         self.job_env = job_env or {}
+        # For budget benchmarks: runs that take this long and skip act (no model, no CPU),
+        # and optionally no concurrency groups (many runs at once).
+        self.synthetic_run_s = synthetic_run_s
+        self.groups = groups
         self.clock = Clock()
         self.model = Model(self.clock, honour_queue_max=(mode == "github"))
         self.faults: list[Fault] = []
@@ -146,6 +151,8 @@ class GitHubEmulator:
 
     def dispatch(self, workflow_file: str, inputs: dict[str, str]) -> Run:
         meta = workflow_meta(workflow_file)
+        if not self.groups:
+            meta = {**meta, "group": None}
         return self.model.create_run(workflow_file, meta, inputs, workflow_labels(workflow_file))
 
     def _schedule(self) -> None:
@@ -159,9 +166,35 @@ class GitHubEmulator:
     def _execute(self, run: Run) -> None:
         run.artifact_dir = self.work_dir / "artifacts" / str(run.id)
         run.artifact_dir.mkdir(parents=True, exist_ok=True)
+        if self.synthetic_run_s is not None:
+            self._synthetic(run)
+            return
         act = ActRun(run.workflow_file, run.inputs, run.labels, run.artifact_dir, self.job_env)
         self._acts[run.id] = act
         ok = act.run(lambda name, state: self.model.step_event(run, name, state))
+        self._finish(run, ok)
+        (self.work_dir / f"act-{run.id}.log").write_text("\n".join(act.log))
+
+    def _synthetic(self, run: Run) -> None:
+        assert run.artifact_dir is not None and self.synthetic_run_s is not None
+        steps = [s.name for s in run.steps]
+        for name in steps:
+            self.model.step_event(run, name, "started")
+            time.sleep(self.synthetic_run_s / len(steps))
+            self.model.step_event(run, name, "success")
+        folder = run.artifact_dir / f"relayq-{run.inputs.get('request_id', '')}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in (
+            "transcript.txt",
+            "transcript.srt",
+            "transcript.vtt",
+            "segments.json",
+            "meta.json",
+        ):
+            (folder / name).write_text("{}\n" if name.endswith(".json") else "synthetic\n")
+        self._finish(run, True)
+
+    def _finish(self, run: Run, ok: bool) -> None:
         with self.model.lock:
             self._acts.pop(run.id, None)
             uploaded = run.artifact_dir / f"relayq-{run.inputs.get('request_id', '')}"
@@ -169,7 +202,7 @@ class GitHubEmulator:
                 run.artifact_id = self.model.next_id()
             conclusion = "cancelled" if run.cancel_requested else ("success" if ok else "failure")
             self.model.complete(run, conclusion)
-        (self.work_dir / f"act-{run.id}.log").write_text("\n".join(act.log))
+            run.finished_mono = time.monotonic()
 
     def cancel(self, run: Run) -> bool:
         with self.model.lock:
