@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     )
     openrouter_model: str | None = Field(None, validation_alias=_alias("RELAYQ_OPENROUTER_MODEL"))
     nas_dir: Path | None = Field(None, validation_alias=_alias("RELAYQ_NAS_DIR"))
+    # Read by jobs/runner_venv.sh on a runner (also settable as repository variables).
+    venv: Path | None = Field(None, validation_alias=_alias("RELAYQ_VENV"))
+    venv_update: Literal["auto", "never"] = Field(
+        "auto", validation_alias=_alias("RELAYQ_VENV_UPDATE")
+    )
 
     @field_validator("github_repo")
     @classmethod
