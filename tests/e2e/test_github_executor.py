@@ -239,3 +239,32 @@ async def test_a_server_that_never_recovers_gives_one_clear_error(
     ex = executor_for(emulator, tmp_path)
     with pytest.raises(GitHubUnavailable, match="GitHub did not answer after 6 tries"):
         await ex.fleet()
+
+
+async def test_cancelling_a_running_job_stops_the_run(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path
+) -> None:
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    ex = executor_for(emulator, tmp_path)
+    await ex.submit(spec("req-cancel", str(speech_ogg)))
+    final = None
+    async for state in ex.watch("req-cancel"):
+        if state.phase is Phase.RUNNING:
+            await ex.cancel("req-cancel")
+        if state.phase.terminal:
+            final = state
+            break
+    assert final is not None and final.phase is Phase.CANCELLED
+    assert emulator.runs()[0].conclusion == "cancelled"
+    assert len(emulator.dispatches()) == 1
+
+
+async def test_a_dropped_connection_on_dispatch_still_gives_exactly_one_run(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path
+) -> None:
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    emulator.inject(Fault("POST", r"/dispatches$", 0, drop=True))
+    ex = executor_for(emulator, tmp_path)
+    await ex.submit(spec("req-drop", str(speech_ogg)))
+    assert len(emulator.runs()) == 1
+    assert (await follow(ex, "req-drop"))[-1].phase is Phase.SUCCEEDED
