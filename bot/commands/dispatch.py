@@ -17,14 +17,7 @@ from bot.policy import JobRequest, Policy, load_policy_file, select
 from bot.render import render_decision
 from bot.settings import Settings
 from jobs.errors import RelayqError, UsageError
-
-RESULT_FILES = (
-    "transcript.txt",
-    "transcript.srt",
-    "transcript.vtt",
-    "segments.json",
-    "meta.json",
-)
+from jobs.outputs import RESULT_FILES
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
