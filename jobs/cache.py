@@ -1,4 +1,9 @@
-"""Reuse a finished transcript: same audio bytes and same settings give the same result."""
+"""Reuse a finished transcript: same audio bytes and same settings give the same result.
+
+The key is the sha256 of the input bytes plus a hash of the settings that change the output
+(backend identity, language, and this module's format version). An entry is a folder with
+the five result files; it appears with one rename, so a reader sees a whole entry or none.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,16 @@ import json
 import shutil
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jobs.outputs import RESULT_FILES
 
-__all__ = ["ResultCache", "cache_key", "sha256_file"]
+__all__ = ["FORMAT", "CachedResult", "ResultCache", "cache_key", "settings_hash", "sha256_file"]
+
+# Bump when what is stored changes (cue grouping, file formats): older entries are then unused.
+FORMAT = 2
 
 
 def sha256_file(path: Path) -> str:
@@ -23,35 +33,64 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def settings_hash(settings: Mapping[str, object]) -> str:
+    canonical = json.dumps({**settings, "cache_format": FORMAT}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def cache_key(audio_sha256: str, settings: Mapping[str, object]) -> str:
-    canonical = json.dumps(settings, sort_keys=True, default=str)
-    return hashlib.sha256(f"{audio_sha256}\n{canonical}".encode()).hexdigest()
+    """The entry name: content hash and settings hash, so either changing misses."""
+    return f"{audio_sha256[:32]}-{settings_hash(settings)[:32]}"
+
+
+@dataclass(frozen=True)
+class CachedResult:
+    folder: Path
+    meta: dict[str, Any]
+
+    @property
+    def created_at(self) -> str:
+        return str(self.meta.get("created_at", "an unknown time"))
 
 
 class ResultCache:
-    """One folder per key holding the five result files; entries appear atomically."""
+    """One folder per key holding the five result files."""
 
     def __init__(self, root: Path) -> None:
         self._root = root
 
-    def lookup(self, key: str) -> Path | None:
-        entry = self._root / key[:2] / key
-        complete = all((entry / name).is_file() for name in RESULT_FILES)
-        return entry if complete else None
+    def _entry(self, key: str) -> Path:
+        return self._root / key[:2] / key
 
-    def store(self, key: str, results: Path) -> None:
-        """Copy a finished result set in; a concurrent or earlier copy wins quietly."""
-        entry = self._root / key[:2] / key
-        if entry.exists():
-            return
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=entry.parent))
+    def lookup(self, key: str) -> CachedResult | None:
+        """The stored result, or None when there is none or it cannot be read."""
+        entry = self._entry(key)
+        if not all((entry / name).is_file() for name in RESULT_FILES):
+            return None
         try:
+            meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # damaged by hand or by a full disk: transcribe again
+        return CachedResult(entry, meta) if isinstance(meta, dict) else None
+
+    def store(self, key: str, results: Path) -> bool:
+        """Copy a finished result set in; False when an earlier copy exists or it cannot."""
+        entry = self._entry(key)
+        if entry.exists():
+            return False
+        staging: Path | None = None
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=entry.parent))
             for name in RESULT_FILES:
-                shutil.copy2(results / name, staging / name)
-            staging.replace(entry)
+                shutil.copyfile(results / name, staging / name)
+            staging.rename(entry)
+            return True
         except OSError:
-            pass  # another job stored the same entry first, or the cache is unwritable
+            # Another job stored the same entry first, or the cache is unwritable: the
+            # transcript is in the output folder either way, so this is not the job's failure.
+            return False
         finally:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(staging)
+            if staging is not None:
+                with contextlib.suppress(OSError):
+                    shutil.rmtree(staging)

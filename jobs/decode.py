@@ -22,10 +22,18 @@ _HINT = "send an audio or video file such as mp3, m4a, ogg, opus, wav, flac, web
 class Audio:
     samples: npt.NDArray[np.float32]
     sample_rate: int = SAMPLE_RATE
+    announced_s: float | None = None  # the length the file's header claims, when it says
 
     @property
     def duration_s(self) -> float:
         return len(self.samples) / self.sample_rate
+
+    @property
+    def cut_short(self) -> bool:
+        """The sound ends well before the length the file announces (a truncated file)."""
+        if self.announced_s is None:
+            return False
+        return self.duration_s < self.announced_s - max(1.0, 0.05 * self.announced_s)
 
 
 def decode(path: Path, *, name: str | None = None) -> Audio:
@@ -36,12 +44,15 @@ def decode(path: Path, *, name: str | None = None) -> Audio:
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError):
-        raise NotAudio(f"{label} is not audio we can read; {_HINT}") from None
+        raise NotAudio(
+            f"{label} is not audio we can read (not a media file, or cut short); {_HINT}"
+        ) from None
     with container:
         if not container.streams.audio:
-            what = " (only video or pictures)" if container.streams.video else ""
-            raise NotAudio(f"{label} has no sound in it{what}; {_HINT}")
+            what = "no audio stream, only video" if container.streams.video else "no audio stream"
+            raise NotAudio(f"{label} is not audio we can read ({what}); {_HINT}")
         stream = container.streams.audio[0]
+        announced = _announced_s(container, stream)
         resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
         chunks: list[npt.NDArray[Any]] = []
         try:
@@ -49,12 +60,20 @@ def decode(path: Path, *, name: str | None = None) -> Audio:
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray().reshape(-1))
         except av.error.FFmpegError:
-            # A truncated or damaged tail: keep what decoded cleanly, if anything did.
+            # A damaged tail: keep what decoded cleanly (the caller sees `cut_short`).
             if not chunks:
-                raise NotAudio(f"{label} is damaged and could not be decoded; {_HINT}") from None
+                raise NotAudio(f"{label} is not audio we can read (damaged); {_HINT}") from None
         for out in resampler.resample(None):
             chunks.append(out.to_ndarray().reshape(-1))
-    if not chunks or sum(len(c) for c in chunks) == 0:
-        raise NotAudio(f"{label} contains no audio samples; {_HINT}")
+    if sum(len(c) for c in chunks) == 0:
+        raise NotAudio(f"{label} is not audio we can read (its audio stream is empty); {_HINT}")
     pcm = np.concatenate(chunks)
-    return Audio(samples=(pcm.astype(np.float32) / 32768.0))
+    return Audio(samples=pcm.astype(np.float32) / 32768.0, announced_s=announced)
+
+
+def _announced_s(container: Any, stream: Any) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return float(container.duration / av.time_base)
+    return None

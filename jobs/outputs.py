@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from jobs.backends.base import Segment
+from jobs.errors import RelayqError, UsageError
 
 __all__ = [
     "RESULT_FILES",
+    "check_out_dir",
+    "install",
     "render_segments_json",
     "render_srt",
     "render_txt",
@@ -84,21 +88,41 @@ def write_results(out_dir: Path, segments: Sequence[Segment], meta: Mapping[str,
     install(out_dir, contents)
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse an output folder we could not write, before any work is done (UsageError)."""
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "" if existing == out_dir else f" ({existing} is a file)"
+        raise UsageError(f"--out {out_dir} is not a folder{where}; choose a folder for the results")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out_dir} is not writable by this user; choose another folder")
+
+
 def install(out_dir: Path, contents: Mapping[str, str | bytes]) -> None:
     """Stage every file in a hidden folder inside `out_dir`, then rename each into place."""
+    try:
+        _install(out_dir, contents)
+    except OSError as exc:
+        raise RelayqError(
+            f"could not write the results to {out_dir} ({exc.strerror or type(exc).__name__}); "
+            "free some space or choose another --out folder"
+        ) from None
+
+
+def _install(out_dir: Path, contents: Mapping[str, str | bytes]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "meta.json").unlink(missing_ok=True)  # the set is incomplete until the end
     staging = Path(tempfile.mkdtemp(prefix=".relayq-partial-", dir=out_dir))
     try:
         for name in RESULT_FILES:
-            if name not in contents:
-                continue
-            data = contents[name]
-            path = staging / name
-            if isinstance(data, bytes):
-                path.write_bytes(data)
-            else:
-                path.write_text(data, encoding="utf-8")
+            if name in contents:
+                data = contents[name]
+                raw = data if isinstance(data, bytes) else data.encode("utf-8")
+                (staging / name).write_bytes(raw)
+        # Everything is staged: only renames are left. Until meta.json is back, the set is
+        # marked incomplete, so a crash between two renames never passes for a finished one.
+        (out_dir / "meta.json").unlink(missing_ok=True)
         for name in RESULT_FILES:
             if (staging / name).exists():
                 (staging / name).replace(out_dir / name)

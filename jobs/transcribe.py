@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -16,15 +17,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from jobs.backends import make_backend
-from jobs.cache import ResultCache, cache_key, sha256_file
+from jobs.cache import CachedResult, ResultCache, cache_key, sha256_file
 from jobs.decode import decode
 from jobs.errors import SourceUnreachable, UsageError
 from jobs.fetch import fetch, is_url, safe_url
-from jobs.outputs import RESULT_FILES, install, write_results
+from jobs.outputs import RESULT_FILES, check_out_dir, install, write_results
 
 __all__ = ["Outcome", "TranscribeConfig", "transcribe"]
 
 Progress = Callable[[str], None]
+
+# The shape of a language code (en, de, haw); the backend checks that it knows the code.
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,11 @@ def transcribe(
 ) -> Outcome:
     """Run one job; raises the RelayqError that says what went wrong."""
     started = time.monotonic()
+    if config.language is not None and not _LANGUAGE.fullmatch(config.language):
+        raise UsageError(
+            f"--language wants a language code such as en or de, not {config.language!r}"
+        )
+    check_out_dir(out_dir)
     backend = make_backend(
         config.backend,
         model=config.model,
@@ -75,35 +84,43 @@ def transcribe(
         if hit is not None:
             return _reuse(hit, out_dir, label, started, progress)
 
-        progress(f"decode {audio_path.suffix.lstrip('.') or 'file'}")
+        progress(f"decode {_display_name(source)}")
         audio = decode(audio_path, name=_display_name(source))
-        progress(f"transcribe {audio.duration_s:.1f} s of audio with {backend.model_label}")
+        warnings = []
+        if audio.cut_short:
+            warnings.append(
+                f"the sound ends at {audio.duration_s:.1f} s although the file announces "
+                f"{audio.announced_s:.1f} s (cut short?); transcribed what is there"
+            )
+            progress(f"decode: {warnings[-1]}")
+        progress(f"transcribe {audio.duration_s:.1f} s of audio with {backend.model}")
         t0 = time.monotonic()
         segments = backend.transcribe(audio.samples, language=config.language)
         compute_s = time.monotonic() - t0
-        wall = time.monotonic() - started
         rtf = round(compute_s / audio.duration_s, 4) if audio.duration_s else None
         public_settings = {k: v for k, v in settings.items() if k != "model_ref"}
+        progress(f"write {len(segments)} segments to {out_dir}")
         meta = {
             "source": label,
             "sha256": digest,
             "duration_s": round(audio.duration_s, 3),
             "backend": backend.name,
-            "model": backend.model_label,
+            "model": backend.model,
             "settings": public_settings,
             "segments": len(segments),
-            "wall_time_s": round(wall, 3),
+            "wall_time_s": round(time.monotonic() - started, 3),
             "transcribe_time_s": round(compute_s, 3),
             "real_time_factor": rtf,
             "host": platform.node(),
             "relayq_version": _version(),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "cached": False,
+            "warnings": warnings,
         }
-        progress(f"write {len(segments)} segments to {out_dir}")
         write_results(out_dir, segments, meta)
         if cache is not None:
             cache.store(key, out_dir)
+    wall = time.monotonic() - started
     return Outcome(out_dir, False, audio.duration_s, wall, rtf, len(segments))
 
 
@@ -130,24 +147,25 @@ def _obtain(
     return path, str(path.resolve())
 
 
-def _reuse(hit: Path, out_dir: Path, label: str, started: float, progress: Progress) -> Outcome:
-    meta = json.loads((hit / "meta.json").read_text(encoding="utf-8"))
-    progress(
-        f"reuse the transcript made at {meta.get('created_at', '?')} for the same audio "
-        "and settings"
-    )
-    meta.update(source=label, cached=True, wall_time_s=round(time.monotonic() - started, 3))
+def _reuse(
+    hit: CachedResult, out_dir: Path, label: str, started: float, progress: Progress
+) -> Outcome:
+    progress(f"reusing the transcript made at {hit.created_at} for the same audio and settings")
+    meta = dict(hit.meta, source=label, cached=True)
+    meta["wall_time_s"] = round(time.monotonic() - started, 3)
     contents: dict[str, str | bytes] = {
-        name: (hit / name).read_bytes() for name in RESULT_FILES if name != "meta.json"
+        name: (hit.folder / name).read_bytes() for name in RESULT_FILES if name != "meta.json"
     }
     contents["meta.json"] = json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
+    progress(f"write {meta.get('segments', 0)} segments to {out_dir}")
     install(out_dir, contents)
+    rtf = meta.get("real_time_factor")
     return Outcome(
         out_dir,
         True,
         float(meta.get("duration_s") or 0.0),
         time.monotonic() - started,
-        meta.get("real_time_factor"),
+        float(rtf) if isinstance(rtf, int | float) else None,
         int(meta.get("segments") or 0),
     )
 

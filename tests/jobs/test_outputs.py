@@ -1,4 +1,4 @@
-"""The result files: formats by table, atomic writes, the cache."""
+"""The result files: formats by table, atomic writes, a usable output folder."""
 
 from __future__ import annotations
 
@@ -8,8 +8,17 @@ from pathlib import Path
 import pytest
 
 from jobs.backends.base import Segment
-from jobs.cache import ResultCache, cache_key
-from jobs.outputs import RESULT_FILES, render_srt, render_txt, render_vtt, timestamp, write_results
+from jobs.errors import UsageError
+from jobs.outputs import (
+    RESULT_FILES,
+    check_out_dir,
+    render_segments_json,
+    render_srt,
+    render_txt,
+    render_vtt,
+    timestamp,
+    write_results,
+)
 
 SEGMENTS = [
     Segment(0.0, 2.5, " Hello there."),
@@ -65,21 +74,51 @@ def test_a_rewrite_replaces_every_file(tmp_path: Path) -> None:
     assert "Second" not in (tmp_path / "transcript.txt").read_text()
 
 
-def test_the_cache_key_changes_with_audio_and_with_settings() -> None:
-    base = cache_key("a" * 64, {"model": "tiny.en", "beam_size": 5})
-    assert base == cache_key("a" * 64, {"beam_size": 5, "model": "tiny.en"})
-    assert base != cache_key("b" * 64, {"model": "tiny.en", "beam_size": 5})
-    assert base != cache_key("a" * 64, {"model": "tiny.en", "beam_size": 1})
+def test_segments_json_is_a_list_of_start_end_text() -> None:
+    assert json.loads(render_segments_json(SEGMENTS)) == [
+        {"start": 0.0, "end": 2.5, "text": " Hello there."},
+        {"start": 2.5, "end": 3661.0456, "text": "Second --> line\n\nwith a gap"},
+    ]
 
 
-def test_the_cache_holds_complete_sets_only(tmp_path: Path) -> None:
-    results = tmp_path / "r"
-    write_results(results, SEGMENTS, {"n": 1})
-    cache = ResultCache(tmp_path / "cache")
-    assert cache.lookup("k" * 64) is None
-    cache.store("k" * 64, results)
-    hit = cache.lookup("k" * 64)
-    assert hit is not None
-    assert (hit / "transcript.srt").read_text() == (results / "transcript.srt").read_text()
-    (hit / "meta.json").unlink()
-    assert cache.lookup("k" * 64) is None
+def test_no_segments_still_make_valid_empty_files() -> None:
+    assert render_srt([]) == ""
+    assert render_vtt([]) == "WEBVTT\n\n"
+    assert render_segments_json([]) == "[]\n"
+
+
+def test_meta_json_appears_last_so_its_presence_means_a_complete_set() -> None:
+    assert RESULT_FILES[-1] == "meta.json"
+
+
+def test_a_rewrite_that_fails_leaves_the_previous_set_whole(tmp_path: Path) -> None:
+    write_results(tmp_path, SEGMENTS, {"n": 1})
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(UnicodeEncodeError):
+        write_results(tmp_path, [Segment(0, 1, "half a surrogate \ud800")], {"n": 2})
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+@pytest.mark.parametrize(
+    ("make_out", "expected_error"),
+    [
+        (lambda d: d / "new" / "deeper", None),
+        (lambda d: d, None),
+        (lambda d: _touch(d / "taken"), "is not a folder"),
+        (lambda d: _touch(d / "file") / "sub", "is a file"),
+    ],
+)
+def test_the_output_folder_is_checked_before_any_work(
+    tmp_path: Path, make_out: object, expected_error: str | None
+) -> None:
+    out = make_out(tmp_path)  # type: ignore[operator]
+    if expected_error is None:
+        check_out_dir(out)
+        return
+    with pytest.raises(UsageError, match=expected_error):
+        check_out_dir(out)
+
+
+def _touch(path: Path) -> Path:
+    path.write_text("x")
+    return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,9 +18,11 @@ from jobs.backends.local import LocalWhisper
 from jobs.errors import ConfigError
 from jobs.quality import wer
 from jobs.transcribe import TranscribeConfig, transcribe
+from tests.conftest import SAMPLES
 from tests.jobs.httpserver import body, serve
-from tests.jobs.media import silence, video_only
+from tests.jobs.media import reencode, silence, video_only
 
+SAMPLE = SAMPLES / "speech.ogg"
 ENTRY = Path(__file__).resolve().parents[2] / "jobs" / "transcribe.sh"
 
 
@@ -50,6 +53,26 @@ def run_job(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     )
 
 
+STEP_WORDS = {"read", "fetch", "decode", "transcribe", "write", "reusing", "done"}
+
+
+def step_words(stderr: str) -> list[str]:
+    return [line.split()[1].rstrip(":") for line in stderr.splitlines()]
+
+
+def last_line(stderr: str) -> str:
+    return stderr.splitlines()[-1]
+
+
+def assert_one_error_line(stderr: str, expected_text: str) -> None:
+    """Progress lines, then exactly one line saying what was wrong; no traceback."""
+    lines = stderr.splitlines()
+    assert all(line.startswith("relayq: ") for line in lines), stderr
+    errors = [line for line in lines if line.split()[1].rstrip(":") not in STEP_WORDS]
+    assert errors == [lines[-1]], stderr
+    assert expected_text in lines[-1]
+
+
 def assert_no_temp_left(env: dict[str, str]) -> None:
     # onnxruntime (faster-whisper's VAD) keeps a 51-byte session id in $TMPDIR/.ses for the
     # life of the machine; it is the library's, not a leftover of the job.
@@ -75,13 +98,19 @@ def test_the_sample_is_transcribed_accurately_into_five_files(
     assert len(meta["sha256"]) == 64 and meta["real_time_factor"] > 0 and meta["host"]
     assert (out / "transcript.srt").read_text().startswith("1\n00:00:00")
     assert (out / "transcript.vtt").read_text().startswith("WEBVTT")
-    steps = [line.split()[1] for line in done.stderr.splitlines()]
-    assert steps[:4] == ["read", "decode", "transcribe", "write"]
+    assert step_words(done.stderr) == ["read", "decode", "transcribe", "write", "done"]
+    assert re.fullmatch(r"relayq: done in \d+\.\d s \(RTF \d\.\d\d\)", last_line(done.stderr))
+    assert meta["warnings"] == []
     assert_no_temp_left(env)
 
     again = run_job(str(speech_ogg), "--out", str(tmp_path / "again"), env=env)
     assert again.returncode == 0
-    assert "reuse the transcript made at" in again.stderr
+    assert (
+        f"relayq: reusing the transcript made at {meta['created_at']} for the same audio and "
+        "settings\n"
+    ) in again.stderr
+    assert step_words(again.stderr) == ["read", "reusing", "write", "done"]
+    assert last_line(again.stderr).endswith("(reused an earlier transcript)")
     meta2 = json.loads((tmp_path / "again" / "meta.json").read_text())
     assert meta2["cached"] is True and meta2["sha256"] == meta["sha256"]
     assert (tmp_path / "again" / "transcript.txt").read_text() == (
@@ -131,6 +160,19 @@ def test_the_same_audio_with_the_same_settings_never_loads_the_model_twice(
     assert not other.cached and loads == [1, 1]
 
 
+@pytest.mark.slow
+def test_a_file_cut_short_is_transcribed_as_far_as_it_goes_and_says_so(
+    speech_ogg: Path, tmp_path: Path
+) -> None:
+    cut = _half_of(reencode(speech_ogg, tmp_path / "memo.mp3", "libmp3lame", seconds=8.0))
+    lines: list[str] = []
+    outcome = transcribe(str(cut), tmp_path / "o", TranscribeConfig(), progress=lines.append)
+    assert 3.0 < outcome.duration_s < 5.0 and outcome.segments >= 1
+    [warning] = json.loads((tmp_path / "o" / "meta.json").read_text())["warnings"]
+    assert "although the file announces 8.0 s (cut short?)" in warning
+    assert f"decode: {warning}" in lines
+
+
 @pytest.mark.parametrize(
     ("make_source", "expected_code", "expected_text"),
     [
@@ -142,7 +184,8 @@ def test_the_same_audio_with_the_same_settings_never_loads_the_model_twice(
             "notes.mp3 is not audio we can read",
         ),
         (lambda d: _write(d / "zero.m4a", b""), 4, "zero.m4a is empty (0 bytes)"),
-        (lambda d: video_only(d / "clip.mp4"), 4, "clip.mp4 has no sound in it"),
+        (lambda d: _half_of(reencode(SAMPLE, d / "w.m4a", "aac")), 4, "not audio we can read"),
+        (lambda d: video_only(d / "clip.mp4"), 4, "clip.mp4 is not audio we can read (no audio"),
         (lambda d: "http://127.0.0.1:9/a.mp3", 6, "127.0.0.1 is a loopback address"),
         (lambda d: "http://169.254.169.254/latest/meta-data/", 6, "link-local"),
         (lambda d: "ftp://example.org/a.mp3", 6, "only http and https"),
@@ -155,9 +198,7 @@ def test_bad_input_is_refused_in_one_line_with_its_exit_code(
     source = make_source(tmp_path)  # type: ignore[operator]
     done = run_job(str(source), "--out", str(tmp_path / "out"), env=env)
     assert done.returncode == expected_code, done.stderr
-    last = done.stderr.splitlines()[-1]
-    assert last.startswith("relayq: ") and expected_text in last
-    assert "Traceback" not in done.stderr
+    assert_one_error_line(done.stderr, expected_text)
     assert not (tmp_path / "out").exists()
     assert_no_temp_left(env)
 
@@ -169,7 +210,7 @@ def test_a_download_over_the_cap_is_refused_with_exit_5(
     with serve({"/big.ogg": body(speech_ogg.read_bytes())}) as (base, _):
         done = run_job(f"{base}/big.ogg", "--out", str(tmp_path / "out"), env=env)
     assert done.returncode == 5
-    assert "larger than the 0.05 MB limit" in done.stderr.splitlines()[-1]
+    assert_one_error_line(done.stderr, "larger than the 0.05 MB limit")
     assert_no_temp_left(env)
 
 
@@ -178,28 +219,43 @@ def test_an_unreachable_link_exits_3(tmp_path: Path, env: dict[str, str]) -> Non
         pass
     done = run_job(f"{base}/gone.mp3", env=dict(env, RELAYQ_ALLOW_PRIVATE_URLS="1"))
     assert done.returncode == 3
-    assert "could not connect" in done.stderr
+    assert_one_error_line(done.stderr, "could not connect")
 
 
 @pytest.mark.parametrize(
     ("args", "extra_env", "expected_code", "expected_text"),
     [
         (["--backend", "openai"], {}, 8, "the openai backend is not part of this version yet"),
-        (["--model", "no-such-model"], {}, 8, "could not load the whisper model 'no-such-model'"),
+        (["--model", "no-such-model"], {}, 8, "unknown whisper model 'no-such-model'"),
+        (["--model", "/nope/model"], {}, 8, "there is no model folder at /nope/model"),
+        # A known name that is not on this machine, with downloads off: say how to fix it.
+        (["--model", "base.en"], {}, 8, "set RELAYQ_WHISPER_MODEL to a local model folder"),
+        (["--language", "English"], {}, 2, "--language wants a language code such as en"),
+        (["--language", "xx"], {}, 2, "unknown language 'xx'"),
+        (["--language", "de"], {}, 2, "this model only knows English, not 'de'"),
         ([], {"RELAYQ_WHISPER_BEAM_SIZE": "99"}, 8, "setting RELAYQ_WHISPER_BEAM_SIZE is invalid"),
     ],
 )
-def test_configuration_problems_exit_8(
+def test_configuration_problems_are_refused_with_a_fix(
     speech_ogg: Path, tmp_path: Path, env: dict[str, str],
     args: list[str], extra_env: dict[str, str], expected_code: int, expected_text: str,
 ) -> None:  # fmt: skip
-    done = run_job(
-        str(speech_ogg), "--no-cache", *args, "--out", str(tmp_path / "o"), env={**env, **extra_env}
-    )
+    env = {**env, **extra_env, "HF_HOME": str(tmp_path / "hf")}  # an empty model cache
+    done = run_job(str(speech_ogg), "--no-cache", *args, "--out", str(tmp_path / "o"), env=env)
     assert done.returncode == expected_code, done.stderr
-    assert expected_text in done.stderr.splitlines()[-1]
-    assert "Traceback" not in done.stderr
+    assert_one_error_line(done.stderr, expected_text)
+    assert not (tmp_path / "o").exists()
     assert_no_temp_left(env)
+
+
+def test_an_output_folder_that_is_a_file_is_refused_before_any_work(
+    speech_ogg: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    (tmp_path / "taken").write_text("not a folder")
+    done = run_job(str(speech_ogg), "--out", str(tmp_path / "taken"), env=env)
+    assert done.returncode == 2
+    assert_one_error_line(done.stderr, "is not a folder")
+    assert step_words(done.stderr)[:-1] == []
 
 
 @pytest.mark.slow
@@ -243,6 +299,11 @@ def test_remote_backends_are_refused_honestly_for_now() -> None:
         make_backend(
             "openrouter", model=None, compute_type="int8", beam_size=5, batch_size=8, cpu_threads=0
         )
+
+
+def _half_of(path: Path) -> Path:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return path
 
 
 def _write(path: Path, data: bytes) -> Path:

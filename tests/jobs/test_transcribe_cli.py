@@ -1,0 +1,58 @@
+"""The `relayq transcribe` adapter: options over settings, and errors as one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import main
+from bot.commands.transcribe import build_config
+from bot.settings import Settings
+
+
+def settings(tmp_path: Path, **values: Any) -> Settings:
+    return Settings(_env_file=None, state_dir=tmp_path / "state", **values)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("values", "options", "expected"),
+    [
+        (
+            {},
+            {},
+            {"backend": "auto", "model": None, "beam_size": 5, "batch_size": 8, "cpu_threads": 0},
+        ),
+        (
+            {"whisper_model": "base.en", "whisper_beam_size": 2, "whisper_threads": 4},
+            {},
+            {"model": "base.en", "beam_size": 2, "cpu_threads": 4},
+        ),
+        ({"whisper_model": "base.en"}, {"model": "small"}, {"model": "small"}),
+        ({"backend": "local"}, {"backend": "openai"}, {"backend": "openai"}),
+        ({"max_download_mb": 1.5}, {}, {"max_download_bytes": 1_500_000}),
+        ({}, {"language": "en"}, {"language": "en"}),
+    ],
+)
+def test_options_win_over_settings(
+    tmp_path: Path, values: dict[str, Any], options: dict[str, Any], expected: dict[str, object]
+) -> None:
+    config = build_config(settings(tmp_path, **values), **options)
+    assert {name: getattr(config, name) for name in expected} == expected
+
+
+def test_the_cache_lives_in_the_state_folder_unless_turned_off(tmp_path: Path) -> None:
+    assert build_config(settings(tmp_path)).cache_dir == tmp_path / "state" / "cache"
+    assert build_config(settings(tmp_path), use_cache=False).cache_dir is None
+
+
+def test_a_missing_file_is_one_line_and_exit_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RELAYQ_STATE_DIR", str(tmp_path / "state"))
+    code = main(["transcribe", str(tmp_path / "nope.ogg"), "--out", str(tmp_path / "o")])
+    captured = capsys.readouterr()
+    assert code == 3
+    assert captured.err == f"relayq: no such file: {tmp_path / 'nope.ogg'}; check the path\n"
+    assert captured.out == ""
