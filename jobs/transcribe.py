@@ -7,6 +7,7 @@ Everything temporary lives in one TemporaryDirectory that goes away however the 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import tempfile
@@ -141,8 +142,12 @@ def _obtain(
     path = Path(source).expanduser()
     if path.is_dir():
         raise UsageError(f"{source} is a folder; give one audio or video file")
-    if not path.is_file():
+    if not path.exists():
         raise SourceUnreachable(f"no such file: {source}; check the path")
+    if not path.is_file():
+        raise UsageError(f"{source} is not a regular file; give one audio or video file")
+    if not os.access(path, os.R_OK):
+        raise SourceUnreachable(f"cannot read {source} (permission denied); check its permissions")
     progress(f"read {path.name}")
     return path, str(path.resolve())
 
