@@ -18,6 +18,8 @@ __all__ = ["Fleet", "Runner", "fleet_from_runners_json", "load_fleet_file"]
 
 @dataclass(frozen=True)
 class Runner:
+    """One self-hosted runner as GitHub reports it."""
+
     name: str
     os: str
     online: bool
@@ -31,9 +33,12 @@ class Runner:
 
 @dataclass(frozen=True)
 class Fleet:
+    """The runners registered with the repository at one moment."""
+
     runners: tuple[Runner, ...] = ()
 
     def serving(self, labels: Iterable[str]) -> tuple[Runner, ...]:
+        """The runners a workflow with `runs-on: labels` can land on."""
         wanted = tuple(labels)
         return tuple(r for r in self.runners if r.serves(wanted))
 
@@ -42,7 +47,8 @@ def fleet_from_runners_json(data: object, source: str = "fleet") -> Fleet:
     """Parse the runners API response shape; a bad shape is a ConfigError naming the field."""
     if not isinstance(data, dict) or not isinstance(data.get("runners"), list):
         raise ConfigError(
-            f"{source}: expected an object with a 'runners' list (GitHub's runners API)"
+            f"{source}: expected an object with a 'runners' list, the shape of GitHub's "
+            "GET /repos/{owner}/{repo}/actions/runners"
         )
     runners = []
     for index, item in enumerate(data["runners"]):
@@ -50,10 +56,13 @@ def fleet_from_runners_json(data: object, source: str = "fleet") -> Fleet:
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: expected an object")
         name, status, busy, labels = (item.get(k) for k in ("name", "status", "busy", "labels"))
+        system = item.get("os", "")
         if not isinstance(name, str) or not name:
             raise ConfigError(f"{where}.name: expected a non-empty string")
         if status not in ("online", "offline"):
             raise ConfigError(f"{where}.status: expected 'online' or 'offline', got {status!r}")
+        if not isinstance(system, str):
+            raise ConfigError(f"{where}.os: expected a string, got {system!r}")
         if not isinstance(busy, bool):
             raise ConfigError(f"{where}.busy: expected true or false")
         if not isinstance(labels, list) or not all(
@@ -63,7 +72,7 @@ def fleet_from_runners_json(data: object, source: str = "fleet") -> Fleet:
         runners.append(
             Runner(
                 name=name,
-                os=str(item.get("os", "")),
+                os=system,
                 online=status == "online",
                 busy=busy,
                 labels=frozenset(lb["name"].lower() for lb in labels),
@@ -73,6 +82,7 @@ def fleet_from_runners_json(data: object, source: str = "fleet") -> Fleet:
 
 
 def load_fleet_file(path: Path) -> Fleet:
+    """Read a runners API response saved as JSON; a bad file is a ConfigError naming it."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

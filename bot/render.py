@@ -1,4 +1,4 @@
-"""Pure rendering of relayq's answers as text (the CLI now, the Telegram bot later)."""
+"""Pure rendering of relayq's answers as text (the CLI now, the Telegram bot's /route later)."""
 
 from __future__ import annotations
 
@@ -6,29 +6,26 @@ from bot.policy import Decision
 
 __all__ = ["render_decision"]
 
+# One mark per verdict, so a column of candidates reads at a glance.
 _MARK = {
     "taken": "✔",
     "constraint": "✘",
-    "no-workflow": "✘",
-    "offline": "↓",
     "busy": "…",
-    "no-runner": "↓",
-    "not-needed": "·",
+    "offline": "↓",
+    "no-runner": "∅",
 }
 
 
 def render_decision(decision: Decision) -> str:
-    """The chosen target and why, one line per candidate considered."""
+    """The chosen target and workflow, whether it queues, then one line per candidate."""
     head = f"{decision.job} → {decision.target} ({decision.description}) via {decision.workflow}"
     if decision.pinned:
         head += " [pinned]"
-    lines = [head]
+    labels = ", ".join(decision.labels)
     if decision.queued:
-        lines.append(f"queued: waiting for {decision.waiting_for}")
+        status = f"queued: no runner with labels {labels} is free now; the job will wait for one"
     else:
-        lines.append("runs now" if decision.reasons else "")
-    for reason in decision.reasons:
-        lines.append(f"  {_MARK.get(reason.verdict, '-')} {reason.text}")
-    for note in decision.notes:
-        lines.append(f"  note: {note}")
+        status = f"not queued: runs on a runner with labels {labels}"
+    lines = [head, status]
+    lines += [f"  {_MARK[r.verdict]} {r.text}" for r in decision.reasons]
     return "\n".join(lines)

@@ -1,0 +1,39 @@
+"""The routing policy: a validated YAML file and a pure `select` over it.
+
+    load_policy(text, source) -> Policy          # schema.py: PyYAML + pydantic (extra="forbid")
+    load_policy_file(path) -> Policy
+    select(policy, job, fleet, pin) -> Decision  # engine.py: no I/O, no GitHub or Telegram
+
+Semantics (DESIGN.md, docs/ROUTING_POLICY.md): each job kind has an ordered preference of
+targets and a fallback. A target that fails a hard limit is skipped with its reason; an offline
+or busy one falls through; when none is free the fallback takes the job and the decision says
+it will queue. A pin overrides preference but never reroutes silently.
+"""
+
+from bot.policy.engine import CandidateReason, Decision, JobRequest, Verdict, select
+from bot.policy.schema import (
+    Capabilities,
+    Pins,
+    Policy,
+    Requires,
+    Route,
+    Target,
+    load_policy,
+    load_policy_file,
+)
+
+__all__ = [
+    "CandidateReason",
+    "Capabilities",
+    "Decision",
+    "JobRequest",
+    "Pins",
+    "Policy",
+    "Requires",
+    "Route",
+    "Target",
+    "Verdict",
+    "load_policy",
+    "load_policy_file",
+    "select",
+]
