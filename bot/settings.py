@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     telegram_api_base: str = Field(
         "https://api.telegram.org", validation_alias=_alias("RELAYQ_TELEGRAM_API_BASE")
     )
+    telegram_download_limit_mb: float = Field(
+        20, gt=0, validation_alias=_alias("RELAYQ_TELEGRAM_DOWNLOAD_LIMIT_MB")
+    )
     executor: Literal["local", "github"] | None = Field(
         None, validation_alias=_alias("RELAYQ_EXECUTOR")
     )

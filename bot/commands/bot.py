@@ -1,20 +1,24 @@
-"""`relayq bot`: the Telegram bot service."""
+"""`relayq bot` (also `python -m bot`): the Telegram bot service."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 
 from bot.settings import Settings
-from jobs.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("bot", help="the Telegram bot service (not in this version yet)")
+    parser = sub.add_parser("bot", help="run the Telegram bot service (long polling)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    # Honest about the gap: the bot is built on top of this core in a later version.
-    raise ConfigError(
-        "the Telegram bot is not part of this version yet; use 'relayq dispatch' or 'relayq demo'"
-    )
+    from bot.telegram.app import run_bot
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO, and a Bot API URL contains the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    asyncio.run(run_bot(settings))
+    return 0

@@ -104,6 +104,16 @@ class GitHubActionsExecutor:
         await asyncio.to_thread(self._dispatch, job)
         return job.html_url or spec.job_id
 
+    async def resume(self, spec: JobSpec) -> str:
+        """After a restart: find the run this job already has (by request_id) before ever
+        dispatching it again."""
+        job = _Job(spec, dispatched_at=self._clock() - 86400)
+        self._jobs[spec.job_id] = job
+        found = await asyncio.to_thread(self._find_run, job, wait_s=0)
+        if not found:
+            await asyncio.to_thread(self._dispatch, job)
+        return job.html_url or spec.job_id
+
     async def watch(self, job_id: str) -> AsyncIterator[JobState]:
         job = self._job(job_id)
         pause = self._pacing.first_poll_s

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sys
 from collections.abc import AsyncIterator, Mapping
@@ -92,6 +93,12 @@ class LocalExecutor:
         await self._queue(spec.target).put(job)
         self._ensure_worker(spec.target)
         return spec.job_id
+
+    async def resume(self, spec: JobSpec) -> str:
+        """After a restart: the subprocess died with the old process, so run it again (the
+        result cache makes a finished transcription free)."""
+        shutil.rmtree(self._work_dir / spec.job_id, ignore_errors=True)
+        return await self.submit(spec)
 
     async def watch(self, job_id: str) -> AsyncIterator[JobState]:
         job = self._job(job_id)

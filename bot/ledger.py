@@ -1,0 +1,171 @@
+"""The durable job ledger (SQLite): the bot's source of truth.
+
+A message becomes a job row before anything is dispatched, keyed by (chat, message, n-th link)
+so a message seen twice is handled once. The row then carries the job through dispatch,
+watching and delivery; after a restart every row not yet final is picked up again. The
+Telegram update offset is stored here too, and advanced only after the rows an update produced
+are written, so an update fetched but not yet recorded is fetched again after a crash.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["FINAL_STATES", "JobRow", "Ledger"]
+
+FINAL_STATES = ("delivered", "failed", "cancelled")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    chat_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    message_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    pin TEXT,
+    state TEXT NOT NULL DEFAULT 'accepted',
+    target TEXT,
+    workflow TEXT,
+    run_url TEXT,
+    progress_message_id INTEGER,
+    detail TEXT NOT NULL DEFAULT '',
+    srt_sent INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    UNIQUE (chat_id, message_id, seq)
+);
+CREATE TABLE IF NOT EXISTS pins (user_id INTEGER PRIMARY KEY, target TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class JobRow:
+    id: str
+    chat_id: int
+    user_id: int
+    message_id: int
+    seq: int
+    kind: str
+    source: str
+    pin: str | None
+    state: str
+    target: str | None
+    workflow: str | None
+    run_url: str | None
+    progress_message_id: int | None
+    detail: str
+    srt_sent: bool
+    created_at: float
+    updated_at: float
+
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a row the bot acted on survives power loss
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- jobs --------------------------------------------------------------------------------------
+
+    def accept(self, job_id: str, *, chat_id: int, user_id: int, message_id: int, seq: int,
+               kind: str, source: str, pin: str | None) -> JobRow:  # fmt: skip
+        """Record a job once; a second call for the same (chat, message, seq) returns the first."""
+        now = time.time()
+        self._db.execute(
+            "INSERT OR IGNORE INTO jobs (id, chat_id, user_id, message_id, seq, kind, source, pin,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (job_id, chat_id, user_id, message_id, seq, kind, source, pin, now, now),
+        )
+        row = self._db.execute(
+            "SELECT * FROM jobs WHERE chat_id = ? AND message_id = ? AND seq = ?",
+            (chat_id, message_id, seq),
+        ).fetchone()
+        return _row(row)
+
+    def update(self, job_id: str, **fields: object) -> JobRow:
+        allowed = {"state", "target", "workflow", "run_url", "progress_message_id", "detail",
+                   "srt_sent"}  # fmt: skip
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"not ledger fields: {sorted(unknown)}")
+        sets = ", ".join(f"{name} = ?" for name in fields)
+        self._db.execute(
+            f"UPDATE jobs SET {sets}, updated_at = ? WHERE id = ?",  # noqa: S608  (names checked above)
+            (*fields.values(), time.time(), job_id),
+        )
+        return self.get(job_id)
+
+    def get(self, job_id: str) -> JobRow:
+        row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise KeyError(job_id)
+        return _row(row)
+
+    def unfinished(self) -> list[JobRow]:
+        rows = self._db.execute(
+            "SELECT * FROM jobs WHERE state NOT IN (?, ?, ?) ORDER BY created_at, seq", FINAL_STATES
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    def recent(self, user_id: int, limit: int = 10) -> list[JobRow]:
+        rows = self._db.execute(
+            "SELECT * FROM jobs WHERE user_id = ? ORDER BY created_at DESC, seq DESC LIMIT ?",
+            (user_id, limit),
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    def all_jobs(self) -> list[JobRow]:
+        return [_row(r) for r in self._db.execute("SELECT * FROM jobs ORDER BY created_at, seq")]
+
+    # -- pins and the update offset ----------------------------------------------------------------
+
+    def pin(self, user_id: int, target: str | None) -> None:
+        if target is None:
+            self._db.execute("DELETE FROM pins WHERE user_id = ?", (user_id,))
+        else:
+            self._db.execute("INSERT OR REPLACE INTO pins VALUES (?, ?)", (user_id, target))
+
+    def pinned(self, user_id: int) -> str | None:
+        row = self._db.execute("SELECT target FROM pins WHERE user_id = ?", (user_id,)).fetchone()
+        return None if row is None else str(row["target"])
+
+    def offset(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'update_offset'").fetchone()
+        return 0 if row is None else int(row["value"])
+
+    def set_offset(self, offset: int) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('update_offset', ?)", (str(offset),))
+
+
+def _row(row: sqlite3.Row) -> JobRow:
+    data = dict(row)
+    data["srt_sent"] = bool(data["srt_sent"])
+    return JobRow(**data)

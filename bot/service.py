@@ -1,0 +1,251 @@
+"""The bot's job service: from an accepted message to a delivered transcript, driven by the
+ledger so that a restart picks every job up where it was.
+
+    accepted ─► dispatching ─► dispatched ─► delivered | failed | cancelled
+
+A row is written before anything else happens; `dispatching` is written before the executor
+is asked, so after a crash the job is resumed (the GitHub executor finds the run by its
+request_id) rather than dispatched a second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.dispatching import new_job_id
+from bot.executors.base import Executor, JobSpec, JobState, Phase
+from bot.fleet import Fleet
+from bot.ledger import JobRow, Ledger
+from bot.policy import Decision, JobRequest, Policy, select
+from bot.settings import Settings
+from bot.telegram.messenger import Messenger
+from bot.telegram.texts import delivery_text, progress_text
+from jobs.errors import ConfigError, RelayqError
+
+__all__ = ["JobService", "find_links"]
+
+log = logging.getLogger(__name__)
+_LINK = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+MAX_LINKS = 10
+
+
+def find_links(text: str) -> list[str]:
+    """http(s) links in a message, in order, without duplicates or trailing punctuation."""
+    links = [m.group(0).rstrip(".,;:!?)]}") for m in _LINK.finditer(text)]
+    return list(dict.fromkeys(links))
+
+
+@dataclass
+class JobService:
+    ledger: Ledger
+    executor: Executor
+    policy: Policy
+    settings: Settings
+    messenger: Messenger
+
+    def __post_init__(self) -> None:
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    # -- intake ----------------------------------------------------------------------------------
+
+    def accept(
+        self, *, chat_id: int, user_id: int, message_id: int, sources: list[str]
+    ) -> list[JobRow]:
+        """Write one row per source (idempotent per message) and start driving them."""
+        pin = self.ledger.pinned(user_id)
+        rows = []
+        with self.ledger.transaction():
+            for seq, source in enumerate(sources):
+                rows.append(
+                    self.ledger.accept(
+                        new_job_id(),
+                        chat_id=chat_id,
+                        user_id=user_id,
+                        message_id=message_id,
+                        seq=seq,
+                        kind="transcribe",
+                        source=source,
+                        pin=pin,
+                    )
+                )
+        for row in rows:
+            self.start(row)
+        return rows
+
+    def start(self, row: JobRow) -> None:
+        if row.final or row.id in self._tasks:
+            return
+        self._tasks[row.id] = asyncio.create_task(self._drive(row.id), name=f"job-{row.id}")
+
+    def resume_all(self) -> int:
+        rows = self.ledger.unfinished()
+        for row in rows:
+            self.start(row)
+        return len(rows)
+
+    async def cancel(self, job_id: str, user_id: int) -> str:
+        try:
+            row = self.ledger.get(job_id)
+        except KeyError:
+            return f"There is no job {job_id}; /jobs lists yours."
+        if row.user_id != user_id:
+            return f"There is no job {job_id}; /jobs lists yours."
+        if row.final:
+            return f"Job {job_id} has already ended ({row.state})."
+        if row.state == "accepted":
+            self.ledger.update(job_id, state="cancelled", detail="cancelled before dispatch")
+            task = self._tasks.pop(job_id, None)
+            if task is not None:
+                task.cancel()
+            await self._edit(self.ledger.get(job_id), JobState(job_id, Phase.CANCELLED))
+            return f"Job {job_id} cancelled."
+        with contextlib.suppress(RelayqError):
+            await self.executor.cancel(job_id)
+        return f"Cancelling job {job_id}…"
+
+    async def close(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        for task in list(self._tasks.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        close = getattr(self.executor, "close", None)
+        if close is not None:
+            await close()
+
+    # -- routing helpers -------------------------------------------------------------------------
+
+    async def fleet(self) -> Fleet | None:
+        fleet_of = getattr(self.executor, "fleet", None)
+        return await fleet_of() if fleet_of is not None else None
+
+    async def decide(self, kind: str, pin: str | None, size_mb: float | None = None) -> Decision:
+        return select(self.policy, JobRequest(kind=kind, size_mb=size_mb), await self.fleet(), pin)
+
+    # -- the pipeline ----------------------------------------------------------------------------
+
+    async def _drive(self, job_id: str) -> None:
+        try:
+            await self._pipeline(job_id)
+        except asyncio.CancelledError:
+            raise
+        except RelayqError as err:
+            row = self.ledger.update(job_id, state="failed", detail=str(err))
+            await self._edit(row, JobState(job_id, Phase.FAILED, str(err)))
+        except Exception:
+            log.exception("job %s: unexpected error", job_id)
+            row = self.ledger.update(
+                job_id, state="failed", detail="an internal error; see the bot's log"
+            )
+            await self._edit(
+                row, JobState(job_id, Phase.FAILED, "an internal error; see the bot's log")
+            )
+        finally:
+            self._tasks.pop(job_id, None)
+
+    async def _pipeline(self, job_id: str) -> None:
+        row = self.ledger.get(job_id)
+        if row.progress_message_id is None:
+            message_id = await self.messenger.send(row.chat_id, progress_text(row, None))
+            row = self.ledger.update(job_id, progress_message_id=message_id)
+        decision: Decision | None = None
+        if row.state == "accepted":
+            decision = await self.decide(row.kind, row.pin)
+            row = self.ledger.update(
+                job_id, target=decision.target, workflow=decision.workflow, state="dispatching"
+            )
+            await self._edit(row, None, decision)
+            spec = self._spec(row, decision.labels, await self._source(row))
+            handle = await self.executor.submit(spec)
+        elif row.state in ("dispatching", "dispatched"):
+            labels = tuple(self.policy.targets[row.target].labels) if row.target else ()
+            spec = self._spec(row, labels, await self._source(row))
+            handle = await self.executor.resume(spec)  # type: ignore[attr-defined]
+        else:
+            return
+        run_url = handle if handle.startswith("http") else None
+        row = self.ledger.update(job_id, state="dispatched", run_url=run_url)
+        final: JobState | None = None
+        async for state in self.executor.watch(job_id):
+            final = state
+            if not state.phase.terminal:
+                await self._edit(row, state)
+        assert final is not None
+        await self._finish(self.ledger.get(job_id), final)
+
+    async def _source(self, row: JobRow) -> str:
+        """A link as it is; an upload (`tg:<file_id>`) fetched to this machine first."""
+        if not row.source.startswith("tg:"):
+            return row.source
+        if self.executor.name != "local":
+            raise ConfigError(
+                "uploaded files reach GitHub runners in a later version of relayq; "
+                "send a link to the file instead"
+            )
+        dest = self.settings.state_dir / "uploads" / row.id
+        if not dest.exists():
+            await self.messenger.download(row.source.removeprefix("tg:"), dest)
+        return str(dest)
+
+    def _spec(self, row: JobRow, labels: tuple[str, ...] | list[str], source: str) -> JobSpec:
+        assert row.target is not None and row.workflow is not None
+        return JobSpec(
+            job_id=row.id,
+            kind=row.kind,
+            source=source,
+            target=row.target,
+            workflow=row.workflow,
+            labels=tuple(labels),
+            backend=self.settings.backend,
+        )
+
+    async def _finish(self, row: JobRow, final: JobState) -> None:
+        run_url = final.url or row.run_url
+        if final.phase is Phase.SUCCEEDED and final.result_dir is not None:
+            text, inline = delivery_text(row, final.result_dir, run_url)
+            assert row.progress_message_id is not None
+            # The transcript replaces the progress message: editing twice is harmless, so a
+            # restart mid-delivery never shows it twice.
+            await self.messenger.edit(
+                row.chat_id, row.progress_message_id, text, self._link(run_url)
+            )
+            if not row.srt_sent:
+                self.ledger.update(row.id, srt_sent=1)
+                await self._send_files(row, final.result_dir, inline)
+            self.ledger.update(row.id, state="delivered", run_url=run_url, detail="delivered")
+            return
+        state = "cancelled" if final.phase is Phase.CANCELLED else "failed"
+        row = self.ledger.update(row.id, state=state, detail=final.detail, run_url=run_url)
+        await self._edit(row, final)
+
+    async def _send_files(self, row: JobRow, result_dir: Path, inline: bool) -> None:
+        if not inline:
+            await self.messenger.document(
+                row.chat_id, "transcript.txt", (result_dir / "transcript.txt").read_bytes()
+            )
+        srt = result_dir / "transcript.srt"
+        if srt.exists() and srt.stat().st_size:
+            await self.messenger.document(row.chat_id, "transcript.srt", srt.read_bytes())
+
+    async def _edit(
+        self, row: JobRow, state: JobState | None, decision: Decision | None = None
+    ) -> None:
+        if row.progress_message_id is None:
+            return
+        buttons = (
+            [] if state is not None and state.phase.terminal else [("Cancel", f"cancel:{row.id}")]
+        )
+        url = (state.url if state else None) or row.run_url
+        buttons += self._link(url)
+        await self.messenger.edit(
+            row.chat_id, row.progress_message_id, progress_text(row, state, decision), buttons
+        )
+
+    @staticmethod
+    def _link(url: str | None) -> list[tuple[str, str]]:
+        return [("Open run", url)] if url else []

@@ -1,0 +1,1 @@
+"""The Telegram front end: python-telegram-bot at the edge, relayq's services behind it."""

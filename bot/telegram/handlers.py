@@ -1,0 +1,194 @@
+"""Thin handlers: check the sender, parse the update, call the service, answer with texts.py."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Message, Update
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.service import MAX_LINKS, JobService, find_links
+from bot.settings import Settings
+from bot.telegram import texts
+from jobs.errors import RelayqError
+
+__all__ = ["register_handlers"]
+
+log = logging.getLogger(__name__)
+Context = ContextTypes.DEFAULT_TYPE
+UPLOADS = (
+    filters.AUDIO
+    | filters.VOICE
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.Document.AUDIO
+    | filters.Document.VIDEO
+)
+
+
+def register_handlers(app: Application, service: JobService, settings: Settings) -> None:  # type: ignore[type-arg]
+    allowed = settings.allowed_user_ids
+    limit_bytes = int(settings.telegram_download_limit_mb * 1024 * 1024)
+
+    async def gate(update: Update, context: Context) -> None:
+        user = update.effective_user
+        if user is not None and user.id in allowed:
+            return
+        user_id = user.id if user else 0
+        log.warning("refused update from user %s", user_id)
+        if update.callback_query is not None:
+            await service.messenger.answer(update.callback_query.id, texts.refusal(user_id))
+        elif update.effective_chat is not None and user is not None:
+            await service.messenger.send(update.effective_chat.id, texts.refusal(user_id))
+        raise ApplicationHandlerStop
+
+    async def reply(update: Update, text: str) -> None:
+        assert update.effective_chat is not None
+        await service.messenger.send(update.effective_chat.id, text[: texts.MAX_MESSAGE])
+
+    async def start(update: Update, context: Context) -> None:
+        await reply(update, texts.HELP)
+
+    async def links(update: Update, context: Context) -> None:
+        message = _message(update)
+        found = find_links(message.text or "")
+        if not found:
+            await reply(
+                update, "Send me an http(s) link to audio or video, or the audio itself. /help"
+            )
+            return
+        if len(found) > MAX_LINKS:
+            await reply(
+                update, f"That message has {len(found)} links; send at most {MAX_LINKS} at a time."
+            )
+            return
+        service.accept(
+            chat_id=message.chat_id,
+            user_id=_user(update),
+            message_id=message.message_id,
+            sources=found,
+        )
+
+    async def upload(update: Update, context: Context) -> None:
+        message = _message(update)
+        media = (
+            message.audio
+            or message.voice
+            or message.video
+            or message.video_note
+            or message.document
+        )
+        assert media is not None
+        if (media.file_size or 0) > limit_bytes:
+            size = (media.file_size or 0) / 1024 / 1024
+            await reply(
+                update,
+                f"That file is {size:.0f} MB; this bot can download at most "
+                f"{settings.telegram_download_limit_mb:g} MB (Telegram's cloud limit for bots). "
+                "Send a link to it instead, or run a local Bot API server and point "
+                "RELAYQ_TELEGRAM_API_BASE at it and raise RELAYQ_TELEGRAM_DOWNLOAD_LIMIT_MB.",
+            )
+            return
+        service.accept(
+            chat_id=message.chat_id,
+            user_id=_user(update),
+            message_id=message.message_id,
+            sources=[f"tg:{media.file_id}"],
+        )
+
+    async def route(update: Update, context: Context) -> None:
+        args = context.args or []
+        kind = "transcribe"
+        if args and args[0] in ("transcribe", "summarize"):
+            kind = args[0]
+        try:
+            decision = await service.decide(kind, service.ledger.pinned(_user(update)))
+        except RelayqError as err:
+            await reply(update, str(err))
+            return
+        await reply(update, texts.route_text(decision))
+
+    async def pin(update: Update, context: Context) -> None:
+        args = context.args or []
+        allowed_pins = service.policy.pins.allowed
+        if len(args) != 1 or args[0] not in allowed_pins:
+            await reply(update, f"Pin one of: {', '.join(allowed_pins)} — for example /pin mac")
+            return
+        service.ledger.pin(_user(update), args[0])
+        target = service.policy.targets[args[0]]
+        await reply(
+            update,
+            f"Pinned: your jobs now run on {args[0]} ({target.description}) and wait "
+            "for it when it is busy or offline. /unpin to let the policy choose.",
+        )
+
+    async def unpin(update: Update, context: Context) -> None:
+        service.ledger.pin(_user(update), None)
+        await reply(update, "Unpinned: the policy chooses where your jobs run.")
+
+    async def jobs(update: Update, context: Context) -> None:
+        await reply(update, texts.jobs_text(service.ledger.recent(_user(update))))
+
+    async def status(update: Update, context: Context) -> None:
+        fleet = await service.fleet()
+        budget_of = getattr(service.executor, "rate_limit", None)
+        budget = await budget_of() if budget_of is not None else None
+        active = [r for r in service.ledger.unfinished() if r.user_id == _user(update)]
+        await reply(update, texts.status_text(fleet, active, budget, service.executor.name))
+
+    async def cancel(update: Update, context: Context) -> None:
+        args = context.args or []
+        if len(args) != 1:
+            await reply(update, "Say which job: /cancel <job id> (see /jobs).")
+            return
+        await reply(update, await service.cancel(args[0], _user(update)))
+
+    async def button(update: Update, context: Context) -> None:
+        query = update.callback_query
+        assert query is not None
+        data = query.data or ""
+        if data.startswith("cancel:"):
+            answer = await service.cancel(data.split(":", 1)[1], _user(update))
+        else:
+            answer = "That button is no longer in use."
+        await service.messenger.answer(query.id, answer)
+
+    app.add_handler(TypeHandler(Update, gate), group=-1)
+    for name, callback in (
+        ("start", start),
+        ("help", start),
+        ("route", route),
+        ("pin", pin),
+        ("unpin", unpin),
+        ("jobs", jobs),
+        ("status", status),
+        ("cancel", cancel),
+    ):
+        app.add_handler(CommandHandler(name, callback))
+    app.add_handler(MessageHandler(UPLOADS, upload))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, links))
+    app.add_handler(CallbackQueryHandler(button))
+    app.add_error_handler(_log_error)
+
+
+async def _log_error(update: object, context: Context) -> None:
+    log.error("handler failed: %s", context.error, exc_info=context.error)
+
+
+def _message(update: Update) -> Message:
+    assert update.effective_message is not None
+    return update.effective_message
+
+
+def _user(update: Update) -> int:
+    assert update.effective_user is not None
+    return update.effective_user.id

@@ -1,0 +1,118 @@
+"""Sending to Telegram within its flood limits: one message per second per chat, 429s obeyed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+
+__all__ = ["Button", "Messenger"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Button = tuple[str, str]  # (label, callback data or URL)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class Messenger:
+    """The only sender: every call for a chat waits its turn and at least `gap_s` after the last."""
+
+    def __init__(self, bot: Bot, *, gap_s: float = 1.0, attempts: int = 8) -> None:
+        self._bot = bot
+        self._gap_s = gap_s
+        self._attempts = attempts
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._last: dict[int, float] = {}
+
+    async def send(self, chat_id: int, text: str, buttons: list[Button] | None = None) -> int:
+        markup = _markup(buttons)
+        message = await self._paced(
+            chat_id,
+            lambda: self._bot.send_message(
+                chat_id, text, reply_markup=markup, link_preview_options=NO_PREVIEW
+            ),
+        )
+        return message.message_id
+
+    async def edit(
+        self, chat_id: int, message_id: int, text: str, buttons: list[Button] | None = None
+    ) -> None:
+        async def call() -> None:
+            try:
+                await self._bot.edit_message_text(
+                    text,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    reply_markup=_markup(buttons),
+                    link_preview_options=NO_PREVIEW,
+                )
+            except BadRequest as err:
+                if "not modified" not in str(err).lower():  # the same text again: already there
+                    raise
+
+        await self._paced(chat_id, call)
+
+    async def document(self, chat_id: int, name: str, data: bytes, caption: str = "") -> int:
+        message = await self._paced(
+            chat_id,
+            lambda: self._bot.send_document(
+                chat_id, document=data, filename=name, caption=caption or None
+            ),
+        )
+        return message.message_id
+
+    async def download(self, file_id: str, dest: Path) -> Path:
+        """An uploaded file, through getFile (the file URL, which holds the token, stays here)."""
+        telegram_file = await self._retrying(lambda: self._bot.get_file(file_id))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        await telegram_file.download_to_drive(dest)
+        return dest
+
+    async def answer(self, query_id: str, text: str) -> None:
+        with contextlib.suppress(BadRequest):  # a query older than Telegram's window: nothing to do
+            await self._retrying(lambda: self._bot.answer_callback_query(query_id, text=text))
+
+    async def _paced(self, chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        async with lock:
+            wait = self._last.get(chat_id, 0.0) + self._gap_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                return await self._retrying(call)
+            finally:
+                self._last[chat_id] = time.monotonic()
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        for attempt in range(self._attempts):
+            try:
+                return await call()
+            except RetryAfter as err:
+                delay = err.retry_after
+                seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+                log.warning("telegram asked to wait %.0f s", seconds)
+                await asyncio.sleep(seconds)
+            except (TimedOut, NetworkError) as err:
+                if isinstance(err, BadRequest):
+                    raise
+                await asyncio.sleep(min(30.0, 0.5 * 2**attempt))
+        return await call()
+
+
+def _markup(buttons: list[Button] | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    row = [
+        InlineKeyboardButton(label, url=target)
+        if target.startswith("http")
+        else InlineKeyboardButton(label, callback_data=target)
+        for label, target in buttons
+    ]
+    return InlineKeyboardMarkup([row])

@@ -1,0 +1,154 @@
+"""The Telegram bot end to end: real python-telegram-bot against the Bot API emulator, jobs
+through the local executor and the real model."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.ledger import Ledger
+from bot.settings import Settings
+from bot.telegram.app import run_bot
+from jobs.quality import wer
+from tests.emulators.telegram import BotApiEmulator
+from tests.jobs.httpserver import body, serve
+
+pytestmark = pytest.mark.slow
+TOKEN = "123456:CANARY-bot-token-never-shown"
+OWNER, STRANGER = 1111, 9999
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Harness:
+    tg: BotApiEmulator
+    settings: Settings
+    base_url: str
+
+
+@pytest.fixture
+async def harness(
+    tmp_path: Path, speech_ogg: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Harness]:
+    monkeypatch.setenv("RELAYQ_ALLOW_PRIVATE_URLS", "1")  # the job fetches from the test server
+    monkeypatch.setenv("RELAYQ_STATE_DIR", str(tmp_path / "state"))
+    with (
+        BotApiEmulator(TOKEN) as tg,
+        serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
+    ):
+        settings = Settings(
+            _env_file=None,
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            RELAYQ_ALLOWED_USERS=str(OWNER),
+            RELAYQ_TELEGRAM_API_BASE=tg.base,
+            RELAYQ_STATE_DIR=tmp_path / "state",
+            RELAYQ_POLICY=ROOT / "policy" / "policy.yaml",
+            RELAYQ_EXECUTOR="local",
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_bot(settings, stop=stop))
+        try:
+            yield Harness(tg, settings, base)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
+
+
+async def wait_for(tg: BotApiEmulator, predicate: object, timeout: float = 120) -> object:
+    return await asyncio.to_thread(tg.wait_for, predicate, timeout)
+
+
+async def test_a_link_becomes_a_progress_message_then_the_transcript(
+    harness: Harness, speech_text: str
+) -> None:
+    tg = harness.tg
+    tg.user_sends(OWNER, f"please transcribe {harness.base_url}/talk.ogg thanks")
+    done = await wait_for(
+        tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None)
+    )
+    assert wer(speech_text, done.text.split("\n\n", 1)[1]) <= 0.25  # type: ignore[attr-defined]
+    history = " | ".join(done.texts)  # type: ignore[attr-defined]
+    assert "→ mac (Mac mini) via transcribe_mac.yml" in history
+    assert "⚙️ transcribe 25.6 s of audio" in history
+    srt = await wait_for(tg, lambda: next((s for s in tg.to_chat(OWNER) if s.document), None))
+    assert srt.document[0] == "transcript.srt" and srt.document[1].startswith(b"1\n00:00:00")  # type: ignore[attr-defined]
+    ledger = Ledger(harness.settings.state_dir / "ledger.sqlite3")
+    for _ in range(50):
+        if [j.state for j in ledger.all_jobs()] == ["delivered"]:
+            break
+        await asyncio.sleep(0.1)
+    assert [j.state for j in ledger.all_jobs()] == ["delivered"]
+    assert [c["command"] for c in tg.commands][:3] == ["start", "help", "status"]
+
+
+async def test_an_upload_is_transcribed_too(
+    harness: Harness, speech_ogg: Path, speech_text: str
+) -> None:
+    tg = harness.tg
+    tg.user_uploads(OWNER, speech_ogg.read_bytes(), kind="voice", mime_type="audio/ogg")
+    done = await wait_for(
+        tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None)
+    )
+    assert wer(speech_text, done.text.split("\n\n", 1)[1]) <= 0.25  # type: ignore[attr-defined]
+
+
+async def test_an_upload_over_20_mb_is_explained_and_nothing_runs(
+    harness: Harness, tmp_path: Path
+) -> None:
+    tg = harness.tg
+    tg.user_uploads(OWNER, b"OggS", kind="audio", declared_size=25 * 1024 * 1024)
+    reply = await wait_for(
+        tg, lambda: next((s for s in tg.to_chat(OWNER) if "20 MB" in s.text), None), 30
+    )
+    assert "Send a link" in reply.text  # type: ignore[attr-defined]
+    assert Ledger(harness.settings.state_dir / "ledger.sqlite3").all_jobs() == []
+
+
+async def test_a_stranger_gets_their_id_and_nothing_else(harness: Harness) -> None:
+    tg = harness.tg
+    tg.user_sends(STRANGER, f"{harness.base_url}/talk.ogg")
+    tg.user_sends(STRANGER, "/status")
+    tg.user_sends(STRANGER, "/pin mac")
+    refusals = await wait_for(
+        tg, lambda: len(tg.to_chat(STRANGER)) >= 3 and tg.to_chat(STRANGER), 30
+    )
+    assert all(f"Your Telegram id is {STRANGER}" in s.text for s in refusals)  # type: ignore[attr-defined]
+    await asyncio.sleep(0.5)
+    assert Ledger(harness.settings.state_dir / "ledger.sqlite3").all_jobs() == []
+
+
+async def test_commands_answer(harness: Harness) -> None:
+    tg = harness.tg
+    tg.user_sends(OWNER, "/route")
+    route = await wait_for(
+        tg,
+        lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("transcribe →")), None),
+        30,
+    )
+    assert "mac (Mac mini)" in route.text  # type: ignore[attr-defined]
+    tg.user_sends(OWNER, "/pin rpi4")
+    await wait_for(tg, lambda: any("Pinned" in s.text for s in tg.to_chat(OWNER)), 30)
+    tg.user_sends(OWNER, "/route")
+    pinned = await wait_for(
+        tg, lambda: next((s for s in tg.to_chat(OWNER) if "[pinned]" in s.text), None), 30
+    )
+    assert "rpi4" in pinned.text  # type: ignore[attr-defined]
+    tg.user_sends(OWNER, "/status")
+    status = await wait_for(
+        tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("Executor")), None), 30
+    )
+    assert "local" in status.text  # type: ignore[attr-defined]
+    tg.user_sends(OWNER, "/jobs")
+    await wait_for(tg, lambda: any("No jobs yet" in s.text for s in tg.to_chat(OWNER)), 30)
+
+
+async def test_the_token_never_appears_in_what_the_bot_sends(harness: Harness) -> None:
+    tg = harness.tg
+    tg.user_sends(OWNER, f"{harness.base_url}/talk.ogg")
+    await wait_for(tg, lambda: any(s.text.startswith("✅") for s in tg.to_chat(OWNER)))
+    everything = " ".join(t for s in tg.sent for t in s.texts)
+    assert TOKEN not in everything and TOKEN.split(":")[1] not in everything
