@@ -77,6 +77,9 @@ class BotApiEmulator:
         self._message_ids = itertools.count(100)
         self._file_ids = itertools.count(1)
         self.callback_answers: list[dict[str, Any]] = []
+        # Called (in the server thread) right after getUpdates hands out updates: a test can
+        # kill the bot at exactly that moment.
+        self.on_updates_delivered: Any = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -230,7 +233,10 @@ class BotApiEmulator:
         deadline = time.monotonic() + timeout
         while not self.updates and time.monotonic() < deadline:
             self.lock.wait(min(0.1, deadline - time.monotonic()))
-        return 200, _ok(self.updates[:limit])
+        batch = self.updates[:limit]
+        if batch and self.on_updates_delivered is not None:
+            threading.Timer(0.0, self.on_updates_delivered, args=(batch,)).start()
+        return 200, _ok(batch)
 
     def _new_message(
         self, chat_id: int, text: str, markup: Any, document: tuple[str, bytes] | None = None

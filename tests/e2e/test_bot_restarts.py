@@ -1,0 +1,147 @@
+"""The bot is killed with SIGKILL at awkward moments and started again: no job is lost,
+delivered twice or dispatched twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.ledger import Ledger
+from tests.emulators.telegram import BotApiEmulator
+from tests.jobs.httpserver import body, serve
+
+pytestmark = pytest.mark.slow
+TOKEN = "123456:CANARY-restart-token"
+OWNER = 1111
+
+
+class BotProcess:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self._env, self._log = env, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self._log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot"], env=self._env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def world(
+    tmp_path: Path, speech_ogg: Path
+) -> Iterator[tuple[BotApiEmulator, BotProcess, str, Path]]:
+    root = Path(__file__).resolve().parents[2]
+    state = tmp_path / "state"
+    with (
+        BotApiEmulator(TOKEN) as tg,
+        serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
+    ):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYQ_")}
+        env.update(
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            RELAYQ_ALLOWED_USERS=str(OWNER),
+            RELAYQ_TELEGRAM_API_BASE=tg.base,
+            RELAYQ_STATE_DIR=str(state),
+            RELAYQ_EXECUTOR="local",
+            RELAYQ_ALLOW_PRIVATE_URLS="1",
+            RELAYQ_POLICY=str(root / "policy" / "policy.yaml"),
+            HF_HUB_OFFLINE="1",
+            HOME=str(tmp_path),
+        )
+        bot = BotProcess(env, tmp_path / "bot.log")
+        try:
+            yield tg, bot, f"{base}/talk.ogg", state
+        finally:
+            bot.stop()
+            assert TOKEN not in (tmp_path / "bot.log").read_text(errors="replace")
+
+
+def deliveries(tg: BotApiEmulator) -> tuple[int, int]:
+    done = [s for s in tg.to_chat(OWNER) if s.text.startswith("✅")]
+    srts = [s for s in tg.to_chat(OWNER) if s.document and s.document[0] == "transcript.srt"]
+    return len(done), len(srts)
+
+
+def settle(tg: BotApiEmulator, state: Path, jobs: int, timeout: float = 120) -> list[Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = (
+            Ledger(state / "ledger.sqlite3").all_jobs()
+            if (state / "ledger.sqlite3").exists()
+            else []
+        )
+        if len(rows) == jobs and all(r.state == "delivered" for r in rows):
+            time.sleep(1.5)  # anything sent twice would show by now
+            return rows
+        time.sleep(0.2)
+    raise AssertionError(f"jobs did not all deliver: {Ledger(state / 'ledger.sqlite3').all_jobs()}")
+
+
+def test_killed_mid_run_and_restarted_delivers_exactly_once(world: Any) -> None:
+    tg, bot, link, state = world
+    bot.start()
+    tg.user_sends(OWNER, link)
+    tg.wait_for(lambda: any("⚙️" in s.text for s in tg.to_chat(OWNER)), 60)
+    bot.kill()
+    bot.start()
+    rows = settle(tg, state, jobs=1)
+    assert deliveries(tg) == (1, 1)
+    assert rows[0].progress_message_id == next(
+        s.message_id for s in tg.to_chat(OWNER) if s.text.startswith("✅")
+    )
+
+
+def test_killed_right_after_fetching_the_update_the_job_still_happens(world: Any) -> None:
+    tg, bot, link, state = world
+    killed: list[bool] = []
+
+    def kill_now(batch: list[dict[str, Any]]) -> None:
+        if not killed:
+            killed.append(True)
+            bot.kill()
+
+    tg.on_updates_delivered = kill_now
+    bot.start()
+    tg.user_sends(OWNER, link)
+    tg.wait_for(lambda: killed, 60)
+    tg.on_updates_delivered = None
+    bot.start()
+    settle(tg, state, jobs=1)
+    assert deliveries(tg) == (1, 1)
+
+
+@pytest.mark.parametrize("delay", [0.3, 1.2, 2.5])
+def test_killed_at_other_moments_nothing_is_lost_or_doubled(world: Any, delay: float) -> None:
+    tg, bot, link, state = world
+    bot.start()
+    tg.user_sends(OWNER, link)
+    tg.user_sends(OWNER, f"and also {link}?again")
+    time.sleep(delay)
+    bot.kill()
+    bot.start()
+    rows = settle(tg, state, jobs=2)
+    assert deliveries(tg) == (2, 2)
+    assert len({r.id for r in rows}) == 2
