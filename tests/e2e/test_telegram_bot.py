@@ -152,3 +152,77 @@ async def test_the_token_never_appears_in_what_the_bot_sends(harness: Harness) -
     await wait_for(tg, lambda: any(s.text.startswith("✅") for s in tg.to_chat(OWNER)))
     everything = " ".join(t for s in tg.sent for t in s.texts)
     assert TOKEN not in everything and TOKEN.split(":")[1] not in everything
+
+
+async def test_429_floods_are_waited_out_and_everything_arrives(
+    harness: Harness, speech_text: str
+) -> None:
+    from tests.emulators.telegram.server import Fault
+
+    tg = harness.tg
+    await wait_for(tg, lambda: tg.commands, 30)  # started
+    tg.inject(Fault("*", 429, times=4, retry_after=1))
+    tg.user_sends(OWNER, f"{harness.base_url}/talk.ogg")
+    done = await wait_for(
+        tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None)
+    )
+    assert wer(speech_text, done.text.split("\n\n", 1)[1]) <= 0.25  # type: ignore[attr-defined]
+    assert tg.faults[0].times == 0
+
+
+async def test_pinned_to_an_offline_mac_the_bot_says_it_waits_then_delivers(
+    tmp_path: Path, speech_ogg: Path, speech_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.e2e.conftest import MAC, PI4, job_env
+    from tests.emulators.github import GitHubEmulator
+
+    with (
+        BotApiEmulator(TOKEN) as tg,
+        GitHubEmulator(tmp_path / "gh", job_env=job_env(tmp_path)) as gh,
+        serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
+    ):
+        gh.add_runner("mac-mini", MAC, online=False, os="macOS")
+        gh.add_runner("pi4", PI4)
+        settings = Settings(
+            _env_file=None,
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            RELAYQ_ALLOWED_USERS=str(OWNER),
+            RELAYQ_TELEGRAM_API_BASE=tg.base,
+            RELAYQ_STATE_DIR=tmp_path / "state",
+            RELAYQ_POLICY=ROOT / "policy" / "policy.yaml",
+            RELAYQ_EXECUTOR="github",
+            GITHUB_TOKEN="ghp_emulated",
+            RELAYQ_GITHUB_REPO=gh.repo,
+            RELAYQ_GITHUB_API_URL=gh.api_url,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_bot(settings, stop=stop))
+        try:
+            tg.user_sends(OWNER, "/pin mac")
+            await wait_for(tg, lambda: any("Pinned" in s.text for s in tg.to_chat(OWNER)), 30)
+            tg.user_sends(OWNER, f"{base}/talk.ogg")
+            waiting = await wait_for(
+                tg,
+                lambda: next((s for s in tg.to_chat(OWNER) if "none online" in s.text), None),
+                60,
+            )
+            assert (
+                "waiting for a runner with labels self-hosted, macmini — none online"
+                in waiting.text
+            )  # type: ignore[attr-defined]
+            assert (
+                gh.runs()[0].workflow_file == "transcribe_mac.yml"
+                and gh.runs()[0].status == "queued"
+            )
+            gh.set_online("mac-mini", True)
+            done = await wait_for(
+                tg,
+                lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None),
+                120,
+            )
+            assert wer(speech_text, done.text.split("\n\n", 1)[1]) <= 0.25  # type: ignore[attr-defined]
+            assert "https://github.com/owner/relayq/actions/runs/" in done.text  # type: ignore[attr-defined]
+            assert len(gh.dispatches()) == 1
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
