@@ -223,6 +223,28 @@ async def test_pinned_to_an_offline_mac_the_bot_says_it_waits_then_delivers(
             assert wer(speech_text, done.text.split("\n\n", 1)[1]) <= 0.25  # type: ignore[attr-defined]
             assert "https://github.com/owner/relayq/actions/runs/" in done.text  # type: ignore[attr-defined]
             assert len(gh.dispatches()) == 1
+
+            # A second job waits for the (now busy or offline) Mac; its Cancel button stops it.
+            gh.set_online("mac-mini", False)
+            tg.user_sends(OWNER, f"{base}/talk.ogg?second")
+            waiting = await wait_for(
+                tg,
+                lambda: next(
+                    (
+                        s
+                        for s in tg.to_chat(OWNER)
+                        if "none online" in s.text and s.reply_markup and "?second" in s.text
+                    ),
+                    None,
+                ),
+                60,
+            )
+            job_button = waiting.reply_markup["inline_keyboard"][0][0]  # type: ignore[attr-defined]
+            assert job_button["text"] == "Cancel"
+            tg.user_presses(OWNER, waiting, job_button["callback_data"])  # type: ignore[arg-type]
+            await wait_for(tg, lambda: "✖️ cancelled" in waiting.text, 60)  # type: ignore[attr-defined]
+            assert gh.runs()[-1].conclusion == "cancelled"
+            assert any("Cancelling job" in a.get("text", "") for a in tg.callback_answers)
         finally:
             stop.set()
             await asyncio.wait_for(task, 60)
