@@ -63,6 +63,7 @@ def download_artifact(url: str, token: str, dest: Path, *, timeout_s: float = 60
         raise
     finally:
         first.release_conn()
+        http.clear()
 
 
 def extract_zip(archive: Path, dest: Path, *, max_bytes: int = MAX_UNPACKED_BYTES,

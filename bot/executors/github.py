@@ -143,6 +143,10 @@ class GitHubActionsExecutor:
             with contextlib.suppress(GithubException):
                 await asyncio.to_thread(self._read, lambda: self._run(job).cancel())
 
+    async def close(self) -> None:
+        """Release PyGithub's connection pool."""
+        await asyncio.to_thread(self._gh.close)
+
     async def fleet(self) -> Fleet:
         return await asyncio.to_thread(self._fleet_now, True)
 
