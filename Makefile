@@ -51,6 +51,7 @@ system-deps:
 bench: $(VENV)/.dev system-deps
 	$(BIN)/python bench/transcribe.py
 	$(BIN)/python bench/github_budget.py
+	$(BIN)/python bench/bot_load.py
 
 clean:
 	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache bench/.cache

@@ -30,6 +30,8 @@ class Messenger:
         self._attempts = attempts
         self._locks: dict[int, asyncio.Lock] = {}
         self._last: dict[int, float] = {}
+        self._latest_edit: dict[tuple[int, int], int] = {}
+        self._edits = 0
 
     async def send(self, chat_id: int, text: str, buttons: list[Button] | None = None) -> int:
         markup = _markup(buttons)
@@ -39,11 +41,19 @@ class Messenger:
                 chat_id, text, reply_markup=markup, link_preview_options=NO_PREVIEW
             ),
         )
+        assert message is not None  # never stale: only edits are ever skipped
         return message.message_id
 
     async def edit(
         self, chat_id: int, message_id: int, text: str, buttons: list[Button] | None = None
     ) -> None:
+        # Only the newest text of a message matters: an edit still waiting for its turn when a
+        # newer one arrives is dropped, so a busy chat is not flooded with stale progress.
+        self._edits += 1
+        ticket = self._edits
+        key = (chat_id, message_id)
+        self._latest_edit[key] = ticket
+
         async def call() -> None:
             try:
                 await self._bot.edit_message_text(
@@ -57,7 +67,7 @@ class Messenger:
                 if "not modified" not in str(err).lower():  # the same text again: already there
                     raise
 
-        await self._paced(chat_id, call)
+        await self._paced(chat_id, call, stale=lambda: self._latest_edit.get(key) != ticket)
 
     async def document(self, chat_id: int, name: str, data: bytes, caption: str = "") -> int:
         message = await self._paced(
@@ -66,6 +76,7 @@ class Messenger:
                 chat_id, document=data, filename=name, caption=caption or None
             ),
         )
+        assert message is not None  # never stale: only edits are ever skipped
         return message.message_id
 
     async def download(self, file_id: str, dest: Path) -> Path:
@@ -79,9 +90,16 @@ class Messenger:
         with contextlib.suppress(BadRequest):  # a query older than Telegram's window: nothing to do
             await self._retrying(lambda: self._bot.answer_callback_query(query_id, text=text))
 
-    async def _paced(self, chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
+    async def _paced(
+        self,
+        chat_id: int,
+        call: Callable[[], Awaitable[T]],
+        stale: Callable[[], bool] = lambda: False,
+    ) -> T | None:
         lock = self._locks.setdefault(chat_id, asyncio.Lock())
         async with lock:
+            if stale():
+                return None
             wait = self._last.get(chat_id, 0.0) + self._gap_s - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
