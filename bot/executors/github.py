@@ -279,16 +279,15 @@ class GitHubActionsExecutor:
         return self._read(lambda: list(run.jobs()))
 
     def _current_step(self, run: WorkflowRun) -> str | None:
-        for wf_job in self._jobs_of(run):
-            for step in wf_job.steps:
-                if step.status == "in_progress":
-                    return str(step.name)
-        return None
+        return self._first_step(run, lambda step: step.status == "in_progress")
 
     def _failed_step(self, run: WorkflowRun) -> str | None:
+        return self._first_step(run, lambda step: step.conclusion == "failure")
+
+    def _first_step(self, run: WorkflowRun, wanted: Callable[[Any], bool]) -> str | None:
         for wf_job in self._jobs_of(run):
             for step in wf_job.steps:
-                if step.conclusion == "failure":
+                if wanted(step):
                     return str(step.name)
         return None
 

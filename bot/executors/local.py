@@ -16,7 +16,7 @@ import shutil
 import signal
 import sys
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -265,7 +265,7 @@ class LocalExecutor:
         async with job.changed:
             job.states.append(state)
             job.changed.notify_all()
-        payload = asdict(replace(state))
+        payload = asdict(state)
         payload["phase"] = state.phase.value
         payload["result_dir"] = str(result_dir) if result_dir else None
         payload["target"] = job.spec.target

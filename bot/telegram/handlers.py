@@ -16,6 +16,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.render import render_decision
 from bot.service import MAX_LINKS, JobService, find_links
 from bot.settings import Settings
 from bot.telegram import texts
@@ -115,7 +116,7 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
         except RelayqError as err:
             await reply(update, str(err))
             return
-        await reply(update, texts.route_text(decision))
+        await reply(update, render_decision(decision))
 
     async def pin(update: Update, context: Context) -> None:
         args = context.args or []

@@ -10,7 +10,6 @@ from bot.executors.base import JobState, Phase
 from bot.fleet import Fleet
 from bot.ledger import JobRow
 from bot.policy import Decision
-from bot.render import render_decision
 
 __all__ = [
     "HELP",
@@ -47,7 +46,7 @@ def progress_text(
     lines = [f"🎧 job {row.id}", _short(row.source)]
     if decision is not None:
         lines.append(f"→ {decision.target} ({decision.description}) via {decision.workflow}")
-        lines.append(decision.reasons[-1].text if decision.reasons else "")
+        lines.append(decision.summary)
     elif row.target:
         lines.append(f"→ {row.target}")
     if state is None:
@@ -121,10 +120,6 @@ def status_text(
     if budget is not None:
         lines.append(f"GitHub API budget: {budget[0]} of {budget[1]} left this hour")
     return "\n".join(lines)
-
-
-def route_text(decision: Decision) -> str:
-    return render_decision(decision)
 
 
 def _short(text: str, limit: int = 80) -> str:

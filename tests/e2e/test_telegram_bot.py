@@ -30,6 +30,18 @@ class Harness:
     base_url: str
 
 
+def bot_settings(tg: BotApiEmulator, tmp_path: Path, **extra: object) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        RELAYQ_ALLOWED_USERS=str(OWNER),
+        RELAYQ_TELEGRAM_API_BASE=tg.base,
+        RELAYQ_STATE_DIR=tmp_path / "state",
+        RELAYQ_POLICY=ROOT / "policy" / "policy.yaml",
+        **extra,
+    )
+
+
 @pytest.fixture
 async def harness(
     tmp_path: Path, speech_ogg: Path, monkeypatch: pytest.MonkeyPatch
@@ -40,15 +52,7 @@ async def harness(
         BotApiEmulator(TOKEN) as tg,
         serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
     ):
-        settings = Settings(
-            _env_file=None,
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            RELAYQ_ALLOWED_USERS=str(OWNER),
-            RELAYQ_TELEGRAM_API_BASE=tg.base,
-            RELAYQ_STATE_DIR=tmp_path / "state",
-            RELAYQ_POLICY=ROOT / "policy" / "policy.yaml",
-            RELAYQ_EXECUTOR="local",
-        )
+        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local")
         stop = asyncio.Event()
         task = asyncio.create_task(run_bot(settings, stop=stop))
         try:
@@ -183,13 +187,9 @@ async def test_pinned_to_an_offline_mac_the_bot_says_it_waits_then_delivers(
     ):
         gh.add_runner("mac-mini", MAC, online=False, os="macOS")
         gh.add_runner("pi4", PI4)
-        settings = Settings(
-            _env_file=None,
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            RELAYQ_ALLOWED_USERS=str(OWNER),
-            RELAYQ_TELEGRAM_API_BASE=tg.base,
-            RELAYQ_STATE_DIR=tmp_path / "state",
-            RELAYQ_POLICY=ROOT / "policy" / "policy.yaml",
+        settings = bot_settings(
+            tg,
+            tmp_path,
             RELAYQ_EXECUTOR="github",
             GITHUB_TOKEN="ghp_emulated",
             RELAYQ_GITHUB_REPO=gh.repo,
