@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import signal
 import sys
 from collections.abc import Sequence
 
+from bot import interrupts
 from jobs.errors import Interrupted, RelayqError
 
 __all__ = ["build_parser", "main"]
@@ -39,28 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _Signals:
-    """Turns SIGINT and SIGTERM into KeyboardInterrupt, and remembers that one came."""
-
-    received = False
-
-    @classmethod
-    def install(cls) -> None:
-        # Install both explicitly: a process started in the background by a shell inherits
-        # SIGINT as ignored, and the Actions runner and systemd stop jobs with SIGTERM.
-        signal.signal(signal.SIGINT, cls._handle)
-        signal.signal(signal.SIGTERM, cls._handle)
-
-    @classmethod
-    def _handle(cls, signum: int, frame: object) -> None:
-        cls.received = True
-        raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _Signals.install()
+    interrupts.install()
     try:
         from bot.settings import load_settings
 
@@ -70,13 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _interrupted()
     except RelayqError as err:
-        if _Signals.received:
+        if interrupts.received():
             return _interrupted()
         print(f"relayq: {err}", file=sys.stderr)
         return err.exit_code
     except Exception:
         # A signal that landed inside a C extension can come back as another exception.
-        if _Signals.received:
+        if interrupts.received():
             return _interrupted()
         raise
 

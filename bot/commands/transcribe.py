@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot import interrupts
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         language=args.language,
         use_cache=not args.no_cache,
     )
-    outcome = transcribe(args.source, args.out, config, progress=_progress)
+    outcome = transcribe(args.source, args.out, config, progress=_step)
     if outcome.cached:
         how = "reused an earlier transcript"
     elif outcome.real_time_factor is not None:
@@ -82,6 +83,13 @@ def build_config(
         allow_private_urls=settings.allow_private_urls,
         cache_dir=settings.resolved_cache_dir if use_cache else None,
     )
+
+
+def _step(text: str) -> None:
+    # Every step of the job starts here, so a Ctrl-C that a library swallowed still stops it
+    # before anything is written.
+    interrupts.check()
+    _progress(text)
 
 
 def _progress(text: str) -> None:
