@@ -286,7 +286,7 @@ def test_interrupting_a_job_removes_its_temp_files_and_exits_130(
         os.killpg(proc.pid, sig)
         rest = proc.stderr.read()
         code = proc.wait(timeout=60)
-    assert code == 130
+    assert code == 130, rest
     assert rest.strip().splitlines()[-1] == "relayq: interrupted; nothing was left behind"
     assert "Traceback" not in rest
     assert not (tmp_path / "o" / "meta.json").exists()
