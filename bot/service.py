@@ -25,7 +25,7 @@ from bot.policy import Decision, JobRequest, Policy, select
 from bot.settings import Settings
 from bot.telegram.messenger import Messenger
 from bot.telegram.texts import delivery_text, progress_text
-from jobs.errors import ConfigError, RelayqError
+from jobs.errors import RelayqError
 
 __all__ = ["JobService", "find_links"]
 
@@ -103,6 +103,7 @@ class JobService:
             if task is not None:
                 task.cancel()
             await self._edit(self.ledger.get(job_id), JobState(job_id, Phase.CANCELLED))
+            self._forget_upload(job_id)
             return f"Job {job_id} cancelled."
         with contextlib.suppress(RelayqError):
             await self.executor.cancel(job_id)
@@ -147,6 +148,7 @@ class JobService:
             )
         finally:
             self._tasks.pop(job_id, None)
+            self._forget_upload(job_id)
 
     async def _pipeline(self, job_id: str) -> None:
         row = self.ledger.get(job_id)
@@ -179,18 +181,20 @@ class JobService:
         await self._finish(self.ledger.get(job_id), final)
 
     async def _source(self, row: JobRow) -> str:
-        """A link as it is; an upload (`tg:<file_id>`) fetched to this machine first."""
-        if not row.source.startswith("tg:"):
+        """What the job fetches: a link as it is; an upload (`tg:<file_id>`) as it is for a
+        GitHub runner, which fetches it with its own copy of the token (D15), and fetched to
+        this machine first for the local executor."""
+        if not row.source.startswith("tg:") or self.executor.name != "local":
             return row.source
-        if self.executor.name != "local":
-            raise ConfigError(
-                "uploaded files reach GitHub runners in a later version of relayq; "
-                "send a link to the file instead"
-            )
         dest = self.settings.state_dir / "uploads" / row.id
         if not dest.exists():
             await self.messenger.download(row.source.removeprefix("tg:"), dest)
         return str(dest)
+
+    def _forget_upload(self, job_id: str) -> None:
+        """A finished job's copy of an upload goes: the audio is the user's, not the bot's."""
+        if self.ledger.get(job_id).state in ("delivered", "failed", "cancelled"):
+            (self.settings.state_dir / "uploads" / job_id).unlink(missing_ok=True)
 
     def _spec(self, row: JobRow, labels: tuple[str, ...] | list[str], source: str) -> JobSpec:
         assert row.target is not None and row.workflow is not None

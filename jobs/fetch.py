@@ -36,7 +36,7 @@ from urllib3.exceptions import (
 from jobs.errors import RefusedSource, SourceUnreachable, TooLarge
 from jobs.netguard import refusal_reason
 
-__all__ = ["FetchResult", "check_url", "fetch", "is_url", "safe_url"]
+__all__ = ["BadStatus", "FetchResult", "check_url", "fetch", "is_url", "safe_url"]
 
 Resolver = Callable[[str, int], list[str]]
 Guard = Callable[[str], str | None]
@@ -57,6 +57,14 @@ _TYPE_SUFFIXES = {
     "video/x-matroska": ".mkv", "video/quicktime": ".mov",
 }  # fmt: skip
 _PRIVATE_HINT = "set RELAYQ_ALLOW_PRIVATE_URLS=1 on the runner only if you trust that network"
+
+
+class BadStatus(SourceUnreachable):
+    """The server answered, but not with the file (a non-2xx status, kept in `status`)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -152,7 +160,7 @@ def fetch(
                     current = urljoin(current, location.strip())
                     continue
                 if not 200 <= response.status < 300:
-                    raise SourceUnreachable(_status_sentence(current, response.status))
+                    raise BadStatus(_status_sentence(current, response.status), response.status)
                 return _save(response, current, dest_dir, max_bytes, watchdog)
             finally:
                 # Never reuse a connection: a half-read body (cap, deadline) must be dropped.

@@ -13,7 +13,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from jobs.decode import decode
 from jobs.errors import SourceUnreachable, UsageError
 from jobs.fetch import fetch, is_url, safe_url
 from jobs.outputs import RESULT_FILES, check_out_dir, install, write_results
+from jobs.telegram_file import fetch_upload, is_upload
 
 __all__ = ["Outcome", "TranscribeConfig", "transcribe"]
 
@@ -45,6 +46,9 @@ class TranscribeConfig:
     download_timeout_s: float = 600.0
     allow_private_urls: bool = False
     cache_dir: Path | None = None
+    # For uploads (`tg:<file_id>`); kept out of repr so the token is never printed with it.
+    telegram_token: str | None = field(default=None, repr=False)
+    telegram_api_base: str = "https://api.telegram.org"
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,18 @@ def transcribe(
 def _obtain(
     source: str, tmp: Path, config: TranscribeConfig, progress: Progress
 ) -> tuple[Path, str]:
+    if is_upload(source):
+        progress("fetch the file sent to the bot")
+        result = fetch_upload(
+            source,
+            tmp,
+            token=config.telegram_token,
+            api_base=config.telegram_api_base,
+            max_bytes=config.max_download_bytes,
+            timeout_s=config.download_timeout_s,
+            allow_private=config.allow_private_urls,
+        )
+        return result.path, source
     if is_url(source):
         label = safe_url(source)
         progress(f"fetch {label}")
@@ -176,6 +192,8 @@ def _reuse(
 
 
 def _display_name(source: str) -> str:
+    if is_upload(source):
+        return "the upload"
     if is_url(source):
         return safe_url(source).rsplit("/", 1)[-1] or "the download"
     return Path(source).name

@@ -20,11 +20,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "transcribe",
         help="transcribe an audio link or file into txt, srt, vtt, segments and meta",
-        description="Transcribe SOURCE (an http(s) link or a local file). Exit codes: 0 done, "
+        description="Transcribe SOURCE (an http(s) link, a local file, or tg:FILE_ID for a file "
+        "sent to the bot). Exit codes: 0 done, "
         "2 bad usage, 3 unreachable, 4 not audio, 5 too large, 6 refused address, "
         "7 backend failed, 8 bad settings, 130 interrupted.",
     )
-    parser.add_argument("source", metavar="SOURCE", help="an http(s) URL or a local file")
+    parser.add_argument(
+        "source", metavar="SOURCE", help="an http(s) URL, a local file, or tg:FILE_ID"
+    )
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (./out)")
     parser.add_argument(
         "--backend",
@@ -82,6 +85,10 @@ def build_config(
         download_timeout_s=settings.download_timeout_s,
         allow_private_urls=settings.allow_private_urls,
         cache_dir=settings.resolved_cache_dir if use_cache else None,
+        telegram_token=(
+            settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None
+        ),
+        telegram_api_base=settings.telegram_api_base,
     )
 
 

@@ -248,3 +248,53 @@ async def test_pinned_to_an_offline_mac_the_bot_says_it_waits_then_delivers(
         finally:
             stop.set()
             await asyncio.wait_for(task, 60)
+
+
+async def test_an_upload_reaches_a_github_runner_and_the_token_shows_nowhere(
+    tmp_path: Path, speech_ogg: Path, speech_text: str
+) -> None:
+    from tests.e2e.conftest import MAC, job_env
+    from tests.emulators.github import GitHubEmulator
+
+    with (
+        BotApiEmulator(TOKEN) as tg,
+        GitHubEmulator(tmp_path / "gh", job_env=job_env(tmp_path)) as gh,
+    ):
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        gh.secrets["TELEGRAM_BOT_TOKEN"] = TOKEN  # the runner's copy, as an Actions secret
+        gh.variables["RELAYQ_TELEGRAM_API_BASE"] = tg.base
+        settings = bot_settings(
+            tg,
+            tmp_path,
+            RELAYQ_EXECUTOR="github",
+            GITHUB_TOKEN="ghp_emulated",
+            RELAYQ_GITHUB_REPO=gh.repo,
+            RELAYQ_GITHUB_API_URL=gh.api_url,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_bot(settings, stop=stop))
+        try:
+            tg.user_uploads(OWNER, speech_ogg.read_bytes(), kind="voice", mime_type="audio/ogg")
+            done = await wait_for(
+                tg,
+                lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None),
+                180,
+            )
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
+        assert wer(speech_text, done.text.split("\n\n", 1)[1]) <= 0.25  # type: ignore[attr-defined]
+        run = gh.runs()[0]
+        assert run.inputs["source"].startswith(
+            "tg:F"
+        )  # the file id only: useless without the token
+        assert not (tmp_path / "state" / "uploads").exists()  # the bot never downloaded it
+
+        secret = TOKEN.split(":")[1]
+        logs = " ".join(p.read_text() for p in (tmp_path / "gh").glob("act-*.log"))
+        assert "fetch the file sent to the bot" in logs  # the runner fetched it itself
+        artifacts = b"".join(p.read_bytes() for p in (tmp_path / "gh").rglob("*") if p.is_file())
+        sent = " ".join(t for s in tg.sent for t in s.texts)
+        where = {"run inputs": str(run.inputs), "run name": run.display_title, "act log": logs,
+                 "messages": sent, "artifacts": artifacts.decode("latin-1")}  # fmt: skip
+        assert [name for name, text in where.items() if secret in text] == []

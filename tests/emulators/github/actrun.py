@@ -70,12 +70,15 @@ class ActRun:
     """One act process; `cancel()` stops it the way a runner stops a cancelled job."""
 
     def __init__(self, workflow_file: str, inputs: dict[str, str], labels: list[str],
-                 artifacts: Path, env: dict[str, str]) -> None:  # fmt: skip
+                 artifacts: Path, env: dict[str, str], *, secrets: dict[str, str] | None = None,
+                 variables: dict[str, str] | None = None) -> None:  # fmt: skip
         self._workflow = workflow_file
         self._inputs = inputs
         self._labels = labels
         self._artifacts = artifacts
         self._env = env
+        self._secrets = dict(secrets or {})
+        self._variables = dict(variables or {})
         self._process: subprocess.Popen[str] | None = None
         self.log: list[str] = []
 
@@ -90,6 +93,14 @@ class ActRun:
                     "-e", str(event), "-P", "self-hosted=-self-hosted",
                     "--var", f"RELAYQ_VENV={sys.prefix}", "--var", "RELAYQ_VENV_UPDATE=never",
                     "--env", f"RELAYQ_ARTIFACTS={self._artifacts}"]  # fmt: skip
+            for name, value in self._variables.items():
+                argv += ["--var", f"{name}={value}"]
+            # Secrets go through a 0600 file: never on a command line (where `ps` shows it) nor
+            # in act's own environment (which host-mode steps would inherit); act masks them.
+            secret_file = Path(tmp) / "secrets.env"
+            secret_file.touch(mode=0o600)
+            secret_file.write_text("".join(f"{k}={v}\n" for k, v in self._secrets.items()))
+            argv += ["--secret-file", str(secret_file)]
             for label in self._labels:
                 argv += ["-P", f"{label}=-self-hosted"]
             for action, folder in pinned_actions().items():

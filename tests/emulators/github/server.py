@@ -62,6 +62,9 @@ class GitHubEmulator:
         )
         self.repo = repo
         self.job_env = job_env or {}
+        # Repository secrets and variables, as `secrets.*` and `vars.*` in the workflows.
+        self.secrets: dict[str, str] = {}
+        self.variables: dict[str, str] = {}
         # For budget benchmarks: runs that take this long and skip act (no model, no CPU),
         # and optionally no concurrency groups (many runs at once).
         self.synthetic_run_s = synthetic_run_s
@@ -169,7 +172,8 @@ class GitHubEmulator:
         if self.synthetic_run_s is not None:
             self._synthetic(run)
             return
-        act = ActRun(run.workflow_file, run.inputs, run.labels, run.artifact_dir, self.job_env)
+        act = ActRun(run.workflow_file, run.inputs, run.labels, run.artifact_dir, self.job_env,
+                     secrets=self.secrets, variables=self.variables)  # fmt: skip
         self._acts[run.id] = act
         ok = act.run(lambda name, state: self.model.step_event(run, name, state))
         self._finish(run, ok)
