@@ -98,6 +98,8 @@ async def test_an_upload_is_transcribed_too(
         tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None)
     )
     assert wer(speech_text, done.text.split("\n\n", 1)[1]) <= 0.25  # type: ignore[attr-defined]
+    uploads = harness.settings.state_dir / "uploads"
+    assert await wait_for(tg, lambda: uploads.is_dir() and not any(uploads.iterdir()), 30)
 
 
 async def test_an_upload_over_20_mb_is_explained_and_nothing_runs(
