@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FINAL_STATES", "JobRow", "Ledger"]
+__all__ = ["FINAL_STATES", "JobRow", "Ledger", "RunnerSeen"]
 
 FINAL_STATES = ("delivered", "failed", "cancelled")
 
@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE TABLE IF NOT EXISTS pins (user_id INTEGER PRIMARY KEY, target TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runners (
+    name TEXT PRIMARY KEY,
+    online INTEGER NOT NULL,
+    since REAL NOT NULL,
+    exact INTEGER NOT NULL  -- 1: `since` is when the change was seen; 0: only "at least since"
+);
 """
 
 
@@ -69,6 +75,17 @@ class JobRow:
     @property
     def final(self) -> bool:
         return self.state in FINAL_STATES
+
+
+@dataclass(frozen=True)
+class RunnerSeen:
+    """A runner's state as relayq last saw it, and since when (`exact`: the change was seen;
+    otherwise `since` is the first time relayq saw the runner at all)."""
+
+    name: str
+    online: bool
+    since: float
+    exact: bool
 
 
 class Ledger:
@@ -156,6 +173,35 @@ class Ledger:
     def pinned(self, user_id: int) -> str | None:
         row = self._db.execute("SELECT target FROM pins WHERE user_id = ?", (user_id,)).fetchone()
         return None if row is None else str(row["target"])
+
+    # -- runners, as the fleet watch sees them -----------------------------------------------------
+
+    def observe_runners(self, online: dict[str, bool], now: float) -> list[RunnerSeen]:
+        """Record which runners are online now; returns the ones that changed (not the ones
+        seen for the first time). A runner gone from the list counts as offline."""
+        online, changed = dict(online), []
+        with self.transaction():
+            known = {r.name: r for r in self.runners()}
+            for name in known.keys() - online.keys():
+                online[name] = False
+            for name, is_online in online.items():
+                before = known.get(name)
+                if before is not None and before.online == is_online:
+                    continue
+                seen = RunnerSeen(name, is_online, now, exact=before is not None)
+                self._db.execute(
+                    "INSERT OR REPLACE INTO runners VALUES (?, ?, ?, ?)",
+                    (name, int(is_online), now, int(seen.exact)),
+                )
+                if before is not None:
+                    changed.append(seen)
+        return changed
+
+    def runners(self) -> list[RunnerSeen]:
+        rows = self._db.execute("SELECT * FROM runners ORDER BY name").fetchall()
+        return [
+            RunnerSeen(r["name"], bool(r["online"]), r["since"], bool(r["exact"])) for r in rows
+        ]
 
     def offset(self) -> int:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'update_offset'").fetchone()

@@ -24,7 +24,7 @@ from bot.ledger import JobRow, Ledger
 from bot.policy import Decision, JobRequest, Policy, select
 from bot.settings import Settings
 from bot.telegram.messenger import Messenger
-from bot.telegram.texts import delivery_text, progress_text
+from bot.telegram.texts import delivery_text, progress_text, the, waiting_text
 from jobs.errors import RelayqError
 
 __all__ = ["JobService", "find_links"]
@@ -246,9 +246,17 @@ class JobService:
         )
         url = (state.url if state else None) or row.run_url
         buttons += self._link(url)
-        await self.messenger.edit(
-            row.chat_id, row.progress_message_id, progress_text(row, state, decision), buttons
-        )
+        text = progress_text(row, state, decision, waiting=self._waiting(row, state))
+        await self.messenger.edit(row.chat_id, row.progress_message_id, text, buttons)
+
+    def _waiting(self, row: JobRow, state: JobState | None) -> str | None:
+        """ "waiting for the Mac mini — offline since 14:02", when the executor says why."""
+        if state is None or state.waiting_why is None or row.target not in self.policy.targets:
+            return None
+        target = self.policy.targets[row.target]
+        seen = [r for r in self.ledger.runners() if r.name in state.waiting_on]
+        return waiting_text(the(target.description), state.waiting_why, tuple(target.labels),
+                            seen, state.at)  # fmt: skip
 
     @staticmethod
     def _link(url: str | None) -> list[tuple[str, str]]:

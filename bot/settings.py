@@ -47,6 +47,10 @@ class Settings(BaseSettings):
         None, validation_alias=_alias("TELEGRAM_BOT_TOKEN")
     )
     allowed_users: str = Field("", validation_alias=_alias("RELAYQ_ALLOWED_USERS"))
+    # Who hears when a runner goes offline or comes back: user ids, or "none"; unset, the
+    # first of RELAYQ_ALLOWED_USERS (the owner).
+    alert_users: str | None = Field(None, validation_alias=_alias("RELAYQ_ALERT_USERS"))
+    fleet_check_s: float = Field(60, ge=1, validation_alias=_alias("RELAYQ_FLEET_CHECK_S"))
     telegram_api_base: str = Field(
         "https://api.telegram.org", validation_alias=_alias("RELAYQ_TELEGRAM_API_BASE")
     )
@@ -102,6 +106,15 @@ class Settings(BaseSettings):
         "auto", validation_alias=_alias("RELAYQ_VENV_UPDATE")
     )
 
+    @field_validator("allowed_users", "alert_users")
+    @classmethod
+    def _user_ids(cls, value: str | None) -> str | None:
+        if value is None or value.strip().lower() == "none":
+            return value
+        if not all(part.strip().isdigit() for part in value.split(",") if part.strip()):
+            raise ValueError("must be Telegram user ids (numbers) separated by commas")
+        return value
+
     @field_validator("github_repo")
     @classmethod
     def _owner_slash_name(cls, value: str | None) -> str | None:
@@ -111,7 +124,13 @@ class Settings(BaseSettings):
 
     @property
     def allowed_user_ids(self) -> frozenset[int]:
-        return frozenset(int(part) for part in self.allowed_users.split(",") if part.strip())
+        return frozenset(_ids(self.allowed_users))
+
+    @property
+    def alert_user_ids(self) -> tuple[int, ...]:
+        if self.alert_users is None:
+            return _ids(self.allowed_users)[:1]
+        return () if self.alert_users.strip().lower() == "none" else _ids(self.alert_users)
 
     @property
     def resolved_executor(self) -> Literal["local", "github"]:
@@ -139,3 +158,7 @@ def load_settings(**overrides: object) -> Settings:
             f"setting {name} is invalid: {first.get('msg', 'bad value')}; "
             "fix it in the environment or in ~/.config/relayq/env"
         ) from None
+
+
+def _ids(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part.strip())

@@ -56,6 +56,10 @@ class JobState:
     exit_code: int | None = None
     result_dir: Path | None = None
     at: float = field(default_factory=time.time)
+    # While queued: why no runner has taken the job ("none registered", "none online",
+    # "all busy") and the runners that could take it, for the bot to say which and since when.
+    waiting_why: str | None = None
+    waiting_on: tuple[str, ...] = ()
 
 
 class Executor(Protocol):

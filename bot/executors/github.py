@@ -235,7 +235,9 @@ class GitHubActionsExecutor:
         changed = self._read(run.update)  # a 304 costs nothing and leaves `run` as it was
         spec, url = job.spec, run.html_url
         if run.status in ("queued", "waiting", "pending", "requested"):
-            return JobState(spec.job_id, Phase.QUEUED, self._waiting_text(spec), url=url)
+            text, why, runners = self._waiting(spec)
+            return JobState(spec.job_id, Phase.QUEUED, text, url=url, waiting_why=why,
+                            waiting_on=runners)  # fmt: skip
         if run.status == "in_progress":
             if changed or job.step is None:  # the steps are worth a request only when it moved
                 job.step = self._current_step(run) or job.step
@@ -294,17 +296,21 @@ class GitHubActionsExecutor:
     def _ever_started(self, run: WorkflowRun) -> bool:
         return any(j.runner_name for j in self._jobs_of(run))
 
-    def _waiting_text(self, spec: JobSpec) -> str:
+    def _waiting(self, spec: JobSpec) -> tuple[str, str | None, tuple[str, ...]]:
+        """Why a queued run waits: (text, reason, the runners that could take it)."""
         fleet = self._fleet_now(False)
         labels = ", ".join(spec.labels) or spec.target
         runners = fleet.serving(spec.labels)
+        names = tuple(r.name for r in runners)
         if not runners:
-            return f"waiting for a runner with labels {labels} — none registered"
-        if not any(r.online for r in runners):
-            return f"waiting for a runner with labels {labels} — none online"
-        if all(r.busy for r in runners if r.online):
-            return f"waiting for a runner with labels {labels} — all busy"
-        return f"queued for a runner with labels {labels}"
+            why = "none registered"
+        elif not any(r.online for r in runners):
+            why = "none online"
+        elif all(r.busy for r in runners if r.online):
+            why = "all busy"
+        else:
+            return f"queued for a runner with labels {labels}", None, names
+        return f"waiting for a runner with labels {labels} — {why}", why, names
 
     def _fleet_now(self, fresh: bool) -> Fleet:
         now = time.monotonic()

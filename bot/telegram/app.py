@@ -12,12 +12,14 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 
 from telegram import BotCommand
 from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.dispatching import build_executor, resolve_policy_path
+from bot.health import watch_fleet
 from bot.ledger import Ledger
 from bot.policy import load_policy_file
 from bot.service import JobService
@@ -86,9 +88,16 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
         await app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
         resumed = service.resume_all()
         log.info("relayq bot started; %d job(s) resumed", resumed)
+        watch = asyncio.create_task(
+            watch_fleet(service.fleet, service.ledger, service.policy, _alerts(service, settings),
+                        settings.fleet_check_s, stop)
+        )  # fmt: skip
         try:
             await _poll(app, service.ledger, stop)
         finally:
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watch
             await service.close()
             service.ledger.close()
 
@@ -122,6 +131,14 @@ async def _poll(app: Application, ledger: Ledger, stop: asyncio.Event) -> None: 
                 ledger.set_offset(update.update_id + 1)
     finally:
         stopping.cancel()
+
+
+def _alerts(service: JobService, settings: Settings) -> Callable[[str], Awaitable[None]]:
+    async def notify(text: str) -> None:
+        for user_id in settings.alert_user_ids:
+            await service.messenger.send(user_id, text)
+
+    return notify
 
 
 def _seconds(value: object) -> float:

@@ -143,8 +143,14 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
         fleet = await service.fleet()
         budget_of = getattr(service.executor, "rate_limit", None)
         budget = await budget_of() if budget_of is not None else None
-        active = [r for r in service.ledger.unfinished() if r.user_id == _user(update)]
-        await reply(update, texts.status_text(fleet, active, budget, service.executor.name))
+        seen = {r.name: r for r in service.ledger.runners()}
+        await reply(
+            update,
+            texts.status_text(
+                fleet, service.ledger.unfinished(), _user(update), budget, service.executor.name,
+                seen,
+            ),
+        )  # fmt: skip
 
     async def cancel(update: Update, context: Context) -> None:
         args = context.args or []

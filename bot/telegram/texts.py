@@ -8,8 +8,8 @@ from pathlib import Path
 
 from bot.executors.base import JobState, Phase
 from bot.fleet import Fleet
-from bot.ledger import JobRow
-from bot.policy import Decision
+from bot.ledger import JobRow, RunnerSeen
+from bot.policy import Decision, Policy
 
 __all__ = [
     "HELP",
@@ -17,7 +17,11 @@ __all__ = [
     "jobs_text",
     "progress_text",
     "refusal",
+    "runner_change_text",
+    "runner_title",
     "status_text",
+    "the",
+    "waiting_text",
 ]
 
 MAX_MESSAGE = 4096
@@ -40,9 +44,13 @@ def refusal(user_id: int) -> str:
 
 
 def progress_text(
-    row: JobRow, state: JobState | None, decision: Decision | None = None, now: float | None = None
+    row: JobRow,
+    state: JobState | None,
+    decision: Decision | None = None,
+    now: float | None = None,
+    waiting: str | None = None,
 ) -> str:
-    """The one progress message of a job, as it stands."""
+    """The one progress message of a job, as it stands (`waiting`: `waiting_text`'s line)."""
     lines = [f"🎧 job {row.id}", _short(row.source)]
     if decision is not None:
         lines.append(f"→ {decision.target} ({decision.description}) via {decision.workflow}")
@@ -51,9 +59,10 @@ def progress_text(
         lines.append(f"→ {row.target}")
     if state is None:
         lines.append("accepted")
+    elif state.phase is Phase.QUEUED and waiting:
+        lines.append(f"⏳ {waiting}")
     elif state.phase is Phase.QUEUED:
-        since = time.strftime("%H:%M", time.localtime(state.at))
-        lines.append(f"⏳ {state.detail} (since {since})")
+        lines.append(f"⏳ {state.detail} (since {_clock(state.at)})")
     elif state.phase is Phase.RUNNING:
         elapsed = (now or time.time()) - row.created_at
         lines.append(f"⚙️ {state.detail} — {elapsed / 60:.0f} min")
@@ -98,9 +107,67 @@ def jobs_text(rows: list[JobRow]) -> str:
     return "\n".join(lines)
 
 
-def status_text(
-    fleet: Fleet | None, active: list[JobRow], budget: tuple[int, int] | None, executor: str
+def waiting_text(
+    what: str, why: str, labels: tuple[str, ...], seen: list[RunnerSeen], queued_at: float
 ) -> str:
+    """Which machine a queued job waits for, and since when: "waiting for the Mac mini —
+    offline since 14:02". `seen` is what the fleet watch knows of the runners that could
+    take the job; `queued_at` is when the job started waiting."""
+    if why == "none registered":
+        return (
+            f"waiting for {what} — no runner with labels {', '.join(labels)} is registered "
+            f"(since {_clock(queued_at)})"
+        )
+    if why == "none online":
+        offline = [r for r in seen if not r.online]
+        if not offline:
+            return f"waiting for {what} — offline"
+        latest = max(offline, key=lambda r: r.since)
+        since = "since" if latest.exact else "since at least"
+        return f"waiting for {what} — offline {since} {_clock(latest.since)}"
+    return f"waiting for {what} — busy with another job (since {_clock(queued_at)})"
+
+
+def runner_title(name: str, labels: frozenset[str], policy: Policy) -> str:
+    """ "Mac mini (mac-mini)": the machine a runner is, by the target its labels fit best."""
+    best, overlap = None, 0
+    for target in policy.targets.values():
+        wanted = {label.lower() for label in target.labels}
+        registered = {label.lower() for label in target.runner_labels} | wanted
+        fit = len(registered & labels)
+        if wanted <= labels and fit > overlap:
+            best, overlap = target.description, fit
+    return f"{best} ({name})" if best else name
+
+
+def the(description: str) -> str:
+    """ "the Mac mini", "the pooled audio runners" (already has its article)."""
+    return description if description.lower().startswith("the ") else f"the {description}"
+
+
+def runner_change_text(change: RunnerSeen, title: str, previous_since: float | None) -> str:
+    """The owner's notice when a runner goes offline or comes back."""
+    if change.online:
+        gone = ""
+        if previous_since is not None:
+            gone = f" after {_duration(change.since - previous_since)} offline"
+        return f"🟢 {title} is back online{gone} ({_clock(change.since)})."
+    return (
+        f"🔴 {title} went offline at {_clock(change.since)}. Jobs for it wait until it is "
+        "back; /status shows the fleet, /pin another target to move your jobs."
+    )
+
+
+def status_text(
+    fleet: Fleet | None,
+    unfinished: list[JobRow],
+    user_id: int,
+    budget: tuple[int, int] | None,
+    executor: str,
+    seen: dict[str, RunnerSeen] | None = None,
+) -> str:
+    """/status: the runners, the queue per target (everyone's), your own active jobs."""
+    seen = seen or {}
     lines = [f"Executor: {executor}"]
     if fleet is None:
         lines.append("Runners: this machine runs every target (local executor)")
@@ -110,16 +177,28 @@ def status_text(
         lines.append("Runners:")
         for r in fleet.runners:
             state = "busy" if r.online and r.busy else ("online" if r.online else "offline")
+            known = seen.get(r.name)
+            if known is not None and known.online == r.online and known.exact:
+                state += f" since {_clock(known.since)}"
             lines.append(f"• {r.name}: {state} — {', '.join(sorted(r.labels))}")
     queue: dict[str, int] = {}
-    for row in active:
+    for row in unfinished:
         queue[row.target or "?"] = queue.get(row.target or "?", 0) + 1
     lines.append("Queue: " + (", ".join(f"{t}: {n}" for t, n in sorted(queue.items())) or "empty"))
-    mine = [f"{r.id} ({r.state})" for r in active]
+    mine = [f"{r.id} ({r.state})" for r in unfinished if r.user_id == user_id]
     lines.append("Your active jobs: " + (", ".join(mine) or "none"))
     if budget is not None:
         lines.append(f"GitHub API budget: {budget[0]} of {budget[1]} left this hour")
     return "\n".join(lines)
+
+
+def _clock(at: float) -> str:
+    return time.strftime("%H:%M", time.localtime(at))
+
+
+def _duration(seconds: float) -> str:
+    minutes = max(int(seconds // 60), 0)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def _short(text: str, limit: int = 80) -> str:

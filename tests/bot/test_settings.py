@@ -77,3 +77,28 @@ def test_the_cache_lives_in_the_state_dir_unless_set(tmp_path: Path) -> None:
     assert (
         Settings(_env_file=None, RELAYQ_STATE_DIR=tmp_path).resolved_cache_dir == tmp_path / "cache"
     )
+
+
+@pytest.mark.parametrize(
+    ("allowed", "alert", "expected"),
+    [
+        ("42,7", None, (42,)),  # the owner: the first allowed user
+        ("42,7", "7, 9", (7, 9)),
+        ("42,7", "none", ()),
+        ("", None, ()),
+    ],
+)
+def test_runner_alerts_go_to_the_owner_unless_told_otherwise(
+    allowed: str, alert: str | None, expected: tuple[int, ...]
+) -> None:
+    extra = {} if alert is None else {"RELAYQ_ALERT_USERS": alert}
+    settings = Settings(_env_file=None, RELAYQ_ALLOWED_USERS=allowed, **extra)  # type: ignore[call-arg]
+    assert settings.alert_user_ids == expected
+
+
+def test_user_ids_that_are_not_numbers_are_refused_at_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RELAYQ_ALLOWED_USERS", "42,@alice")
+    with pytest.raises(ConfigError, match="RELAYQ_ALLOWED_USERS"):
+        load_settings()

@@ -196,6 +196,7 @@ async def test_pinned_to_an_offline_mac_the_bot_says_it_waits_then_delivers(
             GITHUB_TOKEN="ghp_emulated",
             RELAYQ_GITHUB_REPO=gh.repo,
             RELAYQ_GITHUB_API_URL=gh.api_url,
+            RELAYQ_FLEET_CHECK_S=1,
         )
         stop = asyncio.Event()
         task = asyncio.create_task(run_bot(settings, stop=stop))
@@ -205,13 +206,11 @@ async def test_pinned_to_an_offline_mac_the_bot_says_it_waits_then_delivers(
             tg.user_sends(OWNER, f"{base}/talk.ogg")
             waiting = await wait_for(
                 tg,
-                lambda: next((s for s in tg.to_chat(OWNER) if "none online" in s.text), None),
+                lambda: next((s for s in tg.to_chat(OWNER) if "⏳" in s.text), None),
                 60,
             )
-            assert (
-                "waiting for a runner with labels self-hosted, macmini — none online"
-                in waiting.text
-            )  # type: ignore[attr-defined]
+            # Offline before the bot started: it can only say since when it has known.
+            assert "⏳ waiting for the Mac mini — offline since at least " in waiting.text  # type: ignore[attr-defined]
             assert (
                 gh.runs()[0].workflow_file == "transcribe_mac.yml"
                 and gh.runs()[0].status == "queued"
@@ -225,9 +224,18 @@ async def test_pinned_to_an_offline_mac_the_bot_says_it_waits_then_delivers(
             assert wer(speech_text, done.text.split("\n\n", 1)[1]) <= 0.25  # type: ignore[attr-defined]
             assert "https://github.com/owner/relayq/actions/runs/" in done.text  # type: ignore[attr-defined]
             assert len(gh.dispatches()) == 1
+            assert any(
+                s.text.startswith("🟢 Mac mini (mac-mini) is back online")
+                for s in tg.to_chat(OWNER)
+            )
 
-            # A second job waits for the (now busy or offline) Mac; its Cancel button stops it.
+            # The Mac goes away: the owner is told, and the next job says since when it waits.
             gh.set_online("mac-mini", False)
+            alert = await wait_for(
+                tg, lambda: next((s for s in tg.to_chat(OWNER) if "🔴" in s.text), None), 30
+            )
+            assert alert.text.startswith("🔴 Mac mini (mac-mini) went offline at ")  # type: ignore[attr-defined]
+            went = alert.text.split(" at ")[1][:5]  # type: ignore[attr-defined]
             tg.user_sends(OWNER, f"{base}/talk.ogg?second")
             waiting = await wait_for(
                 tg,
@@ -235,12 +243,13 @@ async def test_pinned_to_an_offline_mac_the_bot_says_it_waits_then_delivers(
                     (
                         s
                         for s in tg.to_chat(OWNER)
-                        if "none online" in s.text and s.reply_markup and "?second" in s.text
+                        if "⏳" in s.text and s.reply_markup and "?second" in s.text
                     ),
                     None,
                 ),
                 60,
             )
+            assert f"waiting for the Mac mini — offline since {went}" in waiting.text  # type: ignore[attr-defined]
             job_button = waiting.reply_markup["inline_keyboard"][0][0]  # type: ignore[attr-defined]
             assert job_button["text"] == "Cancel"
             tg.user_presses(OWNER, waiting, job_button["callback_data"])  # type: ignore[arg-type]
