@@ -1,5 +1,5 @@
 # relayq's one task runner: what CI runs is what you run.
-#   make demo   — create .venv, install the runner side, run the bundled sample end to end
+#   make demo   — create .venv, install the runner and bot sides, run the bundled sample end to end
 #   make test   — create .venv with dev dependencies, then lint, type-check and run the suite
 #   make bench  — the benchmarks in bench/ (not part of make test)
 
@@ -15,7 +15,7 @@ $(BIN)/python:
 
 # One stamp per install flavour; they are redone when pyproject.toml changes.
 $(VENV)/.runner: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[runner]'
+	$(PIP) install -e '.[runner,bot]'
 	@touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import jobs
+from bot.commands.demo_chat import chat_demo, missing_part
 from bot.commands.dispatch import _run
 from bot.dispatching import local_jobs_dir, new_job_id, resolve_policy_path
 from bot.executors.base import JobSpec, Phase
@@ -27,7 +28,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "demo",
         help="run the bundled speech sample end to end on this machine",
         description="Route the bundled sample, run it through the local executor, print the "
-        "transcript and its word error rate against the known text.",
+        "transcript and its word error rate against the known text; then send it to the real "
+        "Telegram bot, talking to a Bot API emulator, and print the conversation.",
     )
     parser.set_defaults(func=run)
 
@@ -68,7 +70,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     score = wer(known, text)
     print(f"word error rate against the sample's known text: {score:.3f} (bar {WER_BAR})")
     print(f"all outputs: {final.result_dir}")
-    return 0 if score <= WER_BAR else 1
+
+    _heading("5. the Telegram bot")
+    missing = missing_part()
+    if missing is not None:
+        print(f"skipped: {missing}")
+        return 0 if score <= WER_BAR else 1
+    print("the real bot (python-telegram-bot) against a Bot API emulator on 127.0.0.1:")
+    delivered = chat_demo(settings, audio)
+    chat_score = wer(known, delivered)
+    print(f"word error rate of the transcript the bot delivered: {chat_score:.3f} (bar {WER_BAR})")
+    return 0 if max(score, chat_score) <= WER_BAR else 1
 
 
 def _heading(title: str) -> None:

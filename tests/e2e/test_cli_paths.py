@@ -52,6 +52,18 @@ def test_demo_prints_the_decision_progress_and_an_accurate_transcript(env: dict[
     assert figure is not None and float(figure.group(1)) <= 0.25
 
 
+def test_demo_then_talks_to_the_real_bot_and_prints_the_conversation(env: dict[str, str]) -> None:
+    done = relayq("demo", env=env)
+    assert done.returncode == 0, done.stderr
+    chat = done.stdout.split("== 5. the Telegram bot ==")[1]
+    assert "   you │ (a voice message: speech.ogg" in chat
+    assert "bot ✎ │ ✅ job " in chat  # the progress message became the transcript
+    assert "   bot │ (a document: transcript.srt" in chat
+    assert "   you │ /status" in chat and "Executor: local" in chat
+    figure = re.search(r"word error rate of the transcript the bot delivered: ([0-9.]+)", chat)
+    assert figure is not None and float(figure.group(1)) <= 0.25
+
+
 def test_dispatch_wait_copies_every_output_into_out(env: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "results"
     done = relayq(
