@@ -51,7 +51,7 @@ def progress_text(
     waiting: str | None = None,
 ) -> str:
     """The one progress message of a job, as it stands (`waiting`: `waiting_text`'s line)."""
-    lines = [f"🎧 job {row.id}", _short(row.source)]
+    lines = [f"🎧 job {row.id}", _source(row.source)]
     if decision is not None:
         lines.append(f"→ {decision.target} ({decision.description}) via {decision.workflow}")
         lines.append(decision.summary)
@@ -102,7 +102,7 @@ def jobs_text(rows: list[JobRow]) -> str:
     for row in rows:
         when = time.strftime("%m-%d %H:%M", time.localtime(row.created_at))
         lines.append(
-            f"{row.id} · {when} · {row.target or '-'} · {row.state} · {_short(row.source, 40)}"
+            f"{row.id} · {when} · {row.target or '-'} · {row.state} · {_source(row.source, 40)}"
         )
     return "\n".join(lines)
 
@@ -199,6 +199,11 @@ def _clock(at: float) -> str:
 def _duration(seconds: float) -> str:
     minutes = max(int(seconds // 60), 0)
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def _source(source: str, limit: int = 80) -> str:
+    """A link as sent (shortened); an upload as what it is to the user, not its file id."""
+    return "the file you sent" if source.startswith("tg:") else _short(source, limit)
 
 
 def _short(text: str, limit: int = 80) -> str:

@@ -236,6 +236,13 @@ async def test_pinned_to_an_offline_mac_the_bot_says_it_waits_then_delivers(
             )
             assert alert.text.startswith("🔴 Mac mini (mac-mini) went offline at ")  # type: ignore[attr-defined]
             went = alert.text.split(" at ")[1][:5]  # type: ignore[attr-defined]
+            tg.user_sends(OWNER, "/status")
+            status = await wait_for(
+                tg, lambda: next((s for s in tg.to_chat(OWNER) if "Runners:" in s.text), None), 30
+            )
+            assert f"• mac-mini: offline since {went} — " in status.text  # type: ignore[attr-defined]
+            assert "• pi4: online — " in status.text, status.text  # type: ignore[attr-defined]
+            assert "GitHub API budget: " in status.text  # type: ignore[attr-defined]
             tg.user_sends(OWNER, f"{base}/talk.ogg?second")
             waiting = await wait_for(
                 tg,
