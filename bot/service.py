@@ -17,15 +17,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.dispatching import new_job_id
+from bot.dispatching import local_jobs_dir, new_job_id
 from bot.executors.base import Executor, JobSpec, JobState, Phase
 from bot.fleet import Fleet
 from bot.ledger import JobRow, Ledger
 from bot.policy import Decision, JobRequest, Policy, select
 from bot.settings import Settings
 from bot.telegram.messenger import Messenger
-from bot.telegram.texts import delivery_text, progress_text, the, waiting_text
-from jobs.errors import RelayqError
+from bot.telegram.texts import delivery_text, progress_text, result_file, the, waiting_text
+from jobs.errors import RelayqError, SourceUnreachable
 
 __all__ = ["JobService", "find_links"]
 
@@ -54,8 +54,9 @@ class JobService:
     # -- intake ----------------------------------------------------------------------------------
 
     def accept(
-        self, *, chat_id: int, user_id: int, message_id: int, sources: list[str]
-    ) -> list[JobRow]:
+        self, *, chat_id: int, user_id: int, message_id: int, sources: list[str],
+        kind: str = "transcribe",
+    ) -> list[JobRow]:  # fmt: skip
         """Write one row per source (idempotent per message) and start driving them."""
         pin = self.ledger.pinned(user_id)
         rows = []
@@ -68,7 +69,7 @@ class JobService:
                         user_id=user_id,
                         message_id=message_id,
                         seq=seq,
-                        kind="transcribe",
+                        kind=kind,
                         source=source,
                         pin=pin,
                     )
@@ -180,16 +181,46 @@ class JobService:
         assert final is not None
         await self._finish(self.ledger.get(job_id), final)
 
+    def summarizable(self, job_id: str, user_id: int) -> JobRow | str:
+        """The user's delivered transcript `job_id`, or the sentence saying why it is not one."""
+        try:
+            row = self.ledger.get(job_id)
+        except KeyError:
+            return f"There is no job {job_id}; /jobs lists yours."
+        if row.user_id != user_id:
+            return f"There is no job {job_id}; /jobs lists yours."
+        if row.kind != "transcribe" or row.state != "delivered":
+            return f"Job {job_id} is not a delivered transcript; summarize one that is done."
+        return row
+
     async def _source(self, row: JobRow) -> str:
         """What the job fetches: a link as it is; an upload (`tg:<file_id>`) as it is for a
         GitHub runner, which fetches it with its own copy of the token (D15), and fetched to
-        this machine first for the local executor."""
+        this machine first for the local executor; an earlier job (`job:<id>`, a summary) as
+        its run on GitHub (`run:<run id>`, whose artifact the workflow fetches) or its
+        results folder here."""
+        if row.source.startswith("job:"):
+            return self._earlier_results(row.source.removeprefix("job:"))
         if not row.source.startswith("tg:") or self.executor.name != "local":
             return row.source
         dest = self.settings.state_dir / "uploads" / row.id
         if not dest.exists():
             await self.messenger.download(row.source.removeprefix("tg:"), dest)
         return str(dest)
+
+    def _earlier_results(self, job_id: str) -> str:
+        earlier = self.ledger.get(job_id)
+        if self.executor.name == "local":
+            folder = local_jobs_dir(self.settings) / job_id / "out"
+            if not (folder / "transcript.txt").is_file():
+                raise SourceUnreachable(
+                    f"the results of job {job_id} are gone from this machine; transcribe it again"
+                )
+            return str(folder)
+        run_id = (earlier.run_url or "").rstrip("/").rsplit("/", 1)[-1]
+        if not run_id.isdigit():
+            raise SourceUnreachable(f"job {job_id} has no GitHub run to take the transcript from")
+        return f"run:{run_id}"
 
     def _forget_upload(self, job_id: str) -> None:
         """A finished job's copy of an upload goes: the audio is the user's, not the bot's."""
@@ -215,9 +246,10 @@ class JobService:
             assert row.progress_message_id is not None
             # The transcript replaces the progress message: editing twice is harmless, so a
             # restart mid-delivery never shows it twice.
-            await self.messenger.edit(
-                row.chat_id, row.progress_message_id, text, self._link(run_url)
-            )
+            buttons = self._link(run_url)
+            if row.kind == "transcribe":
+                buttons = [("Summarize", f"sum:{row.id}"), *buttons]
+            await self.messenger.edit(row.chat_id, row.progress_message_id, text, buttons)
             if not row.srt_sent:
                 self.ledger.update(row.id, srt_sent=1)
                 await self._send_files(row, final.result_dir, inline)
@@ -229,9 +261,8 @@ class JobService:
 
     async def _send_files(self, row: JobRow, result_dir: Path, inline: bool) -> None:
         if not inline:
-            await self.messenger.document(
-                row.chat_id, "transcript.txt", (result_dir / "transcript.txt").read_bytes()
-            )
+            name = result_file(row.kind)
+            await self.messenger.document(row.chat_id, name, (result_dir / name).read_bytes())
         srt = result_dir / "transcript.srt"
         if srt.exists() and srt.stat().st_size:
             await self.messenger.document(row.chat_id, "transcript.srt", srt.read_bytes())

@@ -9,8 +9,11 @@ args=(--out "$RELAYQ_OUT")
 if [[ -n "${RELAYQ_JOB_BACKEND:-}" ]]; then args+=(--backend "$RELAYQ_JOB_BACKEND"); fi
 if [[ -n "${RELAYQ_JOB_MODEL:-}" ]]; then args+=(--model "$RELAYQ_JOB_MODEL"); fi
 if [[ -n "${RELAYQ_JOB_LANGUAGE:-}" ]]; then args+=(--language "$RELAYQ_JOB_LANGUAGE"); fi
+source="$RELAYQ_SOURCE"
+# A summary of an earlier run: the workflow has fetched that run's results into this folder.
+if [[ -n "${RELAYQ_EARLIER_DIR:-}" ]]; then source="$RELAYQ_EARLIER_DIR"; fi
 case "${RELAYQ_JOB:-transcribe}" in
-  transcribe) exec bash "$here/transcribe.sh" "${args[@]}" -- "$RELAYQ_SOURCE" ;;
+  transcribe) exec bash "$here/transcribe.sh" "${args[@]}" -- "$source" ;;
   summarize)
     echo "relayq: summarize jobs are not part of this version yet" >&2
     exit 8 ;;

@@ -75,11 +75,8 @@ class LocalExecutor:
     # -- the Executor interface --------------------------------------------------------------
 
     async def submit(self, spec: JobSpec) -> str:
-        if spec.kind != "transcribe":
-            raise UsageError(
-                f"the local executor cannot run '{spec.kind}' jobs yet; "
-                "only transcribe jobs run locally"
-            )
+        if spec.kind not in ("transcribe", "summarize"):
+            raise UsageError(f"unknown job kind '{spec.kind}'; expected transcribe or summarize")
         if spec.job_id in self._jobs:
             raise UsageError(f"job {spec.job_id} was already submitted; use a new job id")
         folder = self._work_dir / spec.job_id
@@ -179,14 +176,21 @@ class LocalExecutor:
     async def _run(self, job: _Job) -> None:
         spec = job.spec
         out_dir = job.folder / "out"
-        argv = ["bash", str(self._entry), "--out", str(out_dir), "--backend", spec.backend]
-        if spec.model:
-            argv += ["--model", spec.model]
-        if spec.language:
-            argv += ["--language", spec.language]
-        # After `--` the source is only ever a source, even if it starts with a dash.
-        argv += ["--", spec.source]
         env = dict(self._env)
+        if spec.kind == "transcribe":
+            argv = ["bash", str(self._entry), "--out", str(out_dir), "--backend", spec.backend]
+            if spec.model:
+                argv += ["--model", spec.model]
+            if spec.language:
+                argv += ["--language", spec.language]
+            # After `--` the source is only ever a source, even if it starts with a dash.
+            argv += ["--", spec.source]
+        else:
+            # Other kinds go through the workflows' own job step, with its environment.
+            argv = ["bash", str(self._entry.with_name("run_job.sh"))]
+            env.update(RELAYQ_JOB=spec.kind, RELAYQ_SOURCE=spec.source, RELAYQ_OUT=str(out_dir),
+                       RELAYQ_JOB_BACKEND=spec.backend, RELAYQ_JOB_MODEL=spec.model or "",
+                       RELAYQ_JOB_LANGUAGE=spec.language or "")  # fmt: skip
         # The entry script runs `relayq`; make it the one from this interpreter's environment.
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         await self._record(job, Phase.RUNNING, "starting", step="start")

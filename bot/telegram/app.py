@@ -41,6 +41,7 @@ COMMANDS = [
     ("unpin", "let the policy choose again"),
     ("jobs", "your recent jobs"),
     ("cancel", "stop a job: /cancel <job>"),
+    ("summarize", "summarize a transcript: /summarize [job]"),
 ]
 ALLOWED_UPDATES = ["message", "callback_query"]
 

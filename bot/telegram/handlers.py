@@ -152,6 +152,31 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
             ),
         )  # fmt: skip
 
+    def _summarize(job_id: str, chat_id: int, message_id: int, user_id: int) -> str:
+        earlier = service.summarizable(job_id, user_id)
+        if isinstance(earlier, str):
+            return earlier
+        (row,) = service.accept(chat_id=chat_id, user_id=user_id, message_id=message_id,
+                                sources=[f"job:{earlier.id}"], kind="summarize")  # fmt: skip
+        return f"Summarizing job {earlier.id} as job {row.id}."
+
+    async def summarize(update: Update, context: Context) -> None:
+        args = context.args or []
+        message = _message(update)
+        if len(args) > 1:
+            await reply(update, "Say which job: /summarize <job id> (see /jobs).")
+            return
+        if args:
+            job_id = args[0]
+        else:
+            done = [r for r in service.ledger.recent(_user(update), 50)
+                    if r.kind == "transcribe" and r.state == "delivered"]  # fmt: skip
+            if not done:
+                await reply(update, "There is no finished transcript to summarize yet.")
+                return
+            job_id = done[0].id
+        await reply(update, _summarize(job_id, message.chat_id, message.message_id, _user(update)))
+
     async def cancel(update: Update, context: Context) -> None:
         args = context.args or []
         if len(args) != 1:
@@ -165,6 +190,10 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
         data = query.data or ""
         if data.startswith("cancel:"):
             answer = await service.cancel(data.split(":", 1)[1], _user(update))
+        elif data.startswith("sum:") and isinstance(query.message, Message):
+            # Keyed by the transcript's message: pressing twice makes one summary.
+            answer = _summarize(data.split(":", 1)[1], query.message.chat_id,
+                                query.message.message_id, _user(update))  # fmt: skip
         else:
             answer = "That button is no longer in use."
         await service.messenger.answer(query.id, answer)
@@ -179,6 +208,7 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
         ("jobs", jobs),
         ("status", status),
         ("cancel", cancel),
+        ("summarize", summarize),
     ):
         app.add_handler(CommandHandler(name, callback))
     app.add_handler(MessageHandler(UPLOADS, upload))

@@ -17,6 +17,7 @@ __all__ = [
     "jobs_text",
     "progress_text",
     "refusal",
+    "result_file",
     "runner_change_text",
     "runner_title",
     "status_text",
@@ -32,6 +33,7 @@ HELP = (
     "/route [link|transcribe|summarize] — where a job would run, and why\n"
     "/pin mac|rpi4|pool — run your jobs there; /unpin — let the policy choose\n"
     "/jobs — your recent jobs\n"
+    "/summarize [job] — a summary of a transcript (your latest, or that job's)\n"
     "/cancel <job> — stop a job"
 )
 
@@ -73,12 +75,22 @@ def progress_text(
     return "\n".join(line for line in lines if line)
 
 
+def result_file(kind: str) -> str:
+    """The file a job kind delivers as its text."""
+    return "summary.md" if kind == "summarize" else "transcript.txt"
+
+
 def delivery_text(row: JobRow, result_dir: Path, run_url: str | None) -> tuple[str, bool]:
-    """The final message; the bool says whether the transcript fits inline."""
-    transcript = (result_dir / "transcript.txt").read_text(encoding="utf-8").strip()
+    """The final message; the bool says whether the text fits inline."""
+    name = result_file(row.kind)
+    transcript = (result_dir / name).read_text(encoding="utf-8").strip()
     meta = _meta(result_dir)
-    facts = [f"✅ job {row.id} done"]
-    if meta:
+    facts = [f"✅ job {row.id} done" + (" (summary)" if row.kind == "summarize" else "")]
+    if meta and row.kind == "summarize":
+        facts.append(
+            f"{meta.get('backend', '?')} {meta.get('model', '?')} · {meta.get('host', '?')}"
+        )
+    elif meta:
         rtf = meta.get("real_time_factor")
         facts.append(
             f"{float(str(meta.get('duration_s') or 0)):.0f} s of audio · {meta.get('backend')} "
@@ -92,7 +104,7 @@ def delivery_text(row: JobRow, result_dir: Path, run_url: str | None) -> tuple[s
     text = f"{head}\n\n{body}"
     if len(text) <= MAX_MESSAGE:
         return text, True
-    return f"{head}\n\nThe transcript is long: it is in transcript.txt below.", False
+    return f"{head}\n\nThe text is long: it is in {name} below.", False
 
 
 def jobs_text(rows: list[JobRow]) -> str:
@@ -202,8 +214,12 @@ def _duration(seconds: float) -> str:
 
 
 def _source(source: str, limit: int = 80) -> str:
-    """A link as sent (shortened); an upload as what it is to the user, not its file id."""
-    return "the file you sent" if source.startswith("tg:") else _short(source, limit)
+    """A link as sent (shortened); an upload or an earlier job as what it is to the user."""
+    if source.startswith("tg:"):
+        return "the file you sent"
+    if source.startswith("job:"):
+        return f"a summary of job {source.removeprefix('job:')}"
+    return _short(source, limit)
 
 
 def _short(text: str, limit: int = 80) -> str:

@@ -149,11 +149,25 @@ async def test_recent_jobs_are_readable_after_the_executor_is_gone(
     assert [(r["job_id"], r["phase"], r["target"]) for r in rows] == [("done", "succeeded", "mac")]
 
 
-async def test_summarize_jobs_are_refused_with_a_sentence(executor: LocalExecutor) -> None:
+async def test_a_summary_runs_the_workflows_job_step_with_its_environment(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    step = tmp_path / "run_job.sh"  # beside the entry, as in jobs/
+    step.write_text(
+        'mkdir -p "$RELAYQ_OUT"\n'
+        'echo "$RELAYQ_JOB|$RELAYQ_SOURCE|$RELAYQ_JOB_MODEL" > "$RELAYQ_OUT/summary.md"\n'
+    )
+    await executor.submit(JobSpec("s1", "summarize", "/r/out", "rpi4", "w.yml", model="m"))
+    final = (await asyncio.wait_for(collect(executor, "s1"), 10))[-1]
+    assert final.phase is Phase.SUCCEEDED and final.result_dir is not None
+    assert (final.result_dir / "summary.md").read_text() == "summarize|/r/out|m\n"
+
+
+async def test_an_unknown_job_kind_is_refused_with_a_sentence(executor: LocalExecutor) -> None:
     from jobs.errors import UsageError
 
-    with pytest.raises(UsageError, match="only transcribe jobs run locally"):
-        await executor.submit(JobSpec("x", "summarize", "a.txt", "rpi4", "w.yml"))
+    with pytest.raises(UsageError, match="unknown job kind 'translate'"):
+        await executor.submit(JobSpec("x", "translate", "a.txt", "rpi4", "w.yml"))
 
 
 async def test_the_job_runs_with_this_interpreters_relayq_first_on_path(
