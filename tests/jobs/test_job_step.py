@@ -1,0 +1,59 @@
+"""The workflows' job-step scripts: inputs arrive as environment variables and are only ever
+matched or passed as single arguments."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+JOBS = Path(__file__).resolve().parents[2] / "jobs"
+
+
+def earlier_run(source: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], str]:
+    out = tmp_path / "github_output"
+    out.touch()
+    done = subprocess.run(
+        ["bash", str(JOBS / "earlier_run.sh")],
+        env=dict(os.environ, RELAYQ_SOURCE=source, GITHUB_OUTPUT=str(out)),
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    return done, out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("source", "code", "output"),
+    [
+        ("run:123456789", 0, "run_id=123456789\n"),
+        ("https://example.org/a.mp3", 0, ""),  # not a run: the source passes through
+        ("/runner/results", 0, ""),
+        ("run:12;touch /tmp/x", 2, ""),
+        ("run:$(id)", 2, ""),
+        ("run:1\nrun_id=2", 2, ""),
+        ("run:", 2, ""),
+    ],
+)
+def test_only_a_run_number_becomes_the_runs_id(
+    tmp_path: Path, source: str, code: int, output: str
+) -> None:
+    done, written = earlier_run(source, tmp_path)
+    assert (done.returncode, written) == (code, output), done.stderr
+    if code:
+        assert done.stderr.startswith("relayq: ") and "is not an earlier run" in done.stderr
+
+
+def test_a_fetched_earlier_run_replaces_the_source(tmp_path: Path) -> None:
+    """run_job.sh hands the job the folder the earlier run's artifact was fetched into."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "relayq").write_text('#!/usr/bin/env bash\necho "$@"\n')
+    (fake_bin / "relayq").chmod(0o755)
+    env = dict(os.environ, PATH=f"{fake_bin}:{os.environ['PATH']}", RELAYQ_JOB="transcribe",
+               RELAYQ_SOURCE="run:42", RELAYQ_OUT=str(tmp_path / "o"),
+               RELAYQ_EARLIER_DIR=str(tmp_path / "in"))  # fmt: skip
+    done = subprocess.run(["bash", str(JOBS / "run_job.sh")], env=env, capture_output=True,
+                          text=True, timeout=30, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-2:] == ["--", str(tmp_path / "in")]
