@@ -89,13 +89,20 @@ class JobService:
             self.start(row)
         return len(rows)
 
-    async def cancel(self, job_id: str, user_id: int) -> str:
+    def own_job(self, job_id: str, user_id: int) -> JobRow | str:
+        """The user's job `job_id`, or the sentence to answer (someone else's is "no job")."""
         try:
             row = self.ledger.get(job_id)
         except KeyError:
             return f"There is no job {job_id}; /jobs lists yours."
         if row.user_id != user_id:
             return f"There is no job {job_id}; /jobs lists yours."
+        return row
+
+    async def cancel(self, job_id: str, user_id: int) -> str:
+        row = self.own_job(job_id, user_id)
+        if isinstance(row, str):
+            return row
         if row.final:
             return f"Job {job_id} has already ended ({row.state})."
         if row.state == "accepted":
@@ -183,12 +190,9 @@ class JobService:
 
     def summarizable(self, job_id: str, user_id: int) -> JobRow | str:
         """The user's delivered transcript `job_id`, or the sentence saying why it is not one."""
-        try:
-            row = self.ledger.get(job_id)
-        except KeyError:
-            return f"There is no job {job_id}; /jobs lists yours."
-        if row.user_id != user_id:
-            return f"There is no job {job_id}; /jobs lists yours."
+        row = self.own_job(job_id, user_id)
+        if isinstance(row, str):
+            return row
         if row.kind != "transcribe" or row.state != "delivered":
             return f"Job {job_id} is not a delivered transcript; summarize one that is done."
         return row
