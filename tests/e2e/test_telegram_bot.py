@@ -123,6 +123,10 @@ async def test_a_stranger_gets_their_id_and_nothing_else(harness: Harness) -> No
         tg, lambda: len(tg.to_chat(STRANGER)) >= 3 and tg.to_chat(STRANGER), 30
     )
     assert all(f"Your Telegram id is {STRANGER}" in s.text for s in refusals)  # type: ignore[attr-defined]
+    for data in ("sum:20261124-000000-abcdef", "cancel:20261124-000000-abcdef"):
+        tg.user_presses(STRANGER, refusals[0], data)  # type: ignore[index]
+    await wait_for(tg, lambda: len(tg.callback_answers) >= 2, 30)
+    assert all(f"Your Telegram id is {STRANGER}" in a["text"] for a in tg.callback_answers)
     await asyncio.sleep(0.5)
     assert Ledger(harness.settings.state_dir / "ledger.sqlite3").all_jobs() == []
 
