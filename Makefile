@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint typecheck workflows unit bench clean system-deps
+.PHONY: demo test lint typecheck workflows unit bench clean system-deps test-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.runner
 	$(BIN)/relayq demo
 
-test: $(VENV)/.dev lint typecheck workflows unit
+test: $(VENV)/.dev test-deps lint typecheck workflows unit
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -47,6 +47,12 @@ system-deps:
 	@command -v espeak-ng >/dev/null || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
+
+# Debian packages the tests need: systemd-analyze checks the bot's unit (deploy/systemd).
+test-deps:
+	@command -v systemd-analyze >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq systemd >/dev/null; }
 
 bench: $(VENV)/.dev system-deps
 	$(BIN)/python bench/transcribe.py
