@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Keep the runner's relayq virtualenv ready without downloading Python each run (no
 # setup-python): create it once at $RELAYQ_VENV with the machine's python3, and reinstall
-# relayq[runner] only when pyproject.toml changed. RELAYQ_VENV_UPDATE=never uses the venv as
+# relayq[runner] only when the checkout's pyproject.toml or Python code changed (the venv holds
+# a copy of the code, so a change to either must reach it). RELAYQ_VENV_UPDATE=never uses the venv as
 # it is (a venv managed by hand, or the test harness's).
 set -euo pipefail
 : "${RELAYQ_VENV:?RELAYQ_VENV must name the venv folder of the runner}"
@@ -11,7 +12,8 @@ if [[ "${RELAYQ_VENV_UPDATE:-auto}" == never ]]; then
   exit 0
 fi
 stamp="$RELAYQ_VENV/.relayq-pyproject.sha256"
-want=$(sha256sum "$here/pyproject.toml")
+want=$(cd "$here" && find pyproject.toml bot jobs -type f \( -name '*.py' -o -name pyproject.toml \) \
+  -not -path '*/__pycache__/*' | LC_ALL=C sort | xargs sha256sum | sha256sum)
 want=${want%% *}
 if [[ -x "$RELAYQ_VENV/bin/relayq" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   echo "relayq: venv $RELAYQ_VENV is up to date" >&2

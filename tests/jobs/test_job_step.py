@@ -57,3 +57,42 @@ def test_a_fetched_earlier_run_replaces_the_source(tmp_path: Path) -> None:
                           text=True, timeout=30, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-2:] == ["--", str(tmp_path / "in")]
+
+
+FAKE_PYTHON = """#!/usr/bin/env bash
+# `python3 -m venv DIR` makes a venv whose python logs every pip install and whose relayq runs.
+if [[ "$1 $2" == "-m venv" ]]; then
+  mkdir -p "$3/bin"
+  printf '#!/usr/bin/env bash\\necho "pip $*" >> "%s"\\n' "$PIP_LOG" > "$3/bin/python"
+  printf '#!/usr/bin/env bash\\n' > "$3/bin/relayq"
+  chmod +x "$3/bin/python" "$3/bin/relayq"
+fi
+"""
+
+
+def test_the_runner_venv_is_rebuilt_when_the_code_changes_and_only_then(tmp_path: Path) -> None:
+    import shutil
+
+    checkout = tmp_path / "checkout"
+    for part in ("bot", "jobs"):
+        shutil.copytree(JOBS.parent / part, checkout / part,
+                        ignore=shutil.ignore_patterns("__pycache__", "samples"))  # fmt: skip
+    shutil.copy2(JOBS.parent / "pyproject.toml", checkout / "pyproject.toml")
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "python3").write_text(FAKE_PYTHON)
+    (fake_bin / "python3").chmod(0o755)
+    log = tmp_path / "pip.log"
+    env = dict(os.environ, PATH=f"{fake_bin}:{os.environ['PATH']}", PIP_LOG=str(log),
+               RELAYQ_VENV=str(tmp_path / "venv"), RELAYQ_VENV_UPDATE="auto")  # fmt: skip
+
+    def prepare() -> int:
+        subprocess.run(["bash", str(checkout / "jobs" / "runner_venv.sh")], env=env,
+                       check=True, capture_output=True, timeout=60)  # fmt: skip
+        return len(log.read_text().splitlines()) if log.exists() else 0
+
+    assert prepare() == 1  # first run: installed
+    assert prepare() == 1  # nothing changed: kept
+    with (checkout / "jobs" / "transcribe.py").open("a") as code:
+        code.write("\n# a change\n")
+    assert prepare() == 2  # the code changed: reinstalled
