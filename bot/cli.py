@@ -17,7 +17,7 @@ from jobs.errors import Interrupted, RelayqError
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = ("transcribe", "route", "dispatch", "status", "demo", "bot")
+COMMANDS = ("transcribe", "summarize", "route", "dispatch", "status", "demo", "bot")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
         None, validation_alias=_alias("OPENROUTER_API_KEY")
     )
     openrouter_model: str | None = Field(None, validation_alias=_alias("RELAYQ_OPENROUTER_MODEL"))
+    openrouter_base_url: str = Field(
+        "https://openrouter.ai/api/v1", validation_alias=_alias("RELAYQ_OPENROUTER_BASE_URL")
+    )
+    summary_model: str | None = Field(None, validation_alias=_alias("RELAYQ_SUMMARY_MODEL"))
     nas_dir: Path | None = Field(None, validation_alias=_alias("RELAYQ_NAS_DIR"))
     # Read by jobs/runner_venv.sh on a runner (also settable as repository variables).
     venv: Path | None = Field(None, validation_alias=_alias("RELAYQ_VENV"))

@@ -100,10 +100,13 @@ def check_out_dir(out_dir: Path) -> None:
         raise UsageError(f"--out {out_dir} is not writable by this user; choose another folder")
 
 
-def install(out_dir: Path, contents: Mapping[str, str | bytes]) -> None:
-    """Stage every file in a hidden folder inside `out_dir`, then rename each into place."""
+def install(
+    out_dir: Path, contents: Mapping[str, str | bytes], names: Sequence[str] = RESULT_FILES
+) -> None:
+    """Stage every file in a hidden folder inside `out_dir`, then rename each into place in
+    the order of `names` (meta.json last: its presence means the set is complete)."""
     try:
-        _install(out_dir, contents)
+        _install(out_dir, contents, names)
     except OSError as exc:
         raise RelayqError(
             f"could not write the results to {out_dir} ({exc.strerror or type(exc).__name__}); "
@@ -111,11 +114,11 @@ def install(out_dir: Path, contents: Mapping[str, str | bytes]) -> None:
         ) from None
 
 
-def _install(out_dir: Path, contents: Mapping[str, str | bytes]) -> None:
+def _install(out_dir: Path, contents: Mapping[str, str | bytes], names: Sequence[str]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".relayq-partial-", dir=out_dir))
     try:
-        for name in RESULT_FILES:
+        for name in names:
             if name in contents:
                 data = contents[name]
                 raw = data if isinstance(data, bytes) else data.encode("utf-8")
@@ -123,7 +126,7 @@ def _install(out_dir: Path, contents: Mapping[str, str | bytes]) -> None:
         # Everything is staged: only renames are left. Until meta.json is back, the set is
         # marked incomplete, so a crash between two renames never passes for a finished one.
         (out_dir / "meta.json").unlink(missing_ok=True)
-        for name in RESULT_FILES:
+        for name in names:
             if (staging / name).exists():
                 (staging / name).replace(out_dir / name)
     finally:

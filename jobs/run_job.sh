@@ -15,8 +15,10 @@ if [[ -n "${RELAYQ_EARLIER_DIR:-}" ]]; then source="$RELAYQ_EARLIER_DIR"; fi
 case "${RELAYQ_JOB:-transcribe}" in
   transcribe) exec bash "$here/transcribe.sh" "${args[@]}" -- "$source" ;;
   summarize)
-    echo "relayq: summarize jobs are not part of this version yet" >&2
-    exit 8 ;;
+    summary_args=(--out "$RELAYQ_OUT")
+    if [[ -n "${RELAYQ_JOB_MODEL:-}" ]]; then summary_args+=(--model "$RELAYQ_JOB_MODEL"); fi
+    if [[ -n "${RELAYQ_VENV:-}" ]]; then PATH="$RELAYQ_VENV/bin:$PATH"; fi
+    exec relayq summarize "${summary_args[@]}" -- "$source" ;;
   *)
     echo "relayq: unknown job kind; expected transcribe or summarize" >&2
     exit 2 ;;

@@ -1,0 +1,5 @@
+"""An OpenAI-compatible API emulator for tests (chat completions), on 127.0.0.1."""
+
+from tests.emulators.openai.server import Fault, OpenAIEmulator
+
+__all__ = ["Fault", "OpenAIEmulator"]
