@@ -254,10 +254,13 @@ class JobService:
             if row.kind == "transcribe":
                 buttons = [("Summarize", f"sum:{row.id}"), *buttons]
             await self.messenger.edit(row.chat_id, row.progress_message_id, text, buttons)
-            if not row.srt_sent:
-                self.ledger.update(row.id, srt_sent=1)
+            # Delivered from here on (its Summarize button works at once); the files below are
+            # marked sent before they go, so a kill in that instant loses them, never doubles.
+            sent = row.srt_sent
+            self.ledger.update(row.id, state="delivered", run_url=run_url, detail="delivered",
+                               srt_sent=1)  # fmt: skip
+            if not sent:
                 await self._send_files(row, final.result_dir, inline)
-            self.ledger.update(row.id, state="delivered", run_url=run_url, detail="delivered")
             return
         state = "cancelled" if final.phase is Phase.CANCELLED else "failed"
         row = self.ledger.update(row.id, state=state, detail=final.detail, run_url=run_url)

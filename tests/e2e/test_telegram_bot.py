@@ -320,3 +320,50 @@ async def test_an_upload_reaches_a_github_runner_and_the_token_shows_nowhere(
         where = {"run inputs": str(run.inputs), "run name": run.display_title, "act log": logs,
                  "messages": sent, "artifacts": artifacts.decode("latin-1")}  # fmt: skip
         assert [name for name, text in where.items() if secret in text] == []
+
+
+async def test_the_summarize_button_sends_back_a_summary(
+    tmp_path: Path, speech_ogg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.emulators.openai import OpenAIEmulator
+
+    key = "sk-CANARY-bot-summary-key"
+    with (
+        BotApiEmulator(TOKEN) as tg,
+        OpenAIEmulator(key) as api,
+        serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
+    ):
+        # The job runs on this machine (local executor) and reads the runner's settings.
+        monkeypatch.setenv("OPENAI_API_KEY", key)
+        monkeypatch.setenv("OPENAI_BASE_URL", api.base_url)
+        monkeypatch.setenv("RELAYQ_ALLOW_PRIVATE_URLS", "1")
+        monkeypatch.setenv("RELAYQ_STATE_DIR", str(tmp_path / "state"))
+        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local")
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_bot(settings, stop=stop))
+        try:
+            tg.user_sends(OWNER, f"{base}/talk.ogg")
+            done = await wait_for(
+                tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None)
+            )
+            button = done.reply_markup["inline_keyboard"][0][0]  # type: ignore[attr-defined]
+            assert button["text"] == "Summarize"
+            tg.user_presses(OWNER, done, button["callback_data"])  # type: ignore[arg-type]
+            tg.user_presses(OWNER, done, button["callback_data"])  # twice: still one summary
+            summary = await wait_for(
+                tg,
+                lambda: next((s for s in tg.to_chat(OWNER) if "(summary)" in s.text), None),
+                120,
+            )
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
+    assert summary.text.split("\n\n", 1)[1].startswith("- The quick brown fox")  # type: ignore[attr-defined]
+    assert len(api.chats()) == 1
+    assert any("Summarizing job" in a.get("text", "") for a in tg.callback_answers)
+    rows = Ledger(settings.state_dir / "ledger.sqlite3").all_jobs()
+    assert [(r.kind, r.state) for r in rows] == [
+        ("transcribe", "delivered"),
+        ("summarize", "delivered"),
+    ]
+    assert key not in " ".join(t for s in tg.sent for t in s.texts)
