@@ -367,3 +367,56 @@ async def test_the_summarize_button_sends_back_a_summary(
         ("summarize", "delivered"),
     ]
     assert key not in " ".join(t for s in tg.sent for t in s.texts)
+
+
+async def test_a_summary_on_github_runs_on_the_pi_from_the_transcripts_run(
+    tmp_path: Path, speech_ogg: Path
+) -> None:
+    from tests.e2e.conftest import MAC, PI4, job_env
+    from tests.emulators.github import GitHubEmulator
+    from tests.emulators.openai import OpenAIEmulator
+
+    key = "sk-CANARY-runner-summary-key"
+    with (
+        BotApiEmulator(TOKEN) as tg,
+        OpenAIEmulator(key) as api,
+        serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
+    ):
+        runner_env = dict(job_env(tmp_path), OPENAI_API_KEY=key, OPENAI_BASE_URL=api.base_url)
+        with GitHubEmulator(tmp_path / "gh", job_env=runner_env) as gh:
+            gh.add_runner("mac-mini", MAC, os="macOS")
+            gh.add_runner("pi4", PI4)
+            settings = bot_settings(
+                tg,
+                tmp_path,
+                RELAYQ_EXECUTOR="github",
+                GITHUB_TOKEN="ghp_emulated",
+                RELAYQ_GITHUB_REPO=gh.repo,
+                RELAYQ_GITHUB_API_URL=gh.api_url,
+            )
+            stop = asyncio.Event()
+            task = asyncio.create_task(run_bot(settings, stop=stop))
+            try:
+                tg.user_sends(OWNER, f"{base}/talk.ogg")
+                done = await wait_for(
+                    tg,
+                    lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None),
+                    180,
+                )
+                button = done.reply_markup["inline_keyboard"][0][0]  # type: ignore[attr-defined]
+                tg.user_presses(OWNER, done, button["callback_data"])  # type: ignore[arg-type]
+                summary = await wait_for(
+                    tg,
+                    lambda: next((s for s in tg.to_chat(OWNER) if "(summary)" in s.text), None),
+                    180,
+                )
+            finally:
+                stop.set()
+                await asyncio.wait_for(task, 60)
+            transcribed, summarized = gh.runs()
+    assert summary.text.split("\n\n", 1)[1].startswith("- The quick brown fox")  # type: ignore[attr-defined]
+    assert (transcribed.workflow_file, summarized.workflow_file) == (
+        "transcribe_mac.yml", "summarize_rpi.yml")  # fmt: skip
+    assert summarized.inputs["source"] == f"run:{transcribed.id}"
+    assert summarized.runner == "pi4"
+    assert key not in " ".join(t for s in tg.sent for t in s.texts)
