@@ -93,7 +93,12 @@ def settle(tg: BotApiEmulator, state: Path, jobs: int, timeout: float = 120) -> 
             if (state / "ledger.sqlite3").exists()
             else []
         )
-        if len(rows) == jobs and all(r.state == "delivered" for r in rows):
+        # Delivered means the text is; the subtitle files follow, paced at one a second.
+        if (
+            len(rows) == jobs
+            and all(r.state == "delivered" for r in rows)
+            and deliveries(tg)[1] >= jobs
+        ):
             time.sleep(1.5)  # anything sent twice would show by now
             return rows
         time.sleep(0.2)
