@@ -72,7 +72,11 @@ def main() -> int:
             while time.monotonic() - started < 900:
                 peak = max(peak, rss_mb(bot.pid))
                 rows = Ledger(ledger_path).all_jobs()
-                if len(rows) == JOBS and all(r.final for r in rows):
+                srts_sent = sum(
+                    1 for s in tg.sent if s.document and s.document[0] == "transcript.srt"
+                )
+                # Final means the text is out; the subtitle files follow, paced per chat.
+                if len(rows) == JOBS and all(r.final for r in rows) and srts_sent >= JOBS:
                     break
                 time.sleep(0.2)
             elapsed = time.monotonic() - started
