@@ -54,3 +54,32 @@ def test_relayq_subcommands_named_in_docs_exist(doc: Path) -> None:
     named = set(re.findall(r"`relayq ([a-z]+)", text))
     named |= set(re.findall(r"^(?:\$ )?relayq ([a-z]+)", code, flags=re.MULTILINE))
     assert named - set(COMMANDS) == set()
+
+
+def subcommand_options() -> dict[str, set[str]]:
+    from bot.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    return {
+        name: {o for action in p._actions for o in action.option_strings}
+        for name, p in sub.choices.items()  # type: ignore[union-attr]
+    }
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_relayq_options_named_in_docs_exist(doc: Path) -> None:
+    options = subcommand_options()
+    text = doc.read_text()
+    lines = [m.group(0) for m in re.finditer(r"`relayq [a-z]+[^`\n]*`", text)]
+    for block in re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.DOTALL):
+        lines += [line for line in block.splitlines() if re.match(r"\s*(\$ )?relayq [a-z]", line)]
+    unknown = []
+    for line in lines:
+        command = re.search(r"relayq ([a-z]+)", line)
+        assert command is not None
+        named = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", line.split("#")[0]))
+        unknown += [
+            f"relayq {command.group(1)} {o}" for o in named - options.get(command.group(1), set())
+        ]
+    assert unknown == []
