@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
@@ -62,7 +63,12 @@ def subcommand_options() -> dict[str, set[str]]:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     return {
-        name: {o for action in p._actions for o in action.option_strings}
+        name: {
+            o
+            for action in p._actions
+            if action.help != argparse.SUPPRESS  # internal (e.g. set by a detached child)
+            for o in action.option_strings
+        }
         for name, p in sub.choices.items()  # type: ignore[union-attr]
     }
 
@@ -83,3 +89,15 @@ def test_relayq_options_named_in_docs_exist(doc: Path) -> None:
             f"relayq {command.group(1)} {o}" for o in named - options.get(command.group(1), set())
         ]
     assert unknown == []
+
+
+def test_every_command_and_option_is_documented() -> None:
+    text = "\n".join(p.read_text() for p in DOCS)
+    missing = [
+        f"relayq {command} {option}"
+        for command, options in subcommand_options().items()
+        for option in sorted(options - {"-h", "--help"})
+        if not re.search(rf"relayq {command}\b[^\n]*{re.escape(option)}\b", text)
+    ]
+    missing += [f"relayq {c}" for c in COMMANDS if not re.search(rf"relayq {c}\b", text)]
+    assert missing == []
