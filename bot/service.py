@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,10 +208,11 @@ class JobService:
             return self._earlier_results(row.source.removeprefix("job:"))
         if not row.source.startswith("tg:") or self.executor.name != "local":
             return row.source
-        dest = self.settings.state_dir / "uploads" / row.id
-        if not dest.exists():
-            await self.messenger.download(row.source.removeprefix("tg:"), dest)
-        return str(dest)
+        folder = self.settings.state_dir / "uploads" / row.id
+        have = sorted(folder.iterdir()) if folder.is_dir() else []
+        if have:  # fetched before a restart
+            return str(have[0])
+        return str(await self.messenger.download(row.source.removeprefix("tg:"), folder))
 
     def _earlier_results(self, job_id: str) -> str:
         earlier = self.ledger.get(job_id)
@@ -229,7 +231,7 @@ class JobService:
     def _forget_upload(self, job_id: str) -> None:
         """A finished job's copy of an upload goes: the audio is the user's, not the bot's."""
         if self.ledger.get(job_id).state in ("delivered", "failed", "cancelled"):
-            (self.settings.state_dir / "uploads" / job_id).unlink(missing_ok=True)
+            shutil.rmtree(self.settings.state_dir / "uploads" / job_id, ignore_errors=True)
 
     def _spec(self, row: JobRow, labels: tuple[str, ...] | list[str], source: str) -> JobSpec:
         assert row.target is not None and row.workflow is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -79,10 +80,13 @@ class Messenger:
         assert message is not None  # never stale: only edits are ever skipped
         return message.message_id
 
-    async def download(self, file_id: str, dest: Path) -> Path:
-        """An uploaded file, through getFile (the file URL, which holds the token, stays here)."""
+    async def download(self, file_id: str, folder: Path) -> Path:
+        """An uploaded file, through getFile, into `folder` under Telegram's own file name
+        (`voice/file_12.oga` → `file_12.oga`). The file URL, which holds the token, stays here."""
         telegram_file = await self._retrying(lambda: self._bot.get_file(file_id))
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^\w.-]", "_", (telegram_file.file_path or "").rsplit("/", 1)[-1])
+        dest = folder / (name.lstrip(".") or "upload")
+        folder.mkdir(parents=True, exist_ok=True)
         await telegram_file.download_to_drive(dest)
         return dest
 
