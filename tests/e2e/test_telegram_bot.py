@@ -420,3 +420,15 @@ async def test_a_summary_on_github_runs_on_the_pi_from_the_transcripts_run(
     assert summarized.inputs["source"] == f"run:{transcribed.id}"
     assert summarized.runner == "pi4"
     assert key not in " ".join(t for s in tg.sent for t in s.texts)
+
+
+async def test_fifty_links_or_a_wall_of_text_run_nothing_and_say_why(harness: Harness) -> None:
+    tg = harness.tg
+    tg.user_sends(OWNER, " ".join(f"https://example.org/{n}.mp3" for n in range(50)))
+    tg.user_sends(OWNER, "\u202elol " * 1250)  # 5,000 characters, RTL override, no link
+    replies = await wait_for(tg, lambda: len(tg.to_chat(OWNER)) >= 2 and tg.to_chat(OWNER), 30)
+    texts = [s.text for s in replies]  # type: ignore[attr-defined]
+    assert texts[0] == "That message has 50 links; send at most 10 at a time."
+    assert texts[1].startswith("Send me an http(s) link to audio or video")
+    await asyncio.sleep(0.5)
+    assert Ledger(harness.settings.state_dir / "ledger.sqlite3").all_jobs() == []
