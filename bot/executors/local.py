@@ -29,6 +29,9 @@ STEP_PREFIX = "relayq: "
 _GRACE_S = 5.0
 
 
+BOT_SECRETS = frozenset({"TELEGRAM_BOT_TOKEN", "GITHUB_TOKEN"})
+
+
 def job_entry() -> Path:
     """The runner entry script shipped inside the `jobs` package."""
     import jobs
@@ -65,7 +68,11 @@ class LocalExecutor:
         timeout_s: float = 240 * 60,
     ) -> None:
         self._work_dir = work_dir
-        self._env = dict(os.environ if env is None else env)
+        # The job never needs the bot's own secrets (uploads are fetched by the bot for it):
+        # keep them out of its environment, as GitHub keeps them off the runners' inputs.
+        self._env = {
+            k: v for k, v in (os.environ if env is None else env).items() if k not in BOT_SECRETS
+        }
         self._entry = entry or job_entry()
         self._timeout_s = timeout_s
         self._jobs: dict[str, _Job] = {}

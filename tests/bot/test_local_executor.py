@@ -182,3 +182,18 @@ async def test_the_job_runs_with_this_interpreters_relayq_first_on_path(
     assert final.result_dir is not None
     found = (final.result_dir / "which").read_text().strip()
     assert Path(found).parent == Path(sys.executable).parent
+
+
+async def test_the_job_never_sees_the_bots_own_secrets(tmp_path: Path) -> None:
+    entry = tmp_path / "env.sh"
+    entry.write_text('#!/usr/bin/env bash\nmkdir -p "$2"; env > "$2/env"\n')
+    env = dict(os.environ, TELEGRAM_BOT_TOKEN="1:canary-bot", GITHUB_TOKEN="ghp_canary",
+               OPENAI_API_KEY="sk-runner-side")  # fmt: skip
+    ex = LocalExecutor(tmp_path / "j", env=env, entry=entry)
+    await ex.submit(spec("e", "ok"))
+    final = (await asyncio.wait_for(collect(ex, "e"), 10))[-1]
+    await ex.close()
+    assert final.result_dir is not None
+    seen = (final.result_dir / "env").read_text()
+    assert "canary-bot" not in seen and "ghp_canary" not in seen
+    assert "OPENAI_API_KEY=sk-runner-side" in seen  # the job's own settings still reach it
