@@ -18,18 +18,25 @@ def normalize_words(text: str) -> list[str]:
 
 
 def wer(reference: str, hypothesis: str) -> float:
-    """(substitutions + deletions + insertions) / reference words, by word-level Levenshtein."""
+    """(substitutions + deletions + insertions) / reference words, by word-level Levenshtein.
+
+    One row of the edit table at a time, in numpy: the insertions along a row are a running
+    minimum, so an hour of speech (10,000 words each side) takes about a second."""
+    import numpy as np
+
     ref, hyp = normalize_words(reference), normalize_words(hypothesis)
     if not ref:
         return 0.0 if not hyp else 1.0
-    previous = list(range(len(hyp) + 1))
+    ids: dict[str, int] = {}
+    hyp_ids = np.array([ids.setdefault(w, len(ids)) for w in hyp], dtype=np.int64)
+    columns = np.arange(len(hyp) + 1)
+    previous = columns.copy()
     for i, word in enumerate(ref, start=1):
-        current = [i] + [0] * len(hyp)
-        for j, other in enumerate(hyp, start=1):
-            current[j] = min(
-                previous[j] + 1,  # deletion
-                current[j - 1] + 1,  # insertion
-                previous[j - 1] + (word != other),  # substitution or match
-            )
-        previous = current
-    return previous[-1] / len(ref)
+        row = np.empty_like(previous)
+        row[0] = i
+        row[1:] = np.minimum(
+            previous[1:] + 1,  # deletion
+            previous[:-1] + (hyp_ids != ids.get(word, -1)),  # substitution or match
+        )
+        previous = np.minimum.accumulate(row - columns) + columns  # insertions
+    return float(previous[-1]) / len(ref)

@@ -29,3 +29,24 @@ def test_wer(reference: str, hypothesis: str, expected: float) -> None:
 
 def test_normalisation_drops_punctuation_and_case() -> None:
     assert normalize_words("Hello, World -- 'quoted' 42.") == ["hello", "world", "quoted", "42"]
+
+
+def _naive_edits(ref: list[str], hyp: list[str]) -> int:
+    previous = list(range(len(hyp) + 1))
+    for i, word in enumerate(ref, start=1):
+        current = [i] + [0] * len(hyp)
+        for j, other in enumerate(hyp, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other))
+        previous = current
+    return previous[-1]
+
+
+def test_wer_agrees_with_the_textbook_table_on_random_texts() -> None:
+    import random
+
+    rng = random.Random(7)  # noqa: S311 - test data, not secrets
+    for _ in range(200):
+        ref = [rng.choice("abcde") for _ in range(rng.randint(1, 12))]
+        hyp = [rng.choice("abcdef") for _ in range(rng.randint(0, 12))]
+        expected = _naive_edits(ref, hyp) / len(ref)
+        assert wer(" ".join(ref), " ".join(hyp)) == pytest.approx(expected), (ref, hyp)
