@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from jobs.apiclient import Provider, explain, make_client, where
 from jobs.errors import BackendFailed, ConfigError, NotAudio, SourceUnreachable, UsageError
 from jobs.fetch import fetch, is_url, safe_url
 from jobs.outputs import check_out_dir, install
@@ -224,11 +224,14 @@ def _client(config: SummaryConfig) -> tuple[str, str, Callable[[str, str], str]]
         )
     import openai
 
-    client = openai.OpenAI(
-        api_key=key, base_url=base, max_retries=config.max_retries, timeout=config.timeout_s
+    client = make_client(key, base, max_retries=config.max_retries, timeout_s=config.timeout_s)
+    host = where(client)
+    provider = Provider(
+        backend,
+        "OPENAI_API_KEY" if backend == "openai" else "OPENROUTER_API_KEY",
+        "OPENAI_BASE_URL" if backend == "openai" else "RELAYQ_OPENROUTER_BASE_URL",
+        "RELAYQ_SUMMARY_MODEL",
     )
-    where = urlsplit(str(client.base_url)).hostname or "the API"
-    variable = "OPENAI_API_KEY" if backend == "openai" else "OPENROUTER_API_KEY"
 
     def chat(system: str, text: str) -> str:
         try:
@@ -236,32 +239,14 @@ def _client(config: SummaryConfig) -> tuple[str, str, Callable[[str, str], str]]
                 model=model,
                 messages=[{"role": "system", "content": system}, {"role": "user", "content": text}],
             )
-        except openai.AuthenticationError:
-            raise ConfigError(
-                f"{where} refused the key in {variable} (HTTP 401); check the key"
-            ) from None
-        except openai.NotFoundError:
-            raise ConfigError(
-                f"{where} does not know the model {model!r}; set RELAYQ_SUMMARY_MODEL to one "
-                "it offers"
-            ) from None
-        except openai.RateLimitError:
-            raise BackendFailed(
-                f"{where} kept answering 'too many requests' (429) after "
-                f"{config.max_retries} retries; try again later"
-            ) from None
-        except openai.APIStatusError as err:
-            raise BackendFailed(
-                f"{where} answered HTTP {err.status_code} to the summary request; try again later"
-            ) from None
-        except openai.APIConnectionError:
-            raise BackendFailed(
-                f"could not reach {where} for the summary (connection failed or timed out); "
-                "check the runner's network, or OPENAI_BASE_URL"
-            ) from None
+        except openai.APIError as err:
+            raise explain(
+                err, host=host, provider=provider, model=model, what="summary",
+                retries=config.max_retries,
+            ) from None  # fmt: skip
         content = answer.choices[0].message.content if answer.choices else None
         if not content:
-            raise BackendFailed(f"{where} answered the summary request with no text; try again")
+            raise BackendFailed(f"{host} answered the summary request with no text; try again")
         return content
 
     return backend, model, chat
