@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     backend: Literal["auto", "local", "openai", "openrouter"] = Field(
         "auto", validation_alias=_alias("RELAYQ_BACKEND")
     )
+    backend_fallback: str | None = Field(None, validation_alias=_alias("RELAYQ_BACKEND_FALLBACK"))
     whisper_model: str | None = Field(None, validation_alias=_alias("RELAYQ_WHISPER_MODEL"))
     whisper_compute_type: str = Field(
         "int8", validation_alias=_alias("RELAYQ_WHISPER_COMPUTE_TYPE")
@@ -102,6 +103,16 @@ class Settings(BaseSettings):
     openrouter_base_url: str = Field(
         "https://openrouter.ai/api/v1", validation_alias=_alias("RELAYQ_OPENROUTER_BASE_URL")
     )
+    openrouter_endpoint: Literal["transcriptions", "chat"] = Field(
+        "transcriptions", validation_alias=_alias("RELAYQ_OPENROUTER_ENDPOINT")
+    )
+    remote_chunk_s: float = Field(
+        30, ge=5, le=1500, validation_alias=_alias("RELAYQ_REMOTE_CHUNK_S")
+    )
+    remote_concurrency: int = Field(
+        4, ge=1, le=32, validation_alias=_alias("RELAYQ_REMOTE_CONCURRENCY")
+    )
+    remote_max_mb: float = Field(24, gt=0.1, le=25, validation_alias=_alias("RELAYQ_REMOTE_MAX_MB"))
     summary_model: str | None = Field(None, validation_alias=_alias("RELAYQ_SUMMARY_MODEL"))
     nas_dir: Path | None = Field(None, validation_alias=_alias("RELAYQ_NAS_DIR"))
     # Read by jobs/runner_venv.sh on a runner (also settable as repository variables).
@@ -119,12 +130,30 @@ class Settings(BaseSettings):
             raise ValueError("must be Telegram user ids (numbers) separated by commas")
         return value
 
+    @field_validator("backend_fallback")
+    @classmethod
+    def _backend_list(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        names = [part.strip() for part in value.split(",") if part.strip()]
+        wrong = [n for n in names if n not in ("local", "openai", "openrouter")]
+        if wrong:
+            raise ValueError(
+                f"names {wrong[0]!r}; list backends from local, openai and openrouter, "
+                "comma-separated"
+            )
+        return ",".join(names)
+
     @field_validator("github_repo")
     @classmethod
     def _owner_slash_name(cls, value: str | None) -> str | None:
         if value is not None and (value.count("/") != 1 or not all(value.split("/"))):
             raise ValueError("must look like owner/name")
         return value
+
+    @property
+    def fallback_backends(self) -> tuple[str, ...]:
+        return tuple(n for n in (self.backend_fallback or "").split(",") if n)
 
     @property
     def allowed_user_ids(self) -> frozenset[int]:

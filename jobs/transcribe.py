@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from jobs.backends import make_backend
+from jobs.backends import Backend, backend_chain, make_backend
 from jobs.cache import CachedResult, ResultCache, cache_key, sha256_file
 from jobs.decode import decode
-from jobs.errors import SourceUnreachable, UsageError
+from jobs.errors import BackendFailed, ConfigError, SourceUnreachable, UsageError
 from jobs.fetch import fetch, is_url, safe_url
 from jobs.outputs import RESULT_FILES, check_out_dir, install, write_results
 from jobs.telegram_file import fetch_upload, is_upload
@@ -35,9 +35,11 @@ _LANGUAGE = re.compile(r"[a-z]{2,3}")
 
 @dataclass(frozen=True)
 class TranscribeConfig:
-    backend: str = "auto"
-    model: str | None = None
+    backend: str = "auto"  # local, openai, openrouter, or auto (jobs.backends.resolve_auto)
+    model: str | None = None  # --model: for the backend that runs first, over its own setting
     language: str | None = None
+    fallback: tuple[str, ...] = ()  # backends to try, in order, when the first one fails
+    whisper_model: str | None = None  # local: a faster-whisper name or folder (None: tiny.en)
     compute_type: str = "int8"
     beam_size: int = 5
     batch_size: int = 8
@@ -49,6 +51,19 @@ class TranscribeConfig:
     # For uploads (`tg:<file_id>`); kept out of repr so the token is never printed with it.
     telegram_token: str | None = field(default=None, repr=False)
     telegram_api_base: str = "https://api.telegram.org"
+    # Remote backends (OpenAI, OpenRouter). Keys are kept out of repr.
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+    openai_model: str | None = None
+    openrouter_api_key: str | None = field(default=None, repr=False)
+    openrouter_base_url: str = "https://openrouter.ai/api/v1"
+    openrouter_model: str | None = None
+    openrouter_endpoint: str = "transcriptions"
+    remote_chunk_s: float = 30.0
+    remote_max_file_bytes: int = 24 * 1024 * 1024
+    remote_concurrency: int = 4
+    api_retries: int = 5
+    api_timeout_s: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -71,14 +86,28 @@ def transcribe(
             f"--language wants a language code such as en or de, not {config.language!r}"
         )
     check_out_dir(out_dir)
-    backend = make_backend(
-        config.backend,
-        model=config.model,
-        compute_type=config.compute_type,
-        beam_size=config.beam_size,
-        batch_size=config.batch_size,
-        cpu_threads=config.cpu_threads,
-    )
+    chain = backend_chain(config)
+    failed: list[dict[str, str]] = []
+    opened = [_next_backend(chain, config, failed, progress)]  # before any download
+    try:
+        return _run(source, out_dir, config, opened, chain, failed, started, progress)
+    finally:
+        for backend in opened:
+            backend.close()
+
+
+def _run(
+    source: str,
+    out_dir: Path,
+    config: TranscribeConfig,
+    opened: list[Backend],
+    chain: list[str],
+    failed: list[dict[str, str]],
+    started: float,
+    progress: Progress,
+) -> Outcome:
+    """The job with the first backend in `opened`; fallbacks are appended as they are made."""
+    backend = opened[0]
     settings = {**backend.identity(), "language": config.language}
     with tempfile.TemporaryDirectory(prefix="relayq-") as tmp:
         audio_path, label = _obtain(source, Path(tmp), config, progress)
@@ -98,11 +127,22 @@ def transcribe(
                 f"{audio.announced_s:.1f} s (cut short?); transcribed what is there"
             )
             progress(f"decode: {warnings[-1]}")
-        progress(f"transcribe {audio.duration_s:.1f} s of audio with {backend.model}")
-        t0 = time.monotonic()
-        segments = backend.transcribe(audio.samples, language=config.language)
+        while True:
+            progress(
+                f"transcribe {audio.duration_s:.1f} s of audio with {backend.model}"
+                + ("" if backend.name == "local" else f" ({backend.name})")
+            )
+            t0 = time.monotonic()
+            try:
+                segments = backend.transcribe(audio.samples, language=config.language)
+                break
+            except (BackendFailed, ConfigError) as err:
+                _failed(backend.name, backend.model, err, chain, failed, progress)
+                backend = _next_backend(chain, config, failed, progress)
+                opened.append(backend)
         compute_s = time.monotonic() - t0
         rtf = round(compute_s / audio.duration_s, 4) if audio.duration_s else None
+        settings = {**backend.identity(), "language": config.language}
         public_settings = {k: v for k, v in settings.items() if k != "model_ref"}
         progress(f"write {len(segments)} segments to {out_dir}")
         meta = {
@@ -112,6 +152,8 @@ def transcribe(
             "backend": backend.name,
             "model": backend.model,
             "settings": public_settings,
+            "failed": failed,
+            "requests": getattr(backend, "requests", None),
             "segments": len(segments),
             "wall_time_s": round(time.monotonic() - started, 3),
             "transcribe_time_s": round(compute_s, 3),
@@ -124,9 +166,42 @@ def transcribe(
         }
         write_results(out_dir, segments, meta)
         if cache is not None:
-            cache.store(key, out_dir)
+            cache.store(cache_key(digest, settings), out_dir)
     wall = time.monotonic() - started
     return Outcome(out_dir, False, audio.duration_s, wall, rtf, len(segments))
+
+
+def _next_backend(
+    chain: list[str], config: TranscribeConfig, failed: list[dict[str, str]], progress: Progress
+) -> Backend:
+    """The first backend left in `chain` that can be built; those that cannot are recorded in
+    `failed`. Raises the last error, naming the earlier ones, when none is left."""
+    while True:
+        name = chain[0]
+        try:
+            # --model is meant for the backend chosen first, not for a fallback.
+            return make_backend(name, config, model=config.model if not failed else None)
+        except ConfigError as err:
+            _failed(name, None, err, chain, failed, progress)
+
+
+def _failed(
+    name: str,
+    model: str | None,
+    err: BackendFailed | ConfigError,
+    chain: list[str],
+    failed: list[dict[str, str]],
+    progress: Progress,
+) -> None:
+    """Record that `name` failed and move on to the next backend, or raise when none is left."""
+    chain.pop(0)
+    failed.append({"backend": name, "model": model or "", "error": str(err)})
+    if not chain:
+        if len(failed) == 1:
+            raise err
+        tried = "; ".join(f"{f['backend']}: {f['error']}" for f in failed[:-1])
+        raise type(err)(f"{err} (tried before: {tried})") from None
+    progress(f"{name} failed: {err}; trying {chain[0]} instead")
 
 
 def _obtain(

@@ -11,6 +11,8 @@ from bot import interrupts
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from jobs.transcribe import TranscribeConfig
 
 __all__ = ["build_config", "register", "run"]
@@ -34,7 +36,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=["auto", "local", "openai", "openrouter"],
         help="transcription backend (default: RELAYQ_BACKEND, else auto)",
     )
-    parser.add_argument("--model", help="model name or folder (default: RELAYQ_WHISPER_MODEL)")
+    parser.add_argument(
+        "--model",
+        help="model for the chosen backend (default: RELAYQ_WHISPER_MODEL, RELAYQ_OPENAI_MODEL "
+        "or RELAYQ_OPENROUTER_MODEL)",
+    )
     parser.add_argument("--language", help="spoken language, e.g. en (default: detect)")
     parser.add_argument("--no-cache", action="store_true", help="do not reuse earlier results")
     parser.set_defaults(func=run)
@@ -75,8 +81,10 @@ def build_config(
 
     return TranscribeConfig(
         backend=backend or settings.backend,
-        model=model or settings.whisper_model,
+        model=model,
         language=language,
+        fallback=settings.fallback_backends,
+        whisper_model=settings.whisper_model,
         compute_type=settings.whisper_compute_type,
         beam_size=settings.whisper_beam_size,
         batch_size=settings.whisper_batch_size,
@@ -85,11 +93,23 @@ def build_config(
         download_timeout_s=settings.download_timeout_s,
         allow_private_urls=settings.allow_private_urls,
         cache_dir=settings.resolved_cache_dir if use_cache else None,
-        telegram_token=(
-            settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None
-        ),
+        telegram_token=_secret(settings.telegram_bot_token),
         telegram_api_base=settings.telegram_api_base,
+        openai_api_key=_secret(settings.openai_api_key),
+        openai_base_url=settings.openai_base_url,
+        openai_model=settings.openai_model,
+        openrouter_api_key=_secret(settings.openrouter_api_key),
+        openrouter_base_url=settings.openrouter_base_url,
+        openrouter_model=settings.openrouter_model,
+        openrouter_endpoint=settings.openrouter_endpoint,
+        remote_chunk_s=settings.remote_chunk_s,
+        remote_max_file_bytes=int(settings.remote_max_mb * 1024 * 1024),
+        remote_concurrency=settings.remote_concurrency,
     )
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 def _step(text: str) -> None:

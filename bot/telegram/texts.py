@@ -97,6 +97,7 @@ def delivery_text(row: JobRow, result_dir: Path, run_url: str | None) -> tuple[s
             f"{meta.get('model')} · {meta.get('host', '?')}"
             + (f" · RTF {float(str(rtf)):.2f}" if rtf else "")
         )
+    facts.extend(fallback_lines(meta))
     if run_url:
         facts.append(run_url)
     head = "\n".join(facts)
@@ -105,6 +106,19 @@ def delivery_text(row: JobRow, result_dir: Path, run_url: str | None) -> tuple[s
     if len(text) <= MAX_MESSAGE:
         return text, True
     return f"{head}\n\nThe text is long: it is in {name} below.", False
+
+
+def fallback_lines(meta: dict[str, object]) -> list[str]:
+    """One line per backend that failed before the one that made the transcript."""
+    failed = meta.get("failed")
+    if not isinstance(failed, list):
+        return []
+    done_by = meta.get("backend")
+    return [
+        f"⚠️ {f.get('backend')} failed, so {done_by} did it: {_short(str(f.get('error')), 160)}"
+        for f in failed
+        if isinstance(f, dict)
+    ]
 
 
 def jobs_text(rows: list[JobRow]) -> str:

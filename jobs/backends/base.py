@@ -1,7 +1,7 @@
 """What every transcription backend offers: segments with real timestamps.
 
-The local backend (faster-whisper) implements this now; the OpenAI and OpenRouter backends
-implement the same interface, so the job code never knows which one it holds.
+The local backend (faster-whisper) and the remote ones (OpenAI, OpenRouter) implement the
+same interface, so the job code never knows which one it holds.
 """
 
 from __future__ import annotations
@@ -34,4 +34,8 @@ class Backend(Protocol):
 
     def transcribe(self, audio: npt.NDArray[np.float32], *, language: str | None) -> list[Segment]:
         """Transcribe 16 kHz mono float32 audio; BackendFailed when it cannot."""
+        ...
+
+    def close(self) -> None:
+        """Let go of connections (remote backends); the backend is not used after this."""
         ...

@@ -113,6 +113,9 @@ class LocalWhisper:
                 f"{str(exc)[:120]}); try a smaller model or another runner"
             ) from None
 
+    def close(self) -> None:
+        self._pipeline = None
+
     def _load(self) -> Any:
         if self._pipeline is None:
             from faster_whisper import BatchedInferencePipeline, WhisperModel

@@ -369,6 +369,41 @@ async def test_the_summarize_button_sends_back_a_summary(
     assert key not in " ".join(t for s in tg.sent for t in s.texts)
 
 
+async def test_when_the_remote_backend_fails_the_fallback_transcribes_and_the_message_says_so(
+    tmp_path: Path, speech_ogg: Path, speech_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.emulators.openai import OpenAIEmulator
+
+    with (
+        BotApiEmulator(TOKEN) as tg,
+        OpenAIEmulator("sk-the-right-key") as api,
+        serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
+    ):
+        # The runner's settings: OpenAI first, with a key the API refuses; then the local model.
+        monkeypatch.setenv("RELAYQ_BACKEND", "openai")
+        monkeypatch.setenv("RELAYQ_BACKEND_FALLBACK", "local")
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-CANARY-revoked-key")
+        monkeypatch.setenv("OPENAI_BASE_URL", api.base_url)
+        monkeypatch.setenv("RELAYQ_ALLOW_PRIVATE_URLS", "1")
+        monkeypatch.setenv("RELAYQ_STATE_DIR", str(tmp_path / "state"))
+        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local")
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_bot(settings, stop=stop))
+        try:
+            tg.user_sends(OWNER, f"{base}/talk.ogg")
+            done = await wait_for(
+                tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None)
+            )
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
+    head, text = done.text.split("\n\n", 1)  # type: ignore[attr-defined]
+    assert "⚠️ openai failed, so local did it: 127.0.0.1 refused the key in OPENAI_API_KEY" in head
+    assert wer(speech_text, text) <= 0.25
+    assert len(api.transcriptions()) == 1
+    assert "sk-CANARY-revoked-key" not in " ".join(t for s in tg.sent for t in s.texts)
+
+
 async def test_a_summary_on_github_runs_on_the_pi_from_the_transcripts_run(
     tmp_path: Path, speech_ogg: Path
 ) -> None:

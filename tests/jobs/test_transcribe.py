@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from jobs.backends.local import LocalWhisper
-from jobs.errors import ConfigError
 from jobs.quality import wer
 from jobs.transcribe import TranscribeConfig, transcribe
 from tests.conftest import SAMPLES
@@ -226,7 +225,7 @@ def test_an_unreachable_link_exits_3(tmp_path: Path, env: dict[str, str]) -> Non
 @pytest.mark.parametrize(
     ("args", "extra_env", "expected_code", "expected_text"),
     [
-        (["--backend", "openai"], {}, 8, "the openai backend is not part of this version yet"),
+        (["--backend", "openai"], {}, 8, "the openai backend needs a key: set OPENAI_API_KEY"),
         (["--model", "no-such-model"], {}, 8, "unknown whisper model 'no-such-model'"),
         (["--model", "/nope/model"], {}, 8, "there is no model folder at /nope/model"),
         # A known name that is not on this machine, with downloads off: say how to fix it.
@@ -291,15 +290,6 @@ def test_interrupting_a_job_removes_its_temp_files_and_exits_130(
     assert "Traceback" not in rest
     assert not (tmp_path / "o" / "meta.json").exists()
     assert_no_temp_left(env)
-
-
-def test_remote_backends_are_refused_honestly_for_now() -> None:
-    from jobs.backends import make_backend
-
-    with pytest.raises(ConfigError, match="openrouter backend is not part of this version yet"):
-        make_backend(
-            "openrouter", model=None, compute_type="int8", beam_size=5, batch_size=8, cpu_threads=0
-        )
 
 
 def _half_of(path: Path) -> Path:

@@ -27,7 +27,21 @@ def settings(tmp_path: Path, **values: Any) -> Settings:
         (
             {"whisper_model": "base.en", "whisper_beam_size": 2, "whisper_threads": 4},
             {},
-            {"model": "base.en", "beam_size": 2, "cpu_threads": 4},
+            {"whisper_model": "base.en", "model": None, "beam_size": 2, "cpu_threads": 4},
+        ),
+        (
+            {"openai_model": "gpt-4o-transcribe", "backend_fallback": " openrouter , local "},
+            {"backend": "openai"},
+            {"openai_model": "gpt-4o-transcribe", "fallback": ("openrouter", "local")},
+        ),
+        (
+            {"remote_chunk_s": 60, "remote_max_mb": 10, "remote_concurrency": 2},
+            {},
+            {
+                "remote_chunk_s": 60,
+                "remote_max_file_bytes": 10 * 1024 * 1024,
+                "remote_concurrency": 2,
+            },
         ),
         ({"whisper_model": "base.en"}, {"model": "small"}, {"model": "small"}),
         ({"backend": "local"}, {"backend": "openai"}, {"backend": "openai"}),
@@ -40,6 +54,11 @@ def test_options_win_over_settings(
 ) -> None:
     config = build_config(settings(tmp_path, **values), **options)
     assert {name: getattr(config, name) for name in expected} == expected
+
+
+def test_a_fallback_naming_an_unknown_backend_is_refused_at_start(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="list backends from local, openai and openrouter"):
+        settings(tmp_path, backend_fallback="local,whisper")
 
 
 def test_the_cache_lives_in_the_state_folder_unless_turned_off(tmp_path: Path) -> None:

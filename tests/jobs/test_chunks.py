@@ -1,0 +1,135 @@
+"""Cutting audio for remote APIs, and timing text that came back without times: pure, by table."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import wave
+
+import numpy as np
+import pytest
+
+from jobs.backends.base import Segment
+from jobs.backends.chunks import Chunk, plan_chunks, split_chunk, wav_bytes
+from jobs.backends.timing import cue_texts, stitch, time_text
+from jobs.cues import MAX_CUE_CHARS
+
+REGIONS = {
+    "sentences": [(0.5, 3.0), (3.6, 7.9), (8.4, 12.0), (12.7, 20.0), (21.0, 24.0)],
+    "one long talk": [(1.0, 95.0)],
+    "a long silence": [(0.2, 4.0), (300.0, 304.0)],
+    "many short": [(i * 2.0, i * 2.0 + 1.5) for i in range(60)],
+}
+
+
+def _inside_speech(t: float, regions: list[tuple[float, float]]) -> bool:
+    return any(s < t < e for s, e in regions)
+
+
+@pytest.mark.parametrize("name", sorted(REGIONS))
+@pytest.mark.parametrize("max_s", [10.0, 30.0])
+def test_chunks_hold_all_the_speech_stay_under_the_limit_and_cut_in_silence(
+    name: str, max_s: float
+) -> None:
+    regions = REGIONS[name]
+    duration = regions[-1][1] + 2.0
+    chunks = plan_chunks(regions, duration, max_s)
+    assert all(c.seconds <= max_s + 1e-9 for c in chunks)
+    assert all(a.end <= b.start for a, b in itertools.pairwise(chunks))
+    covered = sum(e - s for c in chunks for s, e in c.speech)
+    assert covered == pytest.approx(sum(e - s for s, e in regions))
+    for chunk in chunks:
+        assert all(chunk.start <= s and e <= chunk.end for s, e in chunk.speech)
+    if name != "one long talk":  # the only way to cut speech with no pause is inside it
+        for chunk in chunks:
+            assert not _inside_speech(chunk.start, regions)
+            assert not _inside_speech(chunk.end, regions)
+
+
+def test_long_silence_is_never_sent() -> None:
+    chunks = plan_chunks(REGIONS["a long silence"], 310.0, 30.0)
+    assert len(chunks) == 2
+    assert sum(c.seconds for c in chunks) < 12.0
+
+
+def test_no_speech_means_no_chunks() -> None:
+    assert plan_chunks([], 7200.0, 30.0) == []
+
+
+def test_a_refused_chunk_is_halved_in_a_pause() -> None:
+    chunk = Chunk(0.0, 24.5, tuple(REGIONS["sentences"]))
+    first, second = split_chunk(chunk)
+    assert first.end == second.start
+    assert not _inside_speech(first.end, REGIONS["sentences"])
+    assert 5.0 < first.end < 20.0
+    assert first.speech + second.speech == chunk.speech
+
+
+def test_a_refused_chunk_of_unbroken_speech_is_halved_in_the_middle() -> None:
+    first, second = split_chunk(Chunk(0.0, 10.0, ((1.0, 9.0),)))
+    assert (first.end, second.start) == (5.0, 5.0)
+    assert first.speech == ((1.0, 5.0),) and second.speech == ((5.0, 9.0),)
+
+
+def test_wav_bytes_are_the_size_the_plan_counted_on() -> None:
+    audio = np.random.default_rng(1).uniform(-1, 1, 16_000 * 5).astype(np.float32)
+    chunk = Chunk(1.25, 3.75, ((1.5, 3.5),))
+    data = wav_bytes(audio, chunk)
+    assert len(data) == chunk.wav_size
+    with wave.open(io.BytesIO(data)) as wav:
+        assert (wav.getnchannels(), wav.getframerate(), wav.getsampwidth()) == (1, 16_000, 2)
+        assert wav.getnframes() == 40_000
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("One. Two? Three!", ["One.", "Two?", "Three!"]),
+        ("  spaced   out  text ", ["spaced out text"]),
+        ("", []),
+        ('He said "stop." Then left.', ['He said "stop."', "Then left."]),
+    ],
+)
+def test_cue_texts_are_sentences(text: str, expected: list[str]) -> None:
+    assert cue_texts(text) == expected
+
+
+def test_a_long_sentence_becomes_readable_cues_without_losing_a_word() -> None:
+    sentence = " ".join(f"word{i}," if i % 7 == 6 else f"word{i}" for i in range(60)) + "."
+    cues = cue_texts(sentence)
+    assert len(cues) > 1
+    assert all(len(c) <= MAX_CUE_CHARS + 10 for c in cues)
+    assert " ".join(cues) == sentence
+
+
+def test_sentences_spoken_between_pauses_get_the_pauses_times() -> None:
+    # Speech lasting 2.5, 4.3, 3.6, 7.3 and 3 s; sentences of about as many characters
+    # (give or take a fifth, as people speak faster or slower).
+    regions = REGIONS["sentences"]
+    text = (
+        "It starts quietly here. "
+        "Then a second sentence comes, a bit longer. "
+        "A third one is spoken now. "
+        "The fourth sentence is the longest of them all, by quite a long way. "
+        "And this ends it all."
+    )
+    cues = time_text(text, regions)
+    assert [c.text for c in cues] == cue_texts(text)
+    for cue, (start, end) in zip(cues, regions, strict=True):
+        assert cue.start == pytest.approx(start)
+        assert cue.end == pytest.approx(end)
+
+
+def test_text_without_pauses_is_spread_by_length_in_order() -> None:
+    cues = time_text("Aaaa aaaa. Bbbb bbbb bbbb bbbb. Cccc.", [(10.0, 20.0)])
+    assert cues[0].start == 10.0 and cues[-1].end == 20.0
+    assert all(a.end <= b.start for a, b in itertools.pairwise(cues))
+    lengths = [c.end - c.start for c in cues]
+    assert lengths[1] > lengths[0] > lengths[2]
+
+
+def test_stitched_cues_never_go_backwards() -> None:
+    cues = [Segment(5.0, 9.0, "b"), Segment(0.0, 5.5, "a"), Segment(8.0, 12.0, "c")]
+    stitched = stitch(cues)
+    assert [c.text for c in stitched] == ["a", "b", "c"]
+    assert all(a.end <= b.start and b.start <= b.end for a, b in itertools.pairwise(stitched))
