@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FINAL_STATES", "JobRow", "Ledger", "RunnerSeen"]
+from jobs.errors import ConfigError
+
+__all__ = ["FINAL_STATES", "JobRow", "Ledger", "LedgerUnwritable", "RunnerSeen"]
 
 FINAL_STATES = ("delivered", "failed", "cancelled")
 
@@ -90,12 +92,25 @@ class RunnerSeen:
 
 class Ledger:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # a row the bot acted on survives power loss
-        self._db.executescript(_SCHEMA)
+        """Open (or create) the ledger and prove it can be written: a state folder that is
+        read-only or full stops the bot here with one sentence (LedgerUnwritable), not at
+        the first message, when a job could be half-recorded."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")  # an acted-on row survives power loss
+            self._db.executescript(_SCHEMA)
+            with self.transaction():
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('opened_at', ?)", (str(time.time()),)
+                )
+        except (sqlite3.Error, OSError) as err:
+            raise LedgerUnwritable(
+                f"cannot write the ledger in {path.parent} ({_why(err)}); make RELAYQ_STATE_DIR "
+                "a writable folder with free space, then start relayq again"
+            ) from None
 
     def close(self) -> None:
         self._db.close()
@@ -209,6 +224,19 @@ class Ledger:
 
     def set_offset(self, offset: int) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('update_offset', ?)", (str(offset),))
+
+
+class LedgerUnwritable(ConfigError):
+    """The state folder cannot take a write (read-only, full, or not a folder)."""
+
+
+def _why(err: Exception) -> str:
+    text = str(err).lower()
+    if "readonly" in text or "read-only" in text or "permission" in text:
+        return "it is read-only"
+    if "full" in text or "no space" in text:
+        return "the disk is full"
+    return f"{type(err).__name__}: {str(err)[:80]}"
 
 
 def _row(row: sqlite3.Row) -> JobRow:
