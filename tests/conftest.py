@@ -8,6 +8,8 @@ import pytest
 
 import jobs
 
+pytest_plugins = ["tests.suites"]
+
 SAMPLES = Path(jobs.__file__).resolve().parent / "samples"
 
 

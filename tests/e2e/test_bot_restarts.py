@@ -28,11 +28,19 @@ class BotProcess:
         self._env, self._log = env, log
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, *, wrapper: list[str] | None = None) -> None:
+        """Start `python -m bot`; `wrapper` runs it through another command (which ends by
+        exec-ing "$@")."""
         with self._log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot"], env=self._env, stdout=log, stderr=subprocess.STDOUT
+                [*(wrapper or []), sys.executable, "-m", "bot"],
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
+
+    def log_text(self) -> str:
+        return self._log.read_text(errors="replace")
 
     def kill(self) -> None:
         assert self.proc is not None

@@ -16,6 +16,7 @@ from bot.telegram.app import run_bot
 from jobs.quality import wer
 from tests.emulators.telegram import BotApiEmulator
 from tests.jobs.httpserver import body, serve
+from tests.suites import Tally
 
 pytestmark = pytest.mark.slow
 TOKEN = "123456:CANARY-bot-token-never-shown"
@@ -178,6 +179,28 @@ async def test_429_floods_are_waited_out_and_everything_arrives(
     )
     assert wer(speech_text, done.text.split("\n\n", 1)[1]) <= 0.25  # type: ignore[attr-defined]
     assert tg.faults[0].times == 0
+
+
+@pytest.mark.parametrize("status", [500, 502])
+async def test_a_5xx_storm_from_telegram_is_ridden_out_and_everything_arrives_once(
+    harness: Harness, speech_text: str, status: int, tally: Tally
+) -> None:
+    from tests.emulators.telegram.server import Fault
+
+    tg = harness.tg
+    await wait_for(tg, lambda: tg.commands, 30)  # started
+    tg.inject(Fault("*", status, times=8))  # polls, the progress message, edits, the delivery
+    tg.user_sends(OWNER, f"{harness.base_url}/talk.ogg")
+    done = await wait_for(
+        tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None)
+    )
+    srt = await wait_for(tg, lambda: [s for s in tg.to_chat(OWNER) if s.document], 60)
+    await asyncio.sleep(1.5)  # anything sent twice would show by now
+    tally.add(f"faults injected: Telegram HTTP {status}", 8)
+    assert tg.faults[0].times == 0
+    assert wer(speech_text, done.text.split("\n\n", 1)[1]) <= 0.25  # type: ignore[attr-defined]
+    assert len([s for s in tg.to_chat(OWNER) if s.text.startswith("✅")]) == 1
+    assert len(srt) == len([s for s in tg.to_chat(OWNER) if s.document]) == 1  # type: ignore[arg-type]
 
 
 async def test_pinned_to_an_offline_mac_the_bot_says_it_waits_then_delivers(
