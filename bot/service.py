@@ -41,6 +41,10 @@ def find_links(text: str) -> list[str]:
     return list(dict.fromkeys(links))
 
 
+# A job sent again after its runner was lost has its original's seq plus this (once only).
+REQUEUE_SEQ = 1000
+
+
 @dataclass
 class JobService:
     ledger: Ledger
@@ -264,9 +268,33 @@ class JobService:
             if not sent:
                 await self._send_files(row, final.result_dir, inline)
             return
+        if final.phase is Phase.FAILED and final.runner_lost and self._may_requeue(row):
+            await self._requeue(row, final, run_url)
+            return
         state = "cancelled" if final.phase is Phase.CANCELLED else "failed"
         row = self.ledger.update(row.id, state=state, detail=final.detail, run_url=run_url)
         await self._edit(row, final)
+
+    def _may_requeue(self, row: JobRow) -> bool:
+        """The route says to route a job again when its runner is lost, and this job is not
+        already the one sent again."""
+        route = self.policy.routes.get(row.kind)
+        return route is not None and route.on_runner_lost == "requeue" and row.seq < REQUEUE_SEQ
+
+    async def _requeue(self, row: JobRow, final: JobState, run_url: str | None) -> None:
+        """Close the job with its reason and record a new one for the same input, in one
+        transaction (keyed like every job, so a crash in between neither loses nor doubles it),
+        then start the new one: the policy routes it again."""
+        with self.ledger.transaction():
+            again = self.ledger.accept(
+                new_job_id(), chat_id=row.chat_id, user_id=row.user_id,
+                message_id=row.message_id, seq=row.seq + REQUEUE_SEQ, kind=row.kind,
+                source=row.source, pin=row.pin,
+            )  # fmt: skip
+            detail = f"{final.detail} — sent again as job {again.id}"
+            row = self.ledger.update(row.id, state="failed", detail=detail, run_url=run_url)
+        await self._edit(row, JobState(row.id, Phase.FAILED, detail, url=run_url))
+        self.start(again)
 
     async def _send_files(self, row: JobRow, result_dir: Path, inline: bool) -> None:
         if not inline:

@@ -60,6 +60,9 @@ class JobState:
     # "all busy") and the runners that could take it, for the bot to say which and since when.
     waiting_why: str | None = None
     waiting_on: tuple[str, ...] = ()
+    # When a run failed because its runner went offline in the middle of it: the runner's
+    # name. The policy decides whether the job is routed again (`on_runner_lost`).
+    runner_lost: str | None = None
 
 
 class Executor(Protocol):

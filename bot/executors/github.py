@@ -272,10 +272,24 @@ class GitHubActionsExecutor:
                                 url=job.html_url)  # fmt: skip
             return JobState(spec.job_id, Phase.CANCELLED, "cancelled on GitHub", url=url)
         failed_step = self._failed_step(run)
+        lost = self._lost_runner(run)
+        if lost is not None:
+            return JobState(spec.job_id, Phase.FAILED,
+                            f"the runner {lost} went offline in the middle of the run",
+                            url=url, step=failed_step, runner_lost=lost)  # fmt: skip
         where = f" at step '{failed_step}'" if failed_step else ""
         return JobState(spec.job_id, Phase.FAILED,
                         f"the run failed{where}; open the run for its log", url=url,
                         step=failed_step)  # fmt: skip
+
+    def _lost_runner(self, run: WorkflowRun) -> str | None:
+        """The runner that ran a failed run, if it is offline now: GitHub fails a job whose
+        runner stopped answering ("lost communication with the server")."""
+        names = [j.runner_name for j in self._jobs_of(run) if j.runner_name]
+        if not names:
+            return None
+        offline = {r.name for r in self._fleet_now(True).runners if not r.online}
+        return next((str(n) for n in names if n in offline), None)
 
     def _jobs_of(self, run: WorkflowRun) -> list[Any]:
         return self._read(lambda: list(run.jobs()))

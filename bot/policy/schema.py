@@ -64,6 +64,9 @@ class Route(_Strict):
     prefer: list[str] = Field(min_length=1)
     requires: Requires = Field(default_factory=Requires)
     fallback: str
+    # A run whose runner goes offline in the middle: route the job again (once; a pinned job
+    # goes back to its pin and waits), or fail it with the reason.
+    on_runner_lost: Literal["requeue", "fail"] = "requeue"
 
 
 class Pins(_Strict):

@@ -110,3 +110,74 @@ def _unfinished(state: Path) -> int:
 def _assert_whole(ledger: Path) -> None:
     with closing(sqlite3.connect(ledger)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@pytest.mark.parametrize("on_runner_lost", ["requeue", "fail"])
+async def test_a_runner_lost_mid_run_is_explained_and_the_policy_decides_what_next(
+    tmp_path: Path, on_runner_lost: str, tally: Tally
+) -> None:
+    import asyncio
+
+    from bot.ledger import Ledger
+    from bot.telegram.app import run_bot
+    from tests.e2e.conftest import MAC, PI4, job_env
+    from tests.e2e.test_telegram_bot import TOKEN, bot_settings
+    from tests.emulators.github import GitHubEmulator
+    from tests.emulators.telegram import BotApiEmulator
+
+    policy = tmp_path / "policy.yaml"
+    text = (Path(__file__).resolve().parents[2] / "policy" / "policy.yaml").read_text()
+    policy.write_text(
+        text.replace(
+            "    fallback: pool\n", f"    fallback: pool\n    on_runner_lost: {on_runner_lost}\n", 1
+        )
+    )
+    with (
+        BotApiEmulator(TOKEN) as tg,
+        GitHubEmulator(tmp_path / "gh", job_env=job_env(tmp_path), synthetic_run_s=6.0) as gh,
+    ):
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        gh.add_runner("pi4", PI4)
+        settings = bot_settings(
+            tg, tmp_path, RELAYQ_EXECUTOR="github", GITHUB_TOKEN="ghp_emulated",
+            RELAYQ_GITHUB_REPO=gh.repo, RELAYQ_GITHUB_API_URL=gh.api_url, RELAYQ_POLICY=policy,
+        )  # fmt: skip
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_bot(settings, stop=stop))
+        try:
+            tg.user_sends(OWNER, "https://example.org/talk.ogg")
+            await asyncio.to_thread(
+                tg.wait_for, lambda: gh.runs() and gh.runs()[0].status == "in_progress", 60
+            )
+            gh.lose_runner("mac-mini")
+            tally.add("faults injected: runner lost mid-run", 1)
+            failed = await asyncio.to_thread(
+                tg.wait_for,
+                lambda: next((s for s in tg.to_chat(OWNER) if "❌" in s.text), None),
+                60,
+            )
+            if on_runner_lost == "requeue":
+                ledger = Ledger(settings.state_dir / "ledger.sqlite3")
+                await asyncio.to_thread(
+                    tg.wait_for,
+                    lambda: [r.state for r in ledger.all_jobs()] == ["failed", "delivered"],
+                    60,
+                )
+                ledger.close()
+            else:
+                await asyncio.sleep(2.0)  # time enough for a second run, if one were started
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
+    assert "the runner mac-mini went offline in the middle of the run" in failed.text
+    runs = gh.runs()
+    assert runs[0].workflow_file == "transcribe_mac.yml" and runs[0].conclusion == "failure"
+    rows = Ledger(settings.state_dir / "ledger.sqlite3").all_jobs()
+    if on_runner_lost == "requeue":
+        assert [r.state for r in rows] == ["failed", "delivered"]
+        assert f"sent again as job {rows[1].id}" in failed.text
+        assert [r.workflow_file for r in runs] == ["transcribe_mac.yml", "transcribe_rpi.yml"]
+        assert runs[1].runner == "pi4" and len(gh.dispatches()) == 2
+    else:
+        assert [r.state for r in rows] == ["failed"] and len(runs) == 1
+        assert "sent again" not in failed.text

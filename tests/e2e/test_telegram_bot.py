@@ -32,15 +32,14 @@ class Harness:
 
 
 def bot_settings(tg: BotApiEmulator, tmp_path: Path, **extra: object) -> Settings:
-    return Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        RELAYQ_ALLOWED_USERS=str(OWNER),
-        RELAYQ_TELEGRAM_API_BASE=tg.base,
-        RELAYQ_STATE_DIR=tmp_path / "state",
-        RELAYQ_POLICY=ROOT / "policy" / "policy.yaml",
-        **extra,
-    )
+    values: dict[str, object] = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "RELAYQ_ALLOWED_USERS": str(OWNER),
+        "RELAYQ_TELEGRAM_API_BASE": tg.base,
+        "RELAYQ_STATE_DIR": tmp_path / "state",
+        "RELAYQ_POLICY": ROOT / "policy" / "policy.yaml",
+    }
+    return Settings(_env_file=None, **{**values, **extra})  # type: ignore[call-arg,arg-type]
 
 
 @pytest.fixture

@@ -185,6 +185,9 @@ class GitHubEmulator:
         for name in steps:
             self.model.step_event(run, name, "started")
             time.sleep(self.synthetic_run_s / len(steps))
+            if run.runner_lost:
+                self._finish(run, False)
+                return
             self.model.step_event(run, name, "success")
         folder = run.artifact_dir / f"relayq-{run.inputs.get('request_id', '')}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -204,9 +207,30 @@ class GitHubEmulator:
             uploaded = run.artifact_dir / f"relayq-{run.inputs.get('request_id', '')}"
             if uploaded.is_dir() and any(uploaded.iterdir()):
                 run.artifact_id = self.model.next_id()
-            conclusion = "cancelled" if run.cancel_requested else ("success" if ok else "failure")
+            if run.runner_lost:
+                conclusion = (
+                    "failure"  # "The self-hosted runner lost communication with the server"
+                )
+            else:
+                conclusion = (
+                    "cancelled" if run.cancel_requested else ("success" if ok else "failure")
+                )
             self.model.complete(run, conclusion)
             run.finished_mono = time.monotonic()
+
+    def lose_runner(self, name: str) -> None:
+        """The runner drops off mid-run (its machine lost power or network): it is offline
+        from now on, and GitHub fails the job it was running."""
+        with self.model.lock:
+            self.model.runners[name].online = False
+            running = [r for r in self.model.runs.values()
+                       if r.runner == name and r.status == "in_progress"]  # fmt: skip
+            for run in running:
+                run.runner_lost = True
+        for run in running:
+            act = self._acts.get(run.id)
+            if act is not None:
+                act.cancel()
 
     def cancel(self, run: Run) -> bool:
         with self.model.lock:

@@ -81,6 +81,7 @@ class Run:
     artifact_id: int | None = None
     artifact_expired: bool = False
     cancel_requested: bool = False
+    runner_lost: bool = False  # its runner dropped off mid-run: GitHub fails the job
     finished_mono: float | None = None  # when the run completed (time.monotonic), for benchmarks
     ended_by: str | None = None  # why it completed without running: "superseded", "expired", ...
 
