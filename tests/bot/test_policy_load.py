@@ -45,6 +45,8 @@ def broken(old: str, new: str) -> str:
         (broken("version: 1", "version: 2"), "policy.yaml: version: unsupported version 2 (expected 1)"),
         (broken("    fallback: pool\n  summarize", "  summarize"),
          "policy.yaml: routes.transcribe.fallback: required field is missing"),
+        (broken("    fallback: pool\n  summarize", "    fallback: pool\n    on_runner_lost: retry\n  summarize"),
+         "policy.yaml: routes.transcribe.on_runner_lost: Input should be 'requeue' or 'fail'"),
         (broken("prefer: [mac, rpi4]", "prefer: []"),
          "policy.yaml: routes.transcribe.prefer: List should have at least 1 item"),
         (broken("transcribe: transcribe_mac.yml", "transcribe: ../evil.sh"),
