@@ -3,7 +3,7 @@
 Tests marked `hostile` or `fault` are counted by outcome; a test adds its own figures (faults
 injected, jobs lost, ...) with the `tally` fixture. At the end of the run a table is printed
 (and recorded in docs/RELIABILITY.md by hand). Then every file the run left under pytest's
-temporary folder is read: a canary secret (any text containing "canary", as every fake
+temporary folder (outside source checkouts and virtualenvs) is read: a canary secret (any text containing "canary", as every fake
 token, key and password in these tests does) may sit only in a file its owner alone can read
 (mode 0600: env files, act's secret file). Anywhere else (a log, a result, a message dump, an
 artifact) it is a leak, and the run fails.
@@ -11,13 +11,15 @@ artifact) it is a leak, and the run fails.
 
 from __future__ import annotations
 
+import os
 import stat
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-__all__ = ["Tally"]
+__all__ = ["Tally", "find_leaks"]
 
 SUITES = ("hostile", "fault")
 CANARY = b"canary"
@@ -111,8 +113,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         base = factory.getbasetemp()
     except (OSError, ValueError):
         return
+    files, size, leaks = find_leaks(base)
+    _scan.update(files=files, bytes=size, leaks=leaks)
+    if leaks and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def find_leaks(base: Path) -> tuple[int, int, list[Path]]:
+    """(files read, their bytes, the files holding a canary outside a 0600 secret file)."""
     files, size, leaks = 0, 0, []
-    for path in base.rglob("*"):
+    for path in _outputs(base):
         try:
             info = path.lstat()
         except OSError:
@@ -129,9 +139,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             continue
         if CANARY in data.lower():
             leaks.append(path.relative_to(base))
-    _scan.update(files=files, bytes=size, leaks=leaks)
-    if leaks and session.exitstatus == 0:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    return files, size, leaks
+
+
+def _outputs(base: Path) -> Iterator[Path]:
+    """Every file under `base` except inside source checkouts and virtualenvs (the setup-guide
+    test clones relayq, whose own code and docs talk about canaries): what the run produced."""
+    for folder, dirs, names in os.walk(base):
+        if ".git" in dirs or "pyvenv.cfg" in names:
+            dirs.clear()
+            continue
+        for name in names:
+            yield Path(folder) / name
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

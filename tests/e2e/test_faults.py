@@ -42,7 +42,7 @@ def test_killed_at_50_random_moments_every_job_is_delivered_exactly_once(
         # Once the bot is up (it polls Telegram), let it work a random while, then kill it.
         polls = _polls(tg)
         tg.wait_for(lambda polls=polls: _polls(tg) > polls, 60)
-        time.sleep(rng.uniform(0.0, 2.5))
+        time.sleep(rng.uniform(0.0, 2.0))
         bot.kill()
         mid_job += _unfinished(state) > 0
         bot.start()
