@@ -39,12 +39,14 @@ MEMBERS: dict[str, dict[str, tuple[str, ...]]] = {
         "tests/jobs/test_decode.py": ("test_things_that_are_not_audio", "test_a_file_cut"),
         "tests/jobs/test_transcribe.py": (
             "test_bad_input_is_refused", "test_a_download_over_the_cap", "test_a_silent_file",
-            "test_a_file_cut_short",
+            "test_a_file_cut_short", "test_a_playlist",
         ),
         "tests/e2e/test_github_executor.py": ("test_shell_metacharacters",),
+        "tests/jobs/test_remote_backends.py": ("test_two_hours_of_silence",),
         "tests/e2e/test_telegram_bot.py": (
             "test_a_stranger", "test_fifty_links", "test_the_token_never_appears",
             "test_an_upload_over_20_mb", "test_an_upload_reaches_a_github_runner",
+            "test_an_upload_whose_name",
         ),
     },
     "fault": {

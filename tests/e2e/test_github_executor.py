@@ -188,6 +188,25 @@ async def test_shell_metacharacters_in_the_source_run_nothing(
     assert "no such file" in log
 
 
+async def test_shell_metacharacters_in_every_other_input_run_nothing(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path
+) -> None:
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    ex = executor_for(emulator, tmp_path)
+    hostile = JobSpec(
+        job_id="req-inputs", kind="transcribe", source=str(speech_ogg), target="mac",
+        workflow="transcribe_mac.yml", labels=("self-hosted", "macmini"),
+        backend="local$(touch /tmp/relayq-pwned-6)", model="`touch /tmp/relayq-pwned-7`",
+        language="en\ntouch /tmp/relayq-pwned-8",
+    )  # fmt: skip
+    await ex.submit(hostile)
+    states = await follow(ex, "req-inputs")
+    assert states[-1].phase is Phase.FAILED
+    assert not any(Path(f"/tmp/relayq-pwned-{n}").exists() for n in range(6, 9))
+    (run,) = emulator.runs()
+    assert run.inputs["model"] == "`touch /tmp/relayq-pwned-7`"  # it arrived as it was sent
+
+
 @pytest.mark.parametrize(
     ("fault", "expected_min_pause"),
     [

@@ -102,6 +102,21 @@ async def test_an_upload_is_transcribed_too(
     assert await wait_for(tg, lambda: uploads.is_dir() and not any(uploads.iterdir()), 30)
 
 
+async def test_an_upload_whose_name_plays_unicode_tricks_is_just_the_file_you_sent(
+    harness: Harness, speech_ogg: Path, speech_text: str
+) -> None:
+    tg = harness.tg
+    trick = "\u202eggo.exe\u200b/../../etc/passwd\u202c.ogg"
+    tg.user_uploads(OWNER, speech_ogg.read_bytes(), kind="document", file_name=trick)
+    done = await wait_for(
+        tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None)
+    )
+    assert wer(speech_text, done.text.split("\n\n", 1)[1]) <= 0.25  # type: ignore[attr-defined]
+    everything = " ".join(t for s in tg.to_chat(OWNER) for t in s.texts)
+    assert "\u202e" not in everything and "passwd" not in everything
+    assert not (harness.settings.state_dir.parent / "etc").exists()
+
+
 async def test_an_upload_over_20_mb_is_explained_and_nothing_runs(
     harness: Harness, tmp_path: Path
 ) -> None:
@@ -119,8 +134,11 @@ async def test_a_stranger_gets_their_id_and_nothing_else(harness: Harness) -> No
     tg.user_sends(STRANGER, f"{harness.base_url}/talk.ogg")
     tg.user_sends(STRANGER, "/status")
     tg.user_sends(STRANGER, "/pin mac")
+    tg.user_sends(
+        STRANGER, f"{harness.base_url}/talk.ogg", forward_from=OWNER
+    )  # the owner's, forwarded
     refusals = await wait_for(
-        tg, lambda: len(tg.to_chat(STRANGER)) >= 3 and tg.to_chat(STRANGER), 30
+        tg, lambda: len(tg.to_chat(STRANGER)) >= 4 and tg.to_chat(STRANGER), 30
     )
     assert all(f"Your Telegram id is {STRANGER}" in s.text for s in refusals)  # type: ignore[attr-defined]
     for data in ("sum:20261124-000000-abcdef", "cancel:20261124-000000-abcdef"):

@@ -180,8 +180,8 @@ def test_failures_are_one_sentence_that_names_what_to_change(
     assert not out.exists()
 
 
-def test_silence_costs_no_request(api: OpenAIEmulator, tmp_path: Path) -> None:
-    quiet = silence(tmp_path / "quiet.ogg", 600)
+def test_two_hours_of_silence_cost_no_request(api: OpenAIEmulator, tmp_path: Path) -> None:
+    quiet = silence(tmp_path / "quiet.ogg", 7200)
     meta, text, _ = run(quiet, tmp_path / "out", config(api, "openai"))
     assert (text.strip(), meta["requests"], api.requests) == ("", 0, [])
 

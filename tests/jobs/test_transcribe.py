@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from jobs.backends.local import LocalWhisper
+from jobs.errors import NotAudio
 from jobs.quality import wer
 from jobs.transcribe import TranscribeConfig, transcribe
 from tests.conftest import SAMPLES
@@ -259,6 +260,18 @@ def test_an_output_folder_that_is_a_file_is_refused_before_any_work(
 
 
 @pytest.mark.slow
+def test_a_playlist_is_not_followed_wherever_it_points(tmp_path: Path) -> None:
+    playlist = b"#EXTM3U\nfile:///etc/passwd\nhttp://169.254.169.254/latest/meta-data/\n"
+    with serve({"/radio.m3u": body(playlist, "audio/x-mpegurl")}) as (base, hits):
+        with pytest.raises(NotAudio):
+            transcribe(
+                f"{base}/radio.m3u", tmp_path / "o",
+                TranscribeConfig(allow_private_urls=True, cache_dir=None),
+            )  # fmt: skip
+    assert hits == ["/radio.m3u"]  # fetched once, as a file; nothing else
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_silent_file_gives_an_empty_transcript_not_an_error(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
