@@ -10,7 +10,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint typecheck workflows audit unit bench clean system-deps test-deps
+.PHONY: demo test lint typecheck workflows audit unit bench clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.runner
 	$(BIN)/relayq demo
 
-test: $(VENV)/.dev test-deps lint typecheck audit unit
+test: $(VENV)/.dev system-deps lint typecheck audit unit
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -45,27 +45,30 @@ workflows: $(VENV)/.dev
 # systemd-analyze, known vulnerabilities in what is installed (pip-audit; says so when no
 # advisory service is reachable), and no secret-shaped string in the files git tracks. The
 # test run adds its own canary scan of everything it leaves behind (tests/suites.py).
-audit: $(VENV)/.dev test-deps workflows
+audit: $(VENV)/.dev system-deps workflows
 	@systemd-analyze security --offline=true --threshold=15 deploy/systemd/relayq-bot.service \
 		> $(VENV)/.unit-audit 2>&1 || { cat $(VENV)/.unit-audit; exit 1; }
 	@tail -1 $(VENV)/.unit-audit
 	$(BIN)/python tools/audit_deps.py
 	$(BIN)/python tools/secret_scan.py
 
+# Two workers, each taking whole files (a module's expensive fixture, such as the hour of
+# speech, is made once). PYTEST_ARGS adds to this, e.g. PYTEST_ARGS="-n0 -k restart".
+PYTEST_WORKERS ?= 2
 unit: $(VENV)/.dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-# Debian packages the benchmarks need (speech synthesis). Installed only when missing.
+# Debian packages, installed only when missing: espeak-ng speaks the tests' and benchmarks'
+# long speech (text known, so accuracy is a word error rate); systemd-analyze checks the bot's
+# unit (deploy/systemd).
+DEBIAN_DEPS := espeak-ng:espeak-ng systemd-analyze:systemd
+
 system-deps:
-	@command -v espeak-ng >/dev/null || { \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
-
-# Debian packages the tests need: systemd-analyze checks the bot's unit (deploy/systemd).
-test-deps:
-	@command -v systemd-analyze >/dev/null || { \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq systemd >/dev/null; }
+	@missing=""; for dep in $(DEBIAN_DEPS); do \
+		command -v "$${dep%%:*}" >/dev/null || missing="$$missing $${dep#*:}"; done; \
+	[ -z "$$missing" ] || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); echo "installing Debian packages:$$missing"; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; }
 
 bench: $(VENV)/.dev system-deps
 	$(BIN)/python bench/transcribe.py

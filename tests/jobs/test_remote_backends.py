@@ -129,7 +129,7 @@ def test_a_chunk_the_server_calls_too_large_is_split_and_sent_again(
     [
         Fault(429, times=1, retry_after=1),
         Fault(500, times=2),
-        Fault(200, times=1, delay_s=8.0),  # slower than the client waits: a timeout, retried
+        Fault(200, times=1, delay_s=12.0),  # slower than the client waits: a timeout, retried
     ],
     ids=["429-retry-after", "500-twice", "slow-answer"],
 )
@@ -138,8 +138,9 @@ def test_passing_trouble_is_retried_and_the_job_completes(
 ) -> None:
     injected = min(fault.times, 2)  # the emulator counts it down
     api.faults.append(fault)
-    # Short chunks, answered in well under the client's 5 s, except the one held back 8 s.
-    cfg = config(api, "openai", api_timeout_s=5.0, remote_chunk_s=10.0)
+    # Short chunks one at a time (none waits behind another in the emulator), each answered
+    # in a second or two, well under the client's 8 s, except the one held back 12 s.
+    cfg = config(api, "openai", api_timeout_s=8.0, remote_chunk_s=10.0, remote_concurrency=1)
     meta, text, _ = run(speech_ogg, tmp_path / "out", cfg)
     assert len(api.transcriptions()) == meta["requests"] + injected
     assert not api.faults
@@ -181,7 +182,7 @@ def test_failures_are_one_sentence_that_names_what_to_change(
 
 
 def test_two_hours_of_silence_cost_no_request(api: OpenAIEmulator, tmp_path: Path) -> None:
-    quiet = silence(tmp_path / "quiet.ogg", 7200)
+    quiet = silence(tmp_path / "quiet.flac", 7200)
     meta, text, _ = run(quiet, tmp_path / "out", config(api, "openai"))
     assert (text.strip(), meta["requests"], api.requests) == ("", 0, [])
 

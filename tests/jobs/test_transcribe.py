@@ -275,7 +275,7 @@ def test_a_playlist_is_not_followed_wherever_it_points(tmp_path: Path) -> None:
 def test_a_silent_file_gives_an_empty_transcript_not_an_error(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    quiet = silence(tmp_path / "quiet.ogg", seconds=120)
+    quiet = silence(tmp_path / "quiet.flac", seconds=120)
     done = run_job(str(quiet), "--out", str(tmp_path / "o"), env=env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "o" / "transcript.txt").read_text() == ""
