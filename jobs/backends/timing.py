@@ -95,8 +95,16 @@ def stitch(cues: Sequence[Segment]) -> list[Segment]:
     return out
 
 
+# Symbols said as words: "£50" takes as long to say as "fifty pounds", not three letters.
+_SAID_AS = {"£": "pounds", "$": "dollars", "€": "euros", "¥": "yen", "%": "percent",
+            "&": "and", "+": "plus", "=": "equals", "@": "at", "#": "number"}  # fmt: skip
+
+
 def _weight(text: str) -> int:
-    return len(text) + 1  # the space after it takes a little time too
+    """About how long `text` takes to say, in letters: a digit is said as about four ("50"
+    is "fifty"), a symbol as its word, and the space after it takes a little time too."""
+    extra = sum(3 if c.isdigit() else len(_SAID_AS.get(c, "_")) - 1 for c in text)
+    return len(text) + 1 + extra
 
 
 def _at(regions: list[Region], start: float, share: float) -> float:

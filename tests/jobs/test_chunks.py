@@ -120,6 +120,27 @@ def test_sentences_spoken_between_pauses_get_the_pauses_times() -> None:
         assert cue.end == pytest.approx(end)
 
 
+def test_numbers_and_symbols_take_the_time_their_words_do() -> None:
+    """A chunk of the hour of speech as the VAD and the model heard it: "£50" is said
+    "fifty pounds". Counted as three letters, the sentence seemed to end at the comma's short
+    pause (792.59 s), and the next one to start 1.5 s before it did."""
+    regions = [(782.8, 785.01), (785.33, 787.15), (787.25, 789.68), (789.93, 792.59),
+               (792.69, 793.78), (794.03, 797.3), (797.49, 800.02), (800.53, 801.04),
+               (801.17, 801.91), (802.22, 805.04), (805.13, 806.35), (806.61, 811.09),
+               (811.41, 812.08)]  # fmt: skip
+    text = (
+        "Because the price went up in the autumn, the tools came in under budget, and the "
+        "seeds were cheaper than expected. Overall, we are about £50 over, which is fine. If "
+        "anyone has received snat-naked and hot handed in yet, please send them to me by the "
+        "end of the week. Third, the schedule. In March, we will so nearly crop indoors on the "
+        "window sill. In April, the seedlings go out into the cold frame to get used to the "
+        "weather. In May,"
+    )
+    cues = time_text(text, regions)
+    fine = next(i for i, c in enumerate(cues) if c.text.endswith("which is fine."))
+    assert (cues[fine].end, cues[fine + 1].start) == (793.78, 794.03)
+
+
 def test_text_without_pauses_is_spread_by_length_in_order() -> None:
     cues = time_text("Aaaa aaaa. Bbbb bbbb bbbb bbbb. Cccc.", [(10.0, 20.0)])
     assert cues[0].start == 10.0 and cues[-1].end == 20.0
