@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     run_url TEXT,
     progress_message_id INTEGER,
     detail TEXT NOT NULL DEFAULT '',
-    srt_sent INTEGER NOT NULL DEFAULT 0,
+    files_sent INTEGER NOT NULL DEFAULT 0,  -- result files that may have reached the chat
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     UNIQUE (chat_id, message_id, seq)
@@ -70,13 +70,18 @@ class JobRow:
     run_url: str | None
     progress_message_id: int | None
     detail: str
-    srt_sent: bool
+    files_sent: int  # while delivering: how many result files have gone (or may have)
     created_at: float
     updated_at: float
 
     @property
     def final(self) -> bool:
         return self.state in FINAL_STATES
+
+    @property
+    def text_delivered(self) -> bool:
+        """The result's text is in the chat (its files may still be on their way)."""
+        return self.state in ("delivering", "delivered")
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class Ledger:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # an acted-on row survives power loss
             self._db.executescript(_SCHEMA)
+            _migrate(self._db)
             with self.transaction():
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('opened_at', ?)", (str(time.time()),)
@@ -144,7 +150,7 @@ class Ledger:
 
     def update(self, job_id: str, **fields: object) -> JobRow:
         allowed = {"state", "target", "workflow", "run_url", "progress_message_id", "detail",
-                   "srt_sent"}  # fmt: skip
+                   "files_sent"}  # fmt: skip
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"not ledger fields: {sorted(unknown)}")
@@ -239,7 +245,13 @@ def _why(err: Exception) -> str:
     return f"{type(err).__name__}: {str(err)[:80]}"
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Ledgers written by earlier versions: `srt_sent` (0 or 1, set once every file was
+    handled) became `files_sent` (a count; an old row's 1 is read only by delivered rows)."""
+    columns = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
+    if "srt_sent" in columns:
+        db.execute("ALTER TABLE jobs RENAME COLUMN srt_sent TO files_sent")
+
+
 def _row(row: sqlite3.Row) -> JobRow:
-    data = dict(row)
-    data["srt_sent"] = bool(data["srt_sent"])
-    return JobRow(**data)
+    return JobRow(**dict(row))

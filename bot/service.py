@@ -1,11 +1,12 @@
 """The bot's job service: from an accepted message to a delivered transcript, driven by the
 ledger so that a restart picks every job up where it was.
 
-    accepted ─► dispatching ─► dispatched ─► delivered | failed | cancelled
+    accepted ─► dispatching ─► dispatched ─► delivering ─► delivered | failed | cancelled
 
 A row is written before anything else happens; `dispatching` is written before the executor
 is asked, so after a crash the job is resumed (the GitHub executor finds the run by its
-request_id) rather than dispatched a second time.
+request_id) rather than dispatched a second time. `delivering`: the text is in the chat, the
+result files are on their way, each counted just before it goes (D14).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import re
 import shutil
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from bot.dispatching import local_jobs_dir, new_job_id
@@ -177,10 +179,10 @@ class JobService:
             await self._edit(row, None, decision)
             spec = self._spec(row, decision.labels, await self._source(row))
             handle = await self.executor.submit(spec)
-        elif row.state in ("dispatching", "dispatched"):
+        elif row.state in ("dispatching", "dispatched", "delivering"):
             labels = tuple(self.policy.targets[row.target].labels) if row.target else ()
             spec = self._spec(row, labels, await self._source(row))
-            handle = await self.executor.resume(spec)  # type: ignore[attr-defined]
+            handle = await self.executor.resume(spec, run_url=row.run_url, since=row.created_at)
         else:
             return
         run_url = handle if handle.startswith("http") else None
@@ -188,6 +190,8 @@ class JobService:
         final: JobState | None = None
         async for state in self.executor.watch(job_id):
             final = state
+            if state.url and state.url != row.run_url:  # sent again: a restart resumes this one
+                row = self.ledger.update(job_id, run_url=state.url)
             if not state.phase.terminal:
                 await self._edit(row, state)
         assert final is not None
@@ -198,7 +202,7 @@ class JobService:
         row = self.own_job(job_id, user_id)
         if isinstance(row, str):
             return row
-        if row.kind != "transcribe" or row.state != "delivered":
+        if row.kind != "transcribe" or not row.text_delivered:
             return f"Job {job_id} is not a delivered transcript; summarize one that is done."
         return row
 
@@ -260,13 +264,15 @@ class JobService:
             if row.kind == "transcribe":
                 buttons = [("Summarize", f"sum:{row.id}"), *buttons]
             await self.messenger.edit(row.chat_id, row.progress_message_id, text, buttons)
-            # Delivered from here on (its Summarize button works at once); the files below are
-            # marked sent before they go, so a kill in that instant loses them, never doubles.
-            sent = row.srt_sent
-            self.ledger.update(row.id, state="delivered", run_url=run_url, detail="delivered",
-                               srt_sent=1)  # fmt: skip
-            if not sent:
-                await self._send_files(row, final.result_dir, inline)
+            # The text is there (its Summarize button works at once); the files follow.
+            row = self.ledger.update(row.id, state="delivering", run_url=run_url,
+                                     detail="delivering the files")  # fmt: skip
+            await self._send_files(row, final.result_dir, inline)
+            self.ledger.update(row.id, state="delivered", detail="delivered")
+            return
+        if row.text_delivered:  # taken up after a crash mid-delivery, and now it failed
+            detail = f"delivered; its files could not be sent again ({final.detail})"
+            self.ledger.update(row.id, state="delivered", detail=detail)
             return
         if final.phase is Phase.FAILED and final.runner_lost and self._may_requeue(row):
             await self._requeue(row, final, run_url)
@@ -297,12 +303,22 @@ class JobService:
         self.start(again)
 
     async def _send_files(self, row: JobRow, result_dir: Path, inline: bool) -> None:
-        if not inline:
-            name = result_file(row.kind)
-            await self.messenger.document(row.chat_id, name, (result_dir / name).read_bytes())
+        """The result files not sent yet. Each is counted just before it goes (and again not
+        when Telegram refuses it), so a crash can lose at most a file then in flight, and
+        never sends one twice."""
+        files = [] if inline else [result_dir / result_file(row.kind)]
         srt = result_dir / "transcript.srt"
         if srt.exists() and srt.stat().st_size:
-            await self.messenger.document(row.chat_id, "transcript.srt", srt.read_bytes())
+            files.append(srt)
+        for n, path in enumerate(files[row.files_sent :], start=row.files_sent):
+            await self.messenger.document(
+                row.chat_id, path.name, path.read_bytes(), reply_to=row.progress_message_id,
+                sending=partial(self._sending, row.id, n),
+            )  # fmt: skip
+
+    def _sending(self, job_id: str, before: int, going: bool) -> None:
+        """Count the file after the first `before` as sent while it may be on its way."""
+        self.ledger.update(job_id, files_sent=before + 1 if going else before)
 
     async def _edit(
         self, row: JobRow, state: JobState | None, decision: Decision | None = None

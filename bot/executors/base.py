@@ -74,6 +74,11 @@ class Executor(Protocol):
         """Accept the job; returns a handle (job id or run URL) right away."""
         ...
 
+    async def resume(self, spec: JobSpec, *, run_url: str | None, since: float) -> str:
+        """After a restart: take up a job submitted before it (at `since` or later; `run_url`
+        is its run as last recorded) without running it a second time."""
+        ...
+
     def watch(self, job_id: str) -> AsyncIterator[JobState]:
         """Yield states as they change, ending after the first terminal state."""
         ...

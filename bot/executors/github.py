@@ -104,13 +104,18 @@ class GitHubActionsExecutor:
         await asyncio.to_thread(self._dispatch, job)
         return job.html_url or spec.job_id
 
-    async def resume(self, spec: JobSpec) -> str:
-        """After a restart: find the run this job already has (by request_id) before ever
-        dispatching it again."""
-        job = _Job(spec, dispatched_at=self._clock() - 86400)
+    async def resume(self, spec: JobSpec, *, run_url: str | None, since: float) -> str:
+        """After a restart: take up the job's newest run, found by its request_id among the
+        runs created since the job was (a kill may have come after GitHub cancelled a waiting
+        run and relayq sent it again), else its run as recorded (older than the listing
+        reaches: the bot was down for days); dispatch only when it has none at all."""
+        job = _Job(spec, dispatched_at=since)
         self._jobs[spec.job_id] = job
         found = await asyncio.to_thread(self._find_run, job, wait_s=0)
-        if not found:
+        recorded = (run_url or "").rstrip("/").rsplit("/", 1)[-1]
+        if not found and recorded.isdigit():
+            job.run_id, job.html_url = int(recorded), run_url
+        elif not found:
             await asyncio.to_thread(self._dispatch, job)
         return job.html_url or spec.job_id
 

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -26,6 +27,7 @@ from jobs.errors import UsageError
 __all__ = ["LocalExecutor", "job_entry", "read_job_states"]
 
 STEP_PREFIX = "relayq: "
+PROCESS_FILE = "process"  # in the job's folder: the running job's pid and start mark
 _GRACE_S = 5.0
 
 
@@ -98,9 +100,10 @@ class LocalExecutor:
         self._ensure_worker(spec.target)
         return spec.job_id
 
-    async def resume(self, spec: JobSpec) -> str:
-        """After a restart: the subprocess died with the old process, so run it again (the
-        result cache makes a finished transcription free)."""
+    async def resume(self, spec: JobSpec, *, run_url: str | None = None, since: float = 0) -> str:
+        """After a restart: run it again (the result cache makes a finished transcription
+        free), once what the old process left running of it is stopped."""
+        await _stop_leftover(self._work_dir / spec.job_id / PROCESS_FILE)
         shutil.rmtree(self._work_dir / spec.job_id, ignore_errors=True)
         return await self.submit(spec)
 
@@ -212,6 +215,9 @@ class LocalExecutor:
                 start_new_session=True,  # so cancel can stop the whole process group
             )
             job.process = process
+            # A bot killed now leaves the job running in its own session: this names it, so
+            # the next bot stops it before running the job again (`resume`).
+            _write_atomic(job.folder / PROCESS_FILE, f"{process.pid} {_start_mark(process.pid)}")
             follow = asyncio.create_task(self._follow(job, process, log))
             try:
                 code = await asyncio.wait_for(process.wait(), timeout=self._timeout_s)
@@ -295,8 +301,12 @@ def read_job_states(work_dir: Path, limit: int = 10) -> list[dict[str, object]]:
 
 
 def _write_json(path: Path, payload: object) -> None:
+    _write_atomic(path, json.dumps(payload, indent=2, default=str))
+
+
+def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
 
 
@@ -325,3 +335,36 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
     except TimeoutError:
         _signal_group(process, signal.SIGKILL)
         await process.wait()
+
+
+def _start_mark(pid: int) -> str | None:
+    """When process `pid` started (an opaque mark), or None once it is gone or a zombie. With
+    the pid it names one process, whatever pid reuse does."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        if Path("/proc/self/stat").exists():
+            return None  # Linux: it is gone
+        ps = subprocess.run(["ps", "-o", "stat=,lstart=", "-p", str(pid)], capture_output=True,
+                            text=True, check=False)  # fmt: skip
+        state, _, started = ps.stdout.strip().partition(" ")
+        return None if not started or state.startswith("Z") else started.strip()
+    return None if fields[0] == "Z" else fields[19]  # state, and starttime (field 22)
+
+
+async def _stop_leftover(record: Path) -> None:
+    """Stop a job an earlier bot started and did not live to see end (TERM, then KILL)."""
+    try:
+        pid_text, mark = record.read_text().split(" ", 1)
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return
+    for sig, wait_s in ((signal.SIGTERM, _GRACE_S), (signal.SIGKILL, 1.0)):
+        if mark == "None" or _start_mark(pid) != mark:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
+        for _ in range(int(wait_s / 0.05)):
+            if _start_mark(pid) != mark:
+                return
+            await asyncio.sleep(0.05)

@@ -170,7 +170,7 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
             job_id = args[0]
         else:
             done = [r for r in service.ledger.recent(_user(update), 50)
-                    if r.kind == "transcribe" and r.state == "delivered"]  # fmt: skip
+                    if r.kind == "transcribe" and r.text_delivered]  # fmt: skip
             if not done:
                 await reply(update, "There is no finished transcript to summarize yet.")
                 return

@@ -11,7 +11,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyParameters,
+)
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 __all__ = ["Button", "Messenger"]
@@ -70,12 +76,29 @@ class Messenger:
 
         await self._paced(chat_id, call, stale=lambda: self._latest_edit.get(key) != ticket)
 
-    async def document(self, chat_id: int, name: str, data: bytes, caption: str = "") -> int:
+    async def document(
+        self, chat_id: int, name: str, data: bytes, caption: str = "",
+        *, reply_to: int | None = None, sending: Callable[[bool], object] = lambda _: None,
+    ) -> int:  # fmt: skip
+        """Send a file, as a reply to message `reply_to` if given. `sending(True)` runs just
+        before each attempt, `sending(False)` after one Telegram refused (429: it did not take
+        the file): a caller that records these can tell, after a crash, whether the file may
+        have reached the chat."""
+        answering = (
+            None
+            if reply_to is None
+            else ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+        )
         message = await self._paced(
             chat_id,
             lambda: self._bot.send_document(
-                chat_id, document=data, filename=name, caption=caption or None
+                chat_id,
+                document=data,
+                filename=name,
+                caption=caption or None,
+                reply_parameters=answering,
             ),
+            sending=sending,
         )
         assert message is not None  # never stale: only edits are ever skipped
         return message.message_id
@@ -99,6 +122,7 @@ class Messenger:
         chat_id: int,
         call: Callable[[], Awaitable[T]],
         stale: Callable[[], bool] = lambda: False,
+        sending: Callable[[bool], object] = lambda _: None,
     ) -> T | None:
         lock = self._locks.setdefault(chat_id, asyncio.Lock())
         async with lock:
@@ -108,15 +132,19 @@ class Messenger:
             if wait > 0:
                 await asyncio.sleep(wait)
             try:
-                return await self._retrying(call)
+                return await self._retrying(call, sending)
             finally:
                 self._last[chat_id] = time.monotonic()
 
-    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+    async def _retrying(
+        self, call: Callable[[], Awaitable[T]], sending: Callable[[bool], object] = lambda _: None
+    ) -> T:
         for attempt in range(self._attempts):
             try:
+                sending(True)
                 return await call()
             except RetryAfter as err:
+                sending(False)
                 delay = err.retry_after
                 seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
                 log.warning("telegram asked to wait %.0f s", seconds)
@@ -125,6 +153,7 @@ class Messenger:
                 if isinstance(err, BadRequest):
                     raise
                 await asyncio.sleep(min(30.0, 0.5 * 2**attempt))
+        sending(True)
         return await call()
 
 

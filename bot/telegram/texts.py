@@ -209,7 +209,8 @@ def status_text(
             lines.append(f"• {r.name}: {state} — {', '.join(sorted(r.labels))}")
     queue: dict[str, int] = {}
     for row in unfinished:
-        queue[row.target or "?"] = queue.get(row.target or "?", 0) + 1
+        if not row.text_delivered:  # a job sending its files holds no runner
+            queue[row.target or "?"] = queue.get(row.target or "?", 0) + 1
     lines.append("Queue: " + (", ".join(f"{t}: {n}" for t, n in sorted(queue.items())) or "empty"))
     mine = [f"{r.id} ({r.state})" for r in unfinished if r.user_id == user_id]
     lines.append("Your active jobs: " + (", ".join(mine) or "none"))

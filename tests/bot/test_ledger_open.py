@@ -27,3 +27,31 @@ def test_a_writable_folder_opens_and_records_when(tmp_path: Path) -> None:
         assert ledger.all_jobs() == []
     finally:
         ledger.close()
+
+
+def test_a_ledger_from_an_earlier_version_opens_with_its_jobs(tmp_path: Path) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    path = tmp_path / "ledger.sqlite3"
+    with closing(sqlite3.connect(path)) as db:
+        db.execute(
+            "CREATE TABLE jobs (id TEXT PRIMARY KEY, chat_id INTEGER NOT NULL, user_id INTEGER "
+            "NOT NULL, message_id INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, "
+            "source TEXT NOT NULL, pin TEXT, state TEXT NOT NULL DEFAULT 'accepted', target "
+            "TEXT, workflow TEXT, run_url TEXT, progress_message_id INTEGER, detail TEXT NOT "
+            "NULL DEFAULT '', srt_sent INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL, "
+            "updated_at REAL NOT NULL, UNIQUE (chat_id, message_id, seq))"
+        )
+        db.execute(
+            "INSERT INTO jobs (id, chat_id, user_id, message_id, seq, kind, source, state, "
+            "srt_sent, created_at, updated_at) VALUES ('j1', 1, 1, 5, 0, 'transcribe', "
+            "'https://example.org/a.ogg', 'delivered', 1, 0, 0)"
+        )
+        db.commit()
+    ledger = Ledger(path)
+    try:
+        [row] = ledger.all_jobs()
+        assert (row.id, row.state, row.files_sent) == ("j1", "delivered", 1)
+    finally:
+        ledger.close()

@@ -20,11 +20,12 @@ FAKE_ENTRY = r"""#!/usr/bin/env bash
 set -euo pipefail
 out="$2"; source="${*: -1}"
 echo "started $source" >> "$RELAYQ_TEST_LOG"
+# Before the first step line: a cancel may come as soon as the executor sees it.
+if [[ "$source" == slow ]]; then trap 'echo "interrupted $source" >> "$RELAYQ_TEST_LOG"; exit 130' INT TERM; fi
 echo "relayq: fetch $source" >&2
 case "$source" in
   fail) echo "relayq: input.bin is not audio we can read; send an audio file" >&2; exit 4 ;;
-  slow) trap 'echo "interrupted $source" >> "$RELAYQ_TEST_LOG"; exit 130' INT TERM
-        for _ in $(seq 300); do sleep 0.1; done ;;
+  slow) for _ in $(seq 300); do sleep 0.1; done ;;
   *) sleep 0.2 ;;
 esac
 echo "relayq: write $out" >&2

@@ -21,6 +21,7 @@ from tests.jobs.httpserver import body, serve
 pytestmark = pytest.mark.slow
 TOKEN = "123456:CANARY-restart-token"
 OWNER = 1111
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class BotProcess:
@@ -57,29 +58,35 @@ class BotProcess:
                 self.proc.wait()
 
 
+def bot_env(tg: BotApiEmulator, state: Path, home: Path, **extra: str) -> dict[str, str]:
+    """The bot's environment: this one without any RELAYQ_ setting, then the test's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYQ_")}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        RELAYQ_ALLOWED_USERS=str(OWNER),
+        RELAYQ_TELEGRAM_API_BASE=tg.base,
+        RELAYQ_STATE_DIR=str(state),
+        RELAYQ_ALLOW_PRIVATE_URLS="1",
+        RELAYQ_POLICY=str(ROOT / "policy" / "policy.yaml"),
+        HF_HUB_OFFLINE="1",
+        HOME=str(home),
+        **extra,
+    )
+    return env
+
+
 @pytest.fixture
 def world(
     tmp_path: Path, speech_ogg: Path
 ) -> Iterator[tuple[BotApiEmulator, BotProcess, str, Path]]:
-    root = Path(__file__).resolve().parents[2]
     state = tmp_path / "state"
     with (
         BotApiEmulator(TOKEN) as tg,
         serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
     ):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYQ_")}
-        env.update(
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            RELAYQ_ALLOWED_USERS=str(OWNER),
-            RELAYQ_TELEGRAM_API_BASE=tg.base,
-            RELAYQ_STATE_DIR=str(state),
-            RELAYQ_EXECUTOR="local",
-            RELAYQ_ALLOW_PRIVATE_URLS="1",
-            RELAYQ_POLICY=str(root / "policy" / "policy.yaml"),
-            HF_HUB_OFFLINE="1",
-            HOME=str(tmp_path),
+        bot = BotProcess(
+            bot_env(tg, state, tmp_path, RELAYQ_EXECUTOR="local"), tmp_path / "bot.log"
         )
-        bot = BotProcess(env, tmp_path / "bot.log")
         try:
             yield tg, bot, f"{base}/talk.ogg", state
         finally:
@@ -93,6 +100,19 @@ def deliveries(tg: BotApiEmulator) -> tuple[int, int]:
     return len(done), len(srts)
 
 
+def subtitles(tg: BotApiEmulator, rows: list[Any]) -> dict[str, int]:
+    """How many subtitle files each job's transcript got (each is a reply to it)."""
+    return {
+        row.id: sum(
+            1
+            for s in tg.to_chat(OWNER)
+            if s.document and s.document[0] == "transcript.srt"
+            and s.reply_to == row.progress_message_id
+        )
+        for row in rows
+    }  # fmt: skip
+
+
 def settle(tg: BotApiEmulator, state: Path, jobs: int, timeout: float = 120) -> list[Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -101,12 +121,8 @@ def settle(tg: BotApiEmulator, state: Path, jobs: int, timeout: float = 120) -> 
             if (state / "ledger.sqlite3").exists()
             else []
         )
-        # Delivered means the text is; the subtitle files follow, paced at one a second.
-        if (
-            len(rows) == jobs
-            and all(r.state == "delivered" for r in rows)
-            and deliveries(tg)[1] >= jobs
-        ):
+        # Delivered: the text is in the chat and the files have gone (D14).
+        if len(rows) == jobs and all(r.state == "delivered" for r in rows):
             time.sleep(1.5)  # anything sent twice would show by now
             return rows
         time.sleep(0.2)
@@ -119,12 +135,29 @@ def test_killed_mid_run_and_restarted_delivers_exactly_once(world: Any) -> None:
     tg.user_sends(OWNER, link)
     tg.wait_for(lambda: any("⚙️" in s.text for s in tg.to_chat(OWNER)), 60)
     bot.kill()
+    # The job runs on in its own session (it must not die half-way through writing): the
+    # bot that comes next stops it before running the job again.
+    left = _job_processes(state)
+    assert left and all(_running(pid) for pid in left)
     bot.start()
+    tg.wait_for(lambda: _job_processes(state) - left, 60)  # the job runs again
+    assert not any(_running(pid) for pid in left)
     rows = settle(tg, state, jobs=1)
     assert deliveries(tg) == (1, 1)
     assert rows[0].progress_message_id == next(
         s.message_id for s in tg.to_chat(OWNER) if s.text.startswith("✅")
     )
+
+
+def _job_processes(state: Path) -> set[int]:
+    return {int(p.read_text().split()[0]) for p in (state / "local-jobs").glob("*/process")}
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_killed_right_after_fetching_the_update_the_job_still_happens(world: Any) -> None:
@@ -141,6 +174,22 @@ def test_killed_right_after_fetching_the_update_the_job_still_happens(world: Any
     tg.user_sends(OWNER, link)
     tg.wait_for(lambda: killed, 60)
     tg.on_updates_delivered = None
+    bot.start()
+    settle(tg, state, jobs=1)
+    assert deliveries(tg) == (1, 1)
+
+
+def test_killed_while_telegram_holds_back_the_subtitles_they_still_arrive_once(
+    world: Any,
+) -> None:
+    from tests.emulators.telegram.server import Fault
+
+    tg, bot, link, state = world
+    bot.start()
+    tg.inject(Fault("sendDocument", 429, retry_after=60))
+    tg.user_sends(OWNER, link)
+    tg.wait_for(lambda: tg.faults[0].times == 0, 120)  # the text is in; the file must wait
+    bot.kill()
     bot.start()
     settle(tg, state, jobs=1)
     assert deliveries(tg) == (1, 1)

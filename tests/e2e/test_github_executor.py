@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from bot.executors.base import JobSpec, JobState, Phase
 from bot.executors.github import GitHubActionsExecutor
 from jobs.quality import wer
-from tests.e2e.conftest import MAC, PI4, TOKEN, executor_for
+from tests.e2e.conftest import FAST, MAC, PI4, TOKEN, executor_for
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.github.server import Fault
 
@@ -287,3 +288,43 @@ async def test_a_dropped_connection_on_dispatch_still_gives_exactly_one_run(
     await ex.submit(spec("req-drop", str(speech_ogg)))
     assert len(emulator.runs()) == 1
     assert (await follow(ex, "req-drop"))[-1].phase is Phase.SUCCEEDED
+
+
+async def test_a_run_that_ended_while_the_bot_was_down_for_two_days_is_taken_up_not_sent_again(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path
+) -> None:
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    accepted = time.time()
+    url = await executor_for(emulator, tmp_path).submit(spec("req-away", str(speech_ogg)))
+    run = emulator.runs()[0]
+    while run.status != "completed":
+        await asyncio.sleep(0.2)
+    emulator.clock.advance(2 * 86400)  # the VM was off for two days
+    later = GitHubActionsExecutor(token=TOKEN, repo=emulator.repo, api_url=emulator.api_url,
+                                  work_dir=tmp_path / "after", pacing=FAST,
+                                  clock=lambda: time.time() + 2 * 86400)  # fmt: skip
+    await later.resume(spec("req-away", str(speech_ogg)), run_url=url, since=accepted)
+    states = await follow(later, "req-away")
+    assert states[-1].phase is Phase.SUCCEEDED
+    assert len(emulator.dispatches()) == 1 and len(emulator.runs()) == 1
+
+
+async def test_after_a_restart_the_newest_run_of_a_job_sent_again_is_the_one_followed(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path
+) -> None:
+    """Killed just after GitHub cancelled the waiting run and relayq sent it again: the ledger
+    still names the cancelled run, and the restarted bot must not send a third."""
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    accepted = time.time()
+    inputs = {"source": str(speech_ogg), "request_id": "req-again"}
+    with emulator.paused_runners():
+        first = emulator.dispatch("transcribe_mac.yml", inputs)
+        with emulator.model.lock:
+            emulator.model.complete(first, "cancelled", ended_by="superseded")
+        emulator.dispatch("transcribe_mac.yml", inputs)
+    ex = executor_for(emulator, tmp_path)
+    first_url = f"https://github.com/{emulator.repo}/actions/runs/{first.id}"
+    await ex.resume(spec("req-again", str(speech_ogg)), run_url=first_url, since=accepted)
+    states = await follow(ex, "req-again")
+    assert states[-1].phase is Phase.SUCCEEDED
+    assert emulator.dispatches() == [] and len(emulator.runs()) == 2

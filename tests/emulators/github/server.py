@@ -426,6 +426,9 @@ class _ApiHandler(BaseHTTPRequestHandler):
             runs = [
                 r for r in gh.runs() if m.group(1) in (None, r.workflow_file, str(r.workflow_id))
             ]
+            # `created=>=YYYY-MM-DDTHH:MM:SSZ`, the one date filter relayq uses.
+            if (created := query.get("created", [""])[0]).startswith(">="):
+                runs = [r for r in runs if iso(r.created_at) >= created[2:]]  # type: ignore[operator]
             runs.sort(key=lambda r: -r.id)
             per_page = int(query.get("per_page", ["30"])[0])
             page = [gh.run_json(r) for r in runs[:per_page]]

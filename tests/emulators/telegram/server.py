@@ -8,6 +8,7 @@ messages, uploads and button presses, and reads what the bot sent (with every ed
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import email.policy
 import itertools
@@ -36,6 +37,7 @@ class Sent:
     reply_markup: Any = None
     document: tuple[str, bytes] | None = None
     deleted: bool = False
+    reply_to: int | None = None  # the message this one answers (reply_parameters.message_id)
 
     @property
     def text(self) -> str:
@@ -258,6 +260,9 @@ class BotApiEmulator:
             message["text"] = sent.text
         if sent.reply_markup:
             message["reply_markup"] = sent.reply_markup
+        answered = next((m for m in self.sent if m.message_id == sent.reply_to), None)
+        if answered is not None:
+            message["reply_to_message"] = self._message_json(answered)
         return message
 
     def _m_sendMessage(self, p: dict[str, Any], f: Any) -> tuple[int, dict[str, Any]]:
@@ -299,6 +304,7 @@ class BotApiEmulator:
             _json(p.get("reply_markup")),
             (name, data),
         )
+        sent.reply_to = (_json(p.get("reply_parameters")) or {}).get("message_id")
         return 200, _ok(self._message_json(sent))
 
     def _m_getFile(self, p: dict[str, Any], f: Any) -> tuple[int, dict[str, Any]]:
@@ -402,4 +408,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        # A bot killed mid-request (the restart tests) is gone: nobody to answer.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(data)
