@@ -52,6 +52,8 @@ MEMBERS: dict[str, dict[str, tuple[str, ...]]] = {
     "fault": {
         "tests/e2e/test_bot_restarts.py": ("test_",),
         "tests/e2e/test_faults.py": ("test_",),
+        "tests/e2e/test_kill_storm_local.py": ("test_",),
+        "tests/e2e/test_kill_storm_github.py": ("test_",),
         "tests/e2e/test_github_executor.py": (
             "test_a_5xx_storm", "test_created_but_answered_502", "test_a_dispatch_that_failed",
             "test_a_run_nobody_picks_up", "test_rate_limit_answers", "test_a_server_that_never",
@@ -75,15 +77,22 @@ _scan: dict[str, object] = {}
 
 
 class Tally:
-    """What a test adds to the suites' figures."""
+    """What a test adds to the suites' figures. They travel on the test's report
+    (`user_properties`), so the figures add up the same with or without pytest-xdist."""
+
+    def __init__(self, node: pytest.Item) -> None:
+        self._node = node
 
     def add(self, figure: str, amount: int = 1) -> None:
-        _figures[figure] += amount
+        self._node.user_properties.append((_FIGURE, (figure, amount)))
+
+
+_FIGURE = "relayq-figure"
 
 
 @pytest.fixture
-def tally() -> Tally:
-    return Tally()
+def tally(request: pytest.FixtureRequest) -> Tally:
+    return Tally(request.node)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -105,6 +114,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     for suite in SUITES:
         if suite in report.keywords:
             _outcomes[suite][report.outcome] += 1
+    if report.when == "call":
+        for name, value in report.user_properties:
+            if name == _FIGURE:
+                figure, amount = value
+                _figures[figure] += amount
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-long-hour"
 REPEATS = 15
 OPENAI_LIMIT = 25 * 1024 * 1024
+pytestmark = pytest.mark.slow
 
 
 @dataclass(frozen=True)
