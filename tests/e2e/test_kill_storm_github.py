@@ -4,7 +4,6 @@ runners running the real workflows with act: no job lost, delivered twice or dis
 from __future__ import annotations
 
 import random
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -12,14 +11,7 @@ import pytest
 
 from tests.e2e import test_bot_restarts as restarts
 from tests.e2e.test_bot_restarts import OWNER, settle
-from tests.e2e.test_kill_storm_local import (
-    JOBS,
-    KILLS,
-    account,
-    assert_whole,
-    poll_count,
-    unfinished,
-)
+from tests.e2e.test_kill_storm_local import JOBS, KILLS, account, assert_whole, storm
 from tests.suites import Tally
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
@@ -48,18 +40,14 @@ def test_on_github_killed_at_50_random_moments_no_job_is_dispatched_twice(
                   "RELAYQ_GITHUB_REPO": gh.repo, "RELAYQ_GITHUB_API_URL": gh.api_url}  # fmt: skip
         env = restarts.bot_env(tg, state, tmp_path, **github)
         bot = restarts.BotProcess(env, tmp_path / "bot.log")
-        mid_job = 0
+
+        def new_job_every_ten(kill: int) -> None:
+            if kill % (KILLS // JOBS) == 0:
+                tg.user_sends(OWNER, f"{base}/talk.ogg?n={kill}")
+
         try:
             bot.start()
-            for kill in range(KILLS):
-                if kill % (KILLS // JOBS) == 0:
-                    tg.user_sends(OWNER, f"{base}/talk.ogg?n={kill}")
-                polls = poll_count(tg)
-                tg.wait_for(lambda polls=polls: poll_count(tg) > polls, 60)
-                time.sleep(rng.uniform(0.0, 1.5))
-                bot.kill()
-                mid_job += unfinished(state) > 0
-                bot.start()
+            mid_job = storm(tg, bot, state, lambda: rng.uniform(0.0, 1.5), new_job_every_ten)
             rows = settle(tg, state, jobs=JOBS, timeout=240)
         finally:
             bot.stop()

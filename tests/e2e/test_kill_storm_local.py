@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -34,18 +35,28 @@ def test_killed_at_50_random_moments_every_job_is_delivered_exactly_once(
     bot.start()
     for n in range(JOBS):
         tg.user_sends(OWNER, f"job {n}: {link}?n={n}")
-    mid_job = 0
-    for _ in range(KILLS):
-        # Once the bot is up (it polls Telegram), let it work a random while, then kill it.
-        polls = poll_count(tg)
-        tg.wait_for(lambda polls=polls: poll_count(tg) > polls, 60)
-        time.sleep(rng.uniform(0.0, 2.0))
-        bot.kill()
-        mid_job += unfinished(state) > 0
-        bot.start()
+    mid_job = storm(tg, bot, state, lambda: rng.uniform(0.0, 2.0))
     rows = settle(tg, state, jobs=JOBS, timeout=240)
     account(tg, rows, tally, mid_job)
     assert_whole(state / "ledger.sqlite3")
+
+
+def storm(
+    tg: Any, bot: Any, state: Path, pause: Callable[[], float],
+    before: Callable[[int], None] = lambda kill: None,
+) -> int:  # fmt: skip
+    """KILLS times: once the bot is up (it polls Telegram), let it work for `pause()` seconds,
+    kill it with SIGKILL, start it again. Returns how many kills found a job unfinished."""
+    mid_job = 0
+    for kill in range(KILLS):
+        before(kill)
+        polls = poll_count(tg)
+        tg.wait_for(lambda polls=polls: poll_count(tg) > polls, 60)
+        time.sleep(pause())
+        bot.kill()
+        mid_job += unfinished(state) > 0
+        bot.start()
+    return mid_job
 
 
 def account(tg: Any, rows: list[Any], tally: Tally, mid_job: int) -> None:
