@@ -46,7 +46,8 @@ class BotProcess:
     def kill(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
+        # Dead at once, unless the kernel holds it in a write (SQLite's fsync) on a busy disk.
+        self.proc.wait(120)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
