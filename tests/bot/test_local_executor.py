@@ -198,3 +198,22 @@ async def test_the_job_never_sees_the_bots_own_secrets(tmp_path: Path) -> None:
     seen = (final.result_dir / "env").read_text()
     assert "canary-bot" not in seen and "ghp_canary" not in seen
     assert "OPENAI_API_KEY=sk-runner-side" in seen  # the job's own settings still reach it
+
+
+async def test_a_job_left_running_by_a_killed_bot_is_stopped_before_it_runs_again(
+    tmp_path: Path, entry: Path, log: Path
+) -> None:
+    env = dict(os.environ, RELAYQ_TEST_LOG=str(log))
+    before = LocalExecutor(tmp_path / "jobs", env=env, entry=entry)  # the bot that dies
+    await before.submit(spec("left", "slow"))
+    async for state in before.watch("left"):
+        if state.step == "fetch":
+            break
+    after = LocalExecutor(tmp_path / "jobs", env=env, entry=entry)  # the one started next
+    await after.resume(spec("left", "slow"), run_url=None, since=0)
+    async for state in after.watch("left"):
+        if state.step == "fetch":
+            break
+    assert log.read_text().splitlines() == ["started slow", "interrupted slow", "started slow"]
+    await after.close()
+    await before.close()

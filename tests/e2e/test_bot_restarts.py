@@ -135,11 +135,11 @@ def test_killed_mid_run_and_restarted_delivers_exactly_once(world: Any) -> None:
     bot.start()
     tg.user_sends(OWNER, link)
     tg.wait_for(lambda: any("⚙️" in s.text for s in tg.to_chat(OWNER)), 60)
+    tg.wait_for(lambda: _job_processes(state), 60)  # its process has started
     bot.kill()
-    # The job runs on in its own session (it must not die half-way through writing): the
-    # bot that comes next stops it before running the job again.
+    # The job runs on in its own session until its next line to the dead bot fails, or the
+    # next bot stops it (tests/bot/test_local_executor.py shows that part on its own).
     left = _job_processes(state)
-    assert left and all(_running(pid) for pid in left)
     bot.start()
     tg.wait_for(lambda: _job_processes(state) - left, 60)  # the job runs again
     assert not any(_running(pid) for pid in left)
