@@ -7,10 +7,11 @@ same interface, so the job code never knows which one it holds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # the bot reads Segment through jobs.outputs, and needs no numpy for it
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["Backend", "Segment"]
 
