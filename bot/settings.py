@@ -15,12 +15,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jobs.errors import ConfigError
 
-__all__ = ["Settings", "default_env_files", "load_settings"]
+__all__ = ["Settings", "default_env_files", "load_settings", "readable_env_files"]
 
 
 def default_env_files() -> tuple[Path, ...]:
     """Env files in increasing priority (pydantic-settings lets later files win)."""
     return (Path("/etc/relayq/env"), Path("~/.config/relayq/env").expanduser())
+
+
+def readable_env_files() -> tuple[Path, ...]:
+    """The default env files this process may read. The service's /etc/relayq/env is root's,
+    mode 0600, and systemd has already put its settings in the environment (EnvironmentFile=)
+    before starting the bot as a user who must not open it: a file that cannot be read is
+    not ours to read, and is skipped rather than crashing every start."""
+    return tuple(path for path in default_env_files() if _readable(path))
+
+
+def _readable(path: Path) -> bool:
+    try:
+        return path.is_file() and os.access(path, os.R_OK)
+    except OSError:  # a folder on the way we may not enter
+        return False
 
 
 def _state_dir_default() -> Path:
@@ -181,6 +196,7 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     """Read the settings once, turning a validation error into one clear ConfigError."""
+    overrides.setdefault("_env_file", readable_env_files())
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:

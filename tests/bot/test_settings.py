@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from bot.settings import Settings, load_settings
 from jobs.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -102,3 +107,40 @@ def test_user_ids_that_are_not_numbers_are_refused_at_load(
     monkeypatch.setenv("RELAYQ_ALLOWED_USERS", "42,@alice")
     with pytest.raises(ConfigError, match="RELAYQ_ALLOWED_USERS"):
         load_settings()
+
+
+def test_a_system_env_file_the_service_may_not_read_is_skipped_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    """Under systemd /etc/relayq/env is root's (0600, in a 0750 folder): systemd has already
+    put its settings in the environment, and the bot, started as a throwaway user, cannot
+    open it. Here the reader is root without its capabilities (setpriv), so a locked folder
+    stops it exactly as it stops that user."""
+    locked = tmp_path / "etc-relayq"
+    locked.mkdir()
+    (locked / "env").write_text("RELAYQ_GITHUB_REF=from-the-locked-file\n")
+    user = tmp_path / "user.env"
+    user.write_text("RELAYQ_MAX_DOWNLOAD_MB=7\n")
+    locked.chmod(0)
+    program = (
+        "from pathlib import Path\n"
+        "import bot.settings as s\n"
+        f"s.default_env_files = lambda: (Path({str(locked / 'env')!r}), Path({str(user)!r}))\n"
+        "got = s.load_settings()\n"
+        "print(got.telegram_bot_token.get_secret_value(), got.max_download_mb, got.github_ref)\n"
+    )
+    drop = ["setpriv", "--bounding-set=-all", "--inh-caps=-all"] if os.geteuid() == 0 else []
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "TELEGRAM_BOT_TOKEN": "1:from-systemd",
+    }
+    try:
+        done = subprocess.run(
+            [*drop, sys.executable, "-c", program], env=env, capture_output=True, text=True,
+            cwd=ROOT, timeout=60,
+        )  # fmt: skip
+    finally:
+        locked.chmod(0o750)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1:from-systemd", "7.0", "main"]
