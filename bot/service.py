@@ -250,7 +250,6 @@ class JobService:
             target=row.target,
             workflow=row.workflow,
             labels=tuple(labels),
-            backend=self.settings.backend,
         )
 
     async def _finish(self, row: JobRow, final: JobState) -> None:

@@ -67,7 +67,6 @@ async def _dispatch(
         target=decision.target,
         workflow=decision.workflow,
         labels=tuple(decision.labels),
-        backend=settings.backend,
     )
     if not args.quiet:
         print(render_decision(decision), file=sys.stderr)

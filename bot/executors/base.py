@@ -39,7 +39,7 @@ class JobSpec:
     target: str
     workflow: str
     labels: tuple[str, ...] = ()
-    backend: str = "auto"
+    backend: str = ""  # empty: the runner's own RELAYQ_BACKEND decides
     model: str | None = None
     language: str | None = None
 

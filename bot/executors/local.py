@@ -188,7 +188,9 @@ class LocalExecutor:
         out_dir = job.folder / "out"
         env = dict(self._env)
         if spec.kind == "transcribe":
-            argv = ["bash", str(self._entry), "--out", str(out_dir), "--backend", spec.backend]
+            argv = ["bash", str(self._entry), "--out", str(out_dir)]
+            if spec.backend:  # else the job's own settings choose, as on a runner
+                argv += ["--backend", spec.backend]
             if spec.model:
                 argv += ["--model", spec.model]
             if spec.language:

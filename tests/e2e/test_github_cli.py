@@ -18,11 +18,13 @@ from tests.jobs.httpserver import body, serve
 pytestmark = pytest.mark.slow
 
 
-def relayq(*args: str, gh: GitHubEmulator, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def relayq(
+    *args: str, gh: GitHubEmulator, tmp_path: Path, **extra: str
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYQ_")}
     env.update(RELAYQ_EXECUTOR="github", GITHUB_TOKEN=TOKEN, RELAYQ_GITHUB_REPO=gh.repo,
                RELAYQ_GITHUB_API_URL=gh.api_url, RELAYQ_STATE_DIR=str(tmp_path / "vm-state"),
-               HOME=str(tmp_path / "home"))  # fmt: skip
+               HOME=str(tmp_path / "home"), **extra)  # fmt: skip
     return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True,
                           text=True, timeout=240, check=False)  # fmt: skip
 
@@ -65,3 +67,32 @@ def test_a_local_file_is_refused_with_the_github_executor(
     assert done.returncode == 2
     assert "takes links only" in done.stderr
     assert emulator.dispatches() == []
+
+
+def test_the_runners_own_backend_setting_decides_not_the_vms(
+    tmp_path: Path, speech_ogg: Path, speech_text: str
+) -> None:
+    """RELAYQ_BACKEND is a runner setting: a Mac told to use OpenAI uses it for the bot's jobs
+    too, whatever the VM says (the dispatch leaves the backend input empty)."""
+    from tests.e2e.conftest import job_env
+    from tests.emulators.openai import OpenAIEmulator
+
+    key = "sk-CANARY-runner-backend"
+    with OpenAIEmulator(key) as api:
+        runner = dict(job_env(tmp_path), RELAYQ_BACKEND="openai", OPENAI_API_KEY=key,
+                      OPENAI_BASE_URL=api.base_url)  # fmt: skip
+        with (
+            GitHubEmulator(tmp_path / "gh", job_env=runner) as gh,
+            serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
+        ):
+            gh.add_runner("mac-mini", MAC, os="macOS")
+            done = relayq("dispatch", "--url", f"{base}/talk.ogg", "--wait", "--out",
+                          str(tmp_path / "out"), gh=gh, tmp_path=tmp_path,
+                          RELAYQ_BACKEND="local")  # fmt: skip
+            inputs = gh.runs()[0].inputs
+        assert done.returncode == 0, done.stderr
+        meta = json.loads((Path(done.stdout.split()[-1]) / "meta.json").read_text())
+        assert inputs["backend"] == ""
+        assert meta["backend"] == "openai" and len(api.transcriptions()) >= 1
+        transcript = (Path(done.stdout.split()[-1]) / "transcript.txt").read_text()
+        assert wer(speech_text, transcript) <= 0.3
