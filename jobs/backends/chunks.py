@@ -18,7 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Chunk", "Region", "plan_chunks", "speech_regions", "split_chunk", "wav_bytes"]
+__all__ = [
+    "Chunk", "Region", "chunk_audio", "plan_chunks", "speech_regions", "split_chunk", "wav_bytes",
+]  # fmt: skip
 
 SAMPLE_RATE = 16_000
 WAV_HEADER = 44
@@ -55,11 +57,19 @@ def speech_regions(audio: npt.NDArray[np.float32], *, max_region_s: float) -> li
     return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
 
 
+def chunk_audio(audio: npt.NDArray[np.float32], max_s: float) -> list[Chunk]:
+    """The chunks for `audio`: the VAD is asked for regions that fit a chunk with its silence
+    around them, so that it, not the planner, finds where long speech pauses."""
+    regions = speech_regions(audio, max_region_s=_room(max_s))
+    return plan_chunks(regions, len(audio) / SAMPLE_RATE, max_s)
+
+
 def plan_chunks(regions: list[Region], duration_s: float, max_s: float) -> list[Chunk]:
     """Pack consecutive speech regions into chunks of at most `max_s` seconds of audio, cut in
-    the middle of the silences between them. A region longer than `max_s` (speech with no
-    pause at all) is cut into equal parts: the only place a cut can fall inside speech."""
-    room = max(max_s - 2.0, max_s / 2)  # a chunk may add up to 1 s of silence on each side
+    the middle of the silences between them. A region longer than a chunk's room for speech
+    (speech with no pause at all) is cut into equal parts: the only place a cut can fall
+    inside speech."""
+    room = _room(max_s)
     pieces: list[Region] = []
     for start, end in regions:
         parts = int(np.ceil((end - start) / room)) if end - start > room else 1
@@ -105,6 +115,12 @@ def wav_bytes(audio: npt.NDArray[np.float32], chunk: Chunk) -> bytes:
         out.setframerate(SAMPLE_RATE)
         out.writeframes(pcm.tobytes())
     return buffer.getvalue()
+
+
+def _room(max_s: float) -> float:
+    """The most speech one chunk holds in one piece: it may add up to 1 s of silence on each
+    side."""
+    return max(max_s - 2.0, max_s / 2)
 
 
 def _bounds(pieces: list[Region], first: int, last: int, duration_s: float) -> Region:

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from jobs.apiclient import Provider
 from jobs.backends.base import Segment
 from jobs.backends.chunks import (
     BYTES_PER_S,
     WAV_HEADER,
     Chunk,
-    plan_chunks,
-    speech_regions,
+    chunk_audio,
     split_chunk,
     wav_bytes,
 )
@@ -65,14 +65,15 @@ class RemoteBackend:
 
     def __init__(
         self,
-        name: str,
+        provider: Provider,
         model: str,
         send: Send,
         limits: RemoteLimits,
         identity: dict[str, object],
         close: Callable[[], None] = lambda: None,
     ) -> None:
-        self.name = name
+        self.name = provider.name
+        self._base_variable = provider.base_variable
         self.close = close
         self.model = model
         self._send = send
@@ -90,8 +91,7 @@ class RemoteBackend:
         }
 
     def transcribe(self, audio: npt.NDArray[np.float32], *, language: str | None) -> list[Segment]:
-        limit = self._limits.max_chunk_s
-        chunks = plan_chunks(speech_regions(audio, max_region_s=limit), len(audio) / 16_000, limit)
+        chunks = chunk_audio(audio, self._limits.max_chunk_s)
         if not chunks:
             return []
         pool = ThreadPoolExecutor(max_workers=self._limits.concurrency, thread_name_prefix="chunk")
@@ -117,7 +117,8 @@ class RemoteBackend:
             if chunk.seconds / 2 < MIN_CHUNK_S:
                 raise BackendFailed(
                     f"the {self.name} API refused even {chunk.seconds:.1f} s of audio as too "
-                    "large (HTTP 413); check OPENAI_BASE_URL points at a transcription API"
+                    f"large (HTTP 413); check that {self._base_variable} points at a "
+                    "transcription API"
                 ) from None
             first, second = split_chunk(chunk)
             return self._chunk(audio, first, language) + self._chunk(audio, second, language)

@@ -13,6 +13,7 @@ from jobs.backends.base import Segment
 from jobs.backends.chunks import Chunk, plan_chunks, split_chunk, wav_bytes
 from jobs.backends.timing import cue_texts, stitch, time_text
 from jobs.cues import MAX_CUE_CHARS
+from tests.conftest import SAMPLES
 
 REGIONS = {
     "sentences": [(0.5, 3.0), (3.6, 7.9), (8.4, 12.0), (12.7, 20.0), (21.0, 24.0)],
@@ -154,3 +155,21 @@ def test_stitched_cues_never_go_backwards() -> None:
     stitched = stitch(cues)
     assert [c.text for c in stitched] == ["a", "b", "c"]
     assert all(a.end <= b.start and b.start <= b.end for a, b in itertools.pairwise(stitched))
+
+
+@pytest.mark.parametrize("max_s", [5.0, 6.0])
+def test_real_speech_is_only_ever_cut_where_the_vad_heard_a_pause(max_s: float) -> None:
+    """The VAD is asked for regions that fit a chunk, so it finds the pauses in long speech:
+    every piece the chunks hold is one of its regions, none cut again by the planner."""
+    from faster_whisper.audio import decode_audio
+
+    from jobs.backends.chunks import chunk_audio, speech_regions
+
+    audio = decode_audio(str(SAMPLES / "speech.ogg"), sampling_rate=16_000)
+    chunks = chunk_audio(audio, max_s)
+    pieces = [piece for chunk in chunks for piece in chunk.speech]
+    vad = speech_regions(audio, max_region_s=max_s - 2.0)
+    assert len(chunks) >= 2 and pieces == vad
+    # Asked for regions as long as a whole chunk, it gives some that leave no room for the
+    # silence around them: the planner would have had to cut those, inside the speech.
+    assert any(e - s > max_s - 2.0 for s, e in speech_regions(audio, max_region_s=max_s))
