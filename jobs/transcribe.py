@@ -116,7 +116,7 @@ def _run(
         cache = ResultCache(config.cache_dir) if config.cache_dir is not None else None
         hit = cache.lookup(key) if cache is not None else None
         if hit is not None:
-            return _reuse(hit, out_dir, label, started, progress)
+            return _reuse(hit, out_dir, label, failed, started, progress)
 
         progress(f"decode {_display_name(source)}")
         audio = decode(audio_path, name=_display_name(source))
@@ -244,10 +244,17 @@ def _obtain(
 
 
 def _reuse(
-    hit: CachedResult, out_dir: Path, label: str, started: float, progress: Progress
+    hit: CachedResult,
+    out_dir: Path,
+    label: str,
+    failed: list[dict[str, str]],
+    started: float,
+    progress: Progress,
 ) -> Outcome:
+    """The cached result, told as this job's: its own source and what failed for it (a
+    fallback that made the cached transcript is no warning for a job that asked for it)."""
     progress(f"reusing the transcript made at {hit.created_at} for the same audio and settings")
-    meta = dict(hit.meta, source=label, cached=True)
+    meta = dict(hit.meta, source=label, cached=True, failed=failed)
     meta["wall_time_s"] = round(time.monotonic() - started, 3)
     contents: dict[str, str | bytes] = {
         name: (hit.folder / name).read_bytes() for name in RESULT_FILES if name != "meta.json"

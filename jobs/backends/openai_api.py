@@ -80,7 +80,7 @@ def openai_backend(
             ) from None
 
     return RemoteBackend(
-        "openai",
+        PROVIDER,
         model,
         send,
         limits,

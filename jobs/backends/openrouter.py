@@ -83,7 +83,7 @@ def openrouter_backend(
     # Base64 makes the body a third larger than the audio: keep the body under the limit.
     limits = RemoteLimits(limits.chunk_s, limits.max_file_bytes * 3 // 4, limits.concurrency)
     return RemoteBackend(
-        "openrouter",
+        PROVIDER,
         chosen,
         send,
         limits,

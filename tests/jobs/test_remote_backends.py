@@ -125,6 +125,20 @@ def test_a_chunk_the_server_calls_too_large_is_split_and_sent_again(
 
 
 @pytest.mark.parametrize(
+    ("backend", "variable"),
+    [("openai", "OPENAI_BASE_URL"), ("openrouter", "RELAYQ_OPENROUTER_BASE_URL")],
+)
+def test_a_server_that_calls_any_audio_too_large_is_named_by_its_own_setting(
+    api: OpenAIEmulator, speech_ogg: Path, tmp_path: Path, backend: str, variable: str
+) -> None:
+    api.max_bytes = 1_000  # not even a second of audio: that is no size limit, a wrong server
+    with pytest.raises(BackendFailed) as caught:
+        run(speech_ogg, tmp_path / "out", config(api, backend))
+    assert f"check that {variable} points at a transcription API" in str(caught.value)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
     "fault",
     [
         Fault(429, times=1, retry_after=1),
@@ -197,6 +211,20 @@ def test_a_failing_backend_hands_the_job_to_the_fallback_and_says_so(
     (failed,) = meta["failed"]  # type: ignore[misc]
     assert failed["backend"] == "openai" and "HTTP 500" in failed["error"]
     assert any("openai failed" in line and "trying local instead" in line for line in lines)
+
+
+def test_a_transcript_reused_from_the_cache_does_not_repeat_an_earlier_jobs_failures(
+    api: OpenAIEmulator, speech_ogg: Path, tmp_path: Path
+) -> None:
+    """The second job asked for the local model and got the first job's result: what failed
+    for the first job is not this one's story (the bot would warn about it)."""
+    api.faults.append(Fault(500, times=1000))
+    cache = tmp_path / "cache"
+    first, _, _ = run(speech_ogg, tmp_path / "a", config(api, "openai", fallback=("local",),
+                                                         api_retries=0, cache_dir=cache))  # fmt: skip
+    second, _, _ = run(speech_ogg, tmp_path / "b", config(api, "local", cache_dir=cache))
+    assert [f["backend"] for f in first["failed"]] == ["openai"]  # type: ignore[union-attr]
+    assert second["cached"] is True and second["failed"] == []
 
 
 def test_when_every_backend_fails_the_error_names_each(
