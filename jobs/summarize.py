@@ -88,6 +88,10 @@ def summarize(
         while len(summaries) > 1:
             progress(f"combine {len(summaries)} partial summaries")
             groups = split_text("\n\n".join(summaries), config.piece_chars)
+            if len(groups) >= len(summaries):
+                # Summaries as long as their pieces (a verbose model) would be combined forever
+                # at no gain: combine them two by two, so every round halves them.
+                groups = ["\n\n".join(summaries[i : i + 2]) for i in range(0, len(summaries), 2)]
             summaries = [chat(_SYSTEM_COMBINE, group) for group in groups]
             calls += len(groups)
         summary = summaries[0].strip()

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,6 +70,30 @@ def test_a_long_transcript_is_summarized_in_pieces_then_combined(
     assert all("Combine them" in m[0]["content"] for m in sent[len(pieces) :])
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "Topic number 0 is discussed here." in summary.splitlines()[0]
+
+
+def test_a_model_whose_summaries_do_not_shrink_still_ends(
+    api: OpenAIEmulator, tmp_path: Path
+) -> None:
+    """Pieces of one long sentence each: the emulator's "summary" (each paragraph's first
+    sentence) is the piece again, as a verbose model's can be, so the summaries never fit
+    fewer pieces. Combining must still halve them every round (it made 107 calls for these
+    8 pieces before)."""
+    runs_on = "and on " * 25
+    paragraphs = [
+        f"Paragraph {n} is one sentence that runs on {runs_on}to its end." for n in range(8)
+    ]
+    source = transcript(tmp_path, "\n\n".join(paragraphs))
+    done: list[object] = []
+    cfg = config(api, piece_chars=len(paragraphs[0]) + 20)  # one paragraph per piece
+    worker = threading.Thread(
+        target=lambda: done.append(summarize(str(source), tmp_path / "out", cfg)), daemon=True
+    )
+    worker.start()
+    worker.join(60)
+    assert done, "summarizing did not end"
+    assert len(api.chats()) == 8 + 4 + 2 + 1  # the pieces, then rounds that halve them
+    assert "Paragraph 0" in (tmp_path / "out" / "summary.md").read_text()
 
 
 def test_a_results_folder_is_summarized_from_its_transcript(
