@@ -4,7 +4,10 @@ way the unit starts it (its ExecStart, EnvironmentFile and Environment=) and mus
 Telegram (the Bot API emulator) and stop cleanly on SIGTERM.
 
 What cannot run here is checked, not run: `apt-get` (the packages it names must be what the
-next commands use) and `systemctl`/`journalctl` (no systemd as PID 1 in a test). The guide's
+next commands use), the clone's URL on GitHub (the deploy-key form is checked, and this
+checkout is cloned instead; everything else in that command, its `core.sshCommand` included,
+runs) and `systemctl`/`journalctl` (no systemd as PID 1 in a test). `ssh-keygen` runs for real,
+its key landing under the throwaway root. The guide's
 `pip install` runs with `--no-deps`, the dependencies coming from this test's own environment
 through a .pth file (the build backend comes from the registry as usual): they are the same `pyproject.toml`, already installed by `make test`, and
 installing them again from the registry would add minutes for no new information.
@@ -28,6 +31,7 @@ GUIDE = ROOT / "docs" / "SETUP_OCI_TRIGGER.md"
 UNIT = ROOT / "deploy" / "systemd" / "relayq-bot.service"
 TOKEN = "424242:setup-guide-token"
 OWNER = 5555
+CLONE_URL = "git@github.com:you/relayq.git"  # ssh: the repository is private (deploy key)
 
 
 def section(number: int) -> str:
@@ -43,7 +47,7 @@ def blocks(text: str) -> list[str]:
 
 def commands(block: str) -> list[list[str]]:
     found = []
-    for line in block.splitlines():
+    for line in block.replace("\\\n", " ").splitlines():
         line = line.split("  #")[0].strip()
         for part in line.split("&&"):
             words = shlex.split(part)
@@ -56,7 +60,7 @@ def commands(block: str) -> list[list[str]]:
 
 def rooted(words: list[str], root: Path) -> list[str]:
     """The same command with the guide's system paths moved under `root`."""
-    return [re.sub(r"^/(opt|etc|var)/", lambda m: f"{root}/{m.group(1)}/", w) for w in words]
+    return [re.sub(r"^/(opt|etc|var|root)/", lambda m: f"{root}/{m.group(1)}/", w) for w in words]
 
 
 def test_following_the_vm_guide_gets_the_bot_answering(tmp_path: Path) -> None:
@@ -65,7 +69,7 @@ def test_following_the_vm_guide_gets_the_bot_answering(tmp_path: Path) -> None:
     installed: list[str] = []
 
     # 4. Install relayq on the VM
-    for words in commands(blocks(section(4))[0]):
+    for words in [w for block in blocks(section(4)) for w in commands(block)]:
         if words[0] == "apt-get":
             installed += [
                 w for w in words[1:] if not w.startswith("-") and w not in ("update", "install")
@@ -73,8 +77,8 @@ def test_following_the_vm_guide_gets_the_bot_answering(tmp_path: Path) -> None:
             continue
         words = rooted(words, root)
         if words[0] == "git" and words[1] == "clone":
-            assert words[2] == "https://github.com/you/relayq.git"
-            words[2] = str(ROOT)  # this checkout instead of GitHub: no network in tests
+            assert CLONE_URL in words
+            words[words.index(CLONE_URL)] = str(ROOT)  # this checkout: no network in tests
         if words[0] == "python3":
             words[0] = sys.executable
         if words[0].endswith("/bin/pip"):
@@ -86,9 +90,18 @@ def test_following_the_vm_guide_gets_the_bot_answering(tmp_path: Path) -> None:
             words = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps",
                      *words[2:]]  # fmt: skip
         subprocess.run(words, check=True, env=env, capture_output=True, timeout=300)
-    assert set(installed) == {"git", "python3-venv"}
+    assert set(installed) == {"git", "openssh-client", "python3-venv"}
     relayq = root / "opt" / "relayq" / ".venv" / "bin" / "relayq"
     assert relayq.exists()
+    # A later `git fetch` (RUNBOOK.md) goes through the deploy key the guide made.
+    ssh_command = subprocess.run(
+        ["git", "-C", str(root / "opt" / "relayq"), "config", "core.sshCommand"],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()  # fmt: skip
+    assert ssh_command[0] == "ssh" and "IdentitiesOnly=yes" in ssh_command
+    deploy_key = Path(rooted([ssh_command[ssh_command.index("-i") + 1]], root)[0])
+    assert oct(deploy_key.stat().st_mode & 0o777) == "0o600"
+    assert deploy_key.with_name(deploy_key.name + ".pub").read_text().startswith("ssh-ed25519 ")
 
     # 5. The environment file
     steps, settings = blocks(section(5))
