@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 import urllib3
 
+from bot.executors.base import Unavailable
 from jobs.errors import RelayqError, SourceUnreachable
 
 __all__ = ["ArtifactExpired", "UnsafeArtifact", "download_artifact", "extract_zip"]
@@ -30,7 +33,10 @@ def download_artifact(url: str, token: str, dest: Path, *, timeout_s: float = 60
     """GET the archive URL with the token; the storage host it redirects to never sees it."""
     http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=10, read=timeout_s), retries=False)
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"}
-    first = http.request("GET", url, headers=headers, redirect=False, preload_content=False)
+    try:
+        first = http.request("GET", url, headers=headers, redirect=False, preload_content=False)
+    except urllib3.exceptions.HTTPError as err:
+        raise Unavailable(f"GitHub did not hand over the run's results ({_short(err)})") from None
     try:
         if first.status == 410:
             raise ArtifactExpired(
@@ -43,13 +49,9 @@ def download_artifact(url: str, token: str, dest: Path, *, timeout_s: float = 60
         elif first.status == 200:
             response = first
         else:
-            raise SourceUnreachable(
-                f"GitHub answered HTTP {first.status} for the run's results; try again later"
-            )
+            raise _refused("GitHub", first.status)
         if response.status != 200:
-            raise SourceUnreachable(
-                f"the artifact storage answered HTTP {response.status}; try again later"
-            )
+            raise _refused("the artifact storage", response.status)
         size = 0
         with dest.open("wb") as out:
             while chunk := response.read1(1 << 16):
@@ -58,12 +60,28 @@ def download_artifact(url: str, token: str, dest: Path, *, timeout_s: float = 60
                     raise UnsafeArtifact(f"the run's artifact is over {max_bytes // 1_000_000} MB")
                 out.write(chunk)
         return dest
+    except urllib3.exceptions.HTTPError as err:  # the storage went away mid-download
+        dest.unlink(missing_ok=True)
+        raise Unavailable(f"the run's results did not arrive ({_short(err)})") from None
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
     finally:
         first.release_conn()
         http.clear()
+
+
+def _refused(who: str, status: int) -> RelayqError:
+    """A server error or a rate limit passes (the job is tried again later); anything else
+    about the results will not change by asking again."""
+    if status >= 500 or status in (403, 429):
+        return Unavailable(f"{who} answered HTTP {status} for the run's results")
+    return SourceUnreachable(f"{who} answered HTTP {status} for the run's results")
+
+
+def _short(err: BaseException) -> str:
+    # The kind only: urllib3's texts carry the URL, and the storage's URL is signed.
+    return type(err).__name__
 
 
 def extract_zip(archive: Path, dest: Path, *, max_bytes: int = MAX_UNPACKED_BYTES,
@@ -86,22 +104,37 @@ def extract_zip(archive: Path, dest: Path, *, max_bytes: int = MAX_UNPACKED_BYTE
                 raise UnsafeArtifact(f"the run's artifact has an unsafe path: {member.filename!r}")
             if stat.S_ISLNK(mode):
                 raise UnsafeArtifact(f"the run's artifact has a link: {member.filename!r}")
+        fresh = not dest.exists()
         dest.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []
-        budget = max_bytes
-        for member in members:
-            if member.is_dir():
-                continue
-            target = dest / member.filename
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zipped.open(member) as src, target.open("wb") as out:
-                # Count what really comes out, not what the header claims (zip bombs lie).
-                while block := src.read(1 << 16):
-                    budget -= len(block)
-                    if budget < 0:
-                        raise UnsafeArtifact(
-                            "the run's artifact unpacks to more than the allowed size"
-                        )
-                    out.write(block)
-            written.append(target)
+        try:
+            budget = max_bytes
+            for member in members:
+                if member.is_dir():
+                    continue
+                target = dest / member.filename
+                target.parent.mkdir(parents=True, exist_ok=True)
+                written.append(target)
+                with zipped.open(member) as src, target.open("wb") as out:
+                    # Count what really comes out, not what the header claims (bombs lie).
+                    while block := src.read(1 << 16):
+                        budget -= len(block)
+                        if budget < 0:
+                            raise UnsafeArtifact(
+                                "the run's artifact unpacks to more than the allowed size"
+                            )
+                        out.write(block)
+        except (zipfile.BadZipFile, EOFError, zlib.error) as err:
+            _remove(written, dest if fresh else None)
+            raise UnsafeArtifact(f"the run's artifact is damaged ({err})") from None
+        except BaseException:
+            _remove(written, dest if fresh else None)  # no half of an artifact is ever kept
+            raise
         return written
+
+
+def _remove(files: list[Path], folder: Path | None) -> None:
+    for path in files:
+        path.unlink(missing_ok=True)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)

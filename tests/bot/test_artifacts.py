@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import struct
 import zipfile
 from pathlib import Path
 
@@ -64,3 +65,21 @@ def test_not_a_zip_is_refused(tmp_path: Path) -> None:
     bogus.write_bytes(b"PK\x03\x04 garbage")
     with pytest.raises(UnsafeArtifact, match="not a valid zip"):
         extract_zip(bogus, tmp_path / "out")
+
+
+def test_a_bomb_whose_header_lies_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    """The header says 1,000 bytes where 5 MB come out: the unpacking stops on what comes out
+    (zipfile's own check then calls the member damaged), and no half-written file stays."""
+    archive = make_zip(
+        tmp_path / "lie.zip",
+        [("meta.json", b"{}", None), ("transcript.txt", b"\0" * 5_000_000, None)],
+    )
+    data = bytearray(archive.read_bytes())
+    local = data.find(b"PK\x03\x04", 1)  # the second member's local header
+    central = data.rfind(b"PK\x01\x02")  # and its entry in the central directory
+    struct.pack_into("<I", data, local + 22, 1000)
+    struct.pack_into("<I", data, central + 24, 1000)
+    archive.write_bytes(bytes(data))
+    with pytest.raises(UnsafeArtifact, match="damaged|more than the allowed size"):
+        extract_zip(archive, tmp_path / "out", max_bytes=1_000_000)
+    assert not (tmp_path / "out").exists()
