@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from telegram.error import BadRequest, NetworkError
+
 from bot.dispatching import local_jobs_dir, new_job_id
-from bot.executors.base import Executor, JobSpec, JobState, Phase
+from bot.executors.base import Executor, JobSpec, JobState, Phase, Unavailable
 from bot.fleet import Fleet
 from bot.ledger import JobRow, Ledger
 from bot.policy import Decision, JobRequest, Policy, select
@@ -45,6 +47,25 @@ def find_links(text: str) -> list[str]:
 
 # A job sent again after its runner was lost has its original's seq plus this (once only).
 REQUEUE_SEQ = 1000
+# An outage (GitHub or Telegram not answering, even after the retries each call makes) decides
+# nothing about a job: it is taken up again as after a restart, after a pause that doubles
+# from the first to the longest, for as long as it takes (the user can still /cancel).
+OUTAGE_FIRST_S = 30.0
+OUTAGE_LONGEST_S = 300.0
+
+
+def passing(err: BaseException) -> bool:
+    """GitHub or Telegram did not answer: nothing is decided about the job. (PTB's BadRequest
+    is a NetworkError too, but a refusal.)"""
+    return isinstance(err, Unavailable) or (
+        isinstance(err, NetworkError) and not isinstance(err, BadRequest)
+    )
+
+
+def _gone(err: BadRequest) -> bool:
+    """The progress message is no more (the user deleted it)."""
+    text = str(err).lower()
+    return "not found" in text or "can't be edited" in text or "message_id_invalid" in text
 
 
 @dataclass
@@ -147,7 +168,10 @@ class JobService:
 
     async def _drive(self, job_id: str) -> None:
         try:
-            await self._pipeline(job_id)
+            pause = OUTAGE_FIRST_S
+            while not await self._attempt(job_id, pause):
+                await asyncio.sleep(pause)
+                pause = min(OUTAGE_LONGEST_S, pause * 2)
         except asyncio.CancelledError:
             raise
         except RelayqError as err:
@@ -164,6 +188,21 @@ class JobService:
         finally:
             self._tasks.pop(job_id, None)
             self._forget_upload(job_id)
+
+    async def _attempt(self, job_id: str, pause: float) -> bool:
+        """Take the job as far as it goes; False when an outage stopped it (it is kept as it
+        stands in the ledger, and the user is told, if Telegram is there to tell)."""
+        try:
+            await self._pipeline(job_id)
+            return True
+        except Exception as err:
+            if not passing(err):
+                raise
+            log.warning("job %s: %s; taking it up again in %.0f s", job_id, err, pause)
+            if isinstance(err, Unavailable):
+                why = f"{err} — relayq tries again in {pause:.0f} s"
+                await self._progress(self.ledger.get(job_id), JobState(job_id, Phase.QUEUED, why))
+            return False
 
     async def _pipeline(self, job_id: str) -> None:
         row = self.ledger.get(job_id)
@@ -193,7 +232,7 @@ class JobService:
             if state.url and state.url != row.run_url:  # sent again: a restart resumes this one
                 row = self.ledger.update(job_id, run_url=state.url)
             if not state.phase.terminal:
-                await self._edit(row, state)
+                await self._progress(row, state)
         assert final is not None
         await self._finish(self.ledger.get(job_id), final)
 
@@ -262,7 +301,7 @@ class JobService:
             buttons = self._link(run_url)
             if row.kind == "transcribe":
                 buttons = [("Summarize", f"sum:{row.id}"), *buttons]
-            await self.messenger.edit(row.chat_id, row.progress_message_id, text, buttons)
+            await self._show(row, text, buttons)
             # The text is there (its Summarize button works at once); the files follow.
             row = self.ledger.update(row.id, state="delivering", run_url=run_url,
                                      detail="delivering the files")  # fmt: skip
@@ -330,7 +369,30 @@ class JobService:
         url = (state.url if state else None) or row.run_url
         buttons += self._link(url)
         text = progress_text(row, state, decision, waiting=self._waiting(row, state))
-        await self.messenger.edit(row.chat_id, row.progress_message_id, text, buttons)
+        await self._show(row, text, buttons)
+
+    async def _progress(self, row: JobRow, state: JobState) -> None:
+        """A progress edit that an outage only postpones: the next state brings a new one."""
+        try:
+            await self._edit(row, state)
+        except Exception as err:
+            if not passing(err):
+                raise
+            log.warning("job %s: progress not shown (%s)", row.id, err)
+
+    async def _show(self, row: JobRow, text: str, buttons: list[tuple[str, str]]) -> None:
+        """`text` in the job's progress message; when the user has deleted that message, a new
+        one takes its place (and is the one edited from then on)."""
+        message_id = self.ledger.get(row.id).progress_message_id
+        assert message_id is not None
+        try:
+            await self.messenger.edit(row.chat_id, message_id, text, buttons)
+        except BadRequest as err:
+            if not _gone(err):
+                raise
+            log.info("job %s: its progress message is gone; sending a new one", row.id)
+            message_id = await self.messenger.send(row.chat_id, text, buttons)
+            self.ledger.update(row.id, progress_message_id=message_id)
 
     def _waiting(self, row: JobRow, state: JobState | None) -> str | None:
         """ "waiting for the Mac mini — offline since 14:02", when the executor says why."""

@@ -30,9 +30,9 @@ from github.Workflow import Workflow
 from github.WorkflowRun import WorkflowRun
 
 from bot.executors.artifacts import ArtifactExpired, UnsafeArtifact, download_artifact, extract_zip
-from bot.executors.base import JobSpec, JobState, Phase
+from bot.executors.base import JobSpec, JobState, Phase, Unavailable
 from bot.fleet import Fleet, Runner
-from jobs.errors import ConfigError, RelayqError, SourceUnreachable, UsageError
+from jobs.errors import ConfigError, SourceUnreachable, UsageError
 
 __all__ = ["GitHubActionsExecutor", "Pacing"]
 
@@ -40,8 +40,8 @@ T = TypeVar("T")
 QUEUE_LIMIT_S = 24 * 3600
 
 
-class GitHubUnavailable(RelayqError):
-    exit_code = 3
+class GitHubUnavailable(Unavailable):
+    pass
 
 
 @dataclass(frozen=True)

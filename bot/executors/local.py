@@ -102,7 +102,10 @@ class LocalExecutor:
 
     async def resume(self, spec: JobSpec, *, run_url: str | None = None, since: float = 0) -> str:
         """After a restart: run it again (the result cache makes a finished transcription
-        free), once what the old process left running of it is stopped."""
+        free), once what the old process left running of it is stopped. A job this process
+        still has (its watcher gave up on an outage) is only watched again."""
+        if spec.job_id in self._jobs:
+            return spec.job_id
         await _stop_leftover(self._work_dir / spec.job_id / PROCESS_FILE)
         shutil.rmtree(self._work_dir / spec.job_id, ignore_errors=True)
         return await self.submit(spec)
