@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from telegram import Message, Update
@@ -16,6 +17,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.policy import JobRequest, select
 from bot.render import render_decision
 from bot.service import MAX_LINKS, JobService, find_links
 from bot.settings import Settings
@@ -108,11 +110,23 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
 
     async def route(update: Update, context: Context) -> None:
         args = context.args or []
-        kind = "transcribe"
-        if args and args[0] in ("transcribe", "summarize"):
+        kinds = list(service.policy.routes)
+        if not args or (len(args) == 1 and args[0].lower().startswith(("http://", "https://"))):
+            kind = "transcribe"  # what a link becomes; its size is not known before the job
+        elif len(args) == 1 and args[0] in kinds:
             kind = args[0]
+        else:
+            await reply(update, texts.route_usage(args, kinds))
+            return
+        # The fleet first, on its own: a GitHub outage is not a routing answer.
         try:
-            decision = await service.decide(kind, service.ledger.pinned(_user(update)))
+            fleet = await service.fleet()
+        except RelayqError:
+            await reply(update, texts.github_down("/route"))
+            return
+        try:
+            decision = select(service.policy, JobRequest(kind=kind), fleet,
+                              service.ledger.pinned(_user(update)))  # fmt: skip
         except RelayqError as err:
             await reply(update, str(err))
             return
@@ -120,9 +134,14 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
 
     async def pin(update: Update, context: Context) -> None:
         args = context.args or []
-        allowed_pins = service.policy.pins.allowed
-        if len(args) != 1 or args[0] not in allowed_pins:
-            await reply(update, f"Pin one of: {', '.join(allowed_pins)} — for example /pin mac")
+        able = texts.pinnable(service.policy)
+        if len(args) != 1 or args[0] not in service.policy.pins.allowed:
+            await reply(update, f"Pin one of: {', '.join(able)} — for example /pin {able[0]}"
+                        if able else "This policy allows no pins; the policy chooses.")  # fmt: skip
+            return
+        refused = texts.pin_refusal(service.policy, args[0])
+        if refused is not None:
+            await reply(update, refused)
             return
         service.ledger.pin(_user(update), args[0])
         target = service.policy.targets[args[0]]
@@ -140,15 +159,21 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
         await reply(update, texts.jobs_text(service.ledger.recent(_user(update))))
 
     async def status(update: Update, context: Context) -> None:
-        fleet = await service.fleet()
+        unreachable, budget = None, None
+        try:
+            fleet = await service.fleet()
+        except RelayqError:  # the ledger still knows the queue and the jobs
+            fleet, unreachable = None, texts.github_down("/status")
         budget_of = getattr(service.executor, "rate_limit", None)
-        budget = await budget_of() if budget_of is not None else None
+        if budget_of is not None and unreachable is None:
+            with contextlib.suppress(RelayqError):
+                budget = await budget_of()
         seen = {r.name: r for r in service.ledger.runners()}
         await reply(
             update,
             texts.status_text(
                 fleet, service.ledger.unfinished(), _user(update), budget, service.executor.name,
-                seen,
+                seen, unreachable,
             ),
         )  # fmt: skip
 
@@ -158,7 +183,7 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
             return earlier
         (row,) = service.accept(chat_id=chat_id, user_id=user_id, message_id=message_id,
                                 sources=[f"job:{earlier.id}"], kind="summarize")  # fmt: skip
-        return f"Summarizing job {earlier.id} as job {row.id}."
+        return texts.summary_again(earlier.id, row)
 
     async def summarize(update: Update, context: Context) -> None:
         args = context.args or []
@@ -196,7 +221,20 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
                                 query.message.message_id, _user(update))  # fmt: skip
         else:
             answer = "That button is no longer in use."
-        await service.messenger.answer(query.id, answer)
+        await service.messenger.answer(query.id, answer[: texts.MAX_ANSWER])
+
+    async def unknown(update: Update, context: Context) -> None:
+        command = (_message(update).text or "/").split()[0].split("@")[0]
+        await reply(update, texts.unknown_command(command))
+
+    async def not_media(update: Update, context: Context) -> None:
+        message = _message(update)
+        if message.photo:
+            await reply(update, texts.not_media("photo"))
+        elif message.document is not None:
+            await reply(update, texts.not_media("document", message.document.mime_type))
+        else:
+            await reply(update, texts.not_media("other"))
 
     app.add_handler(TypeHandler(Update, gate), group=-1)
     for name, callback in (
@@ -214,6 +252,10 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
     app.add_handler(MessageHandler(UPLOADS, upload))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, links))
     app.add_handler(CallbackQueryHandler(button))
+    # Last in the group, so they see only what no handler above took (a group stops at the
+    # first handler that matches); strangers never get here, the gate stopped them.
+    app.add_handler(MessageHandler(filters.COMMAND, unknown))
+    app.add_handler(MessageHandler(~filters.StatusUpdate.ALL, not_media))
     app.add_error_handler(_log_error)
 
 

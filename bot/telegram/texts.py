@@ -9,23 +9,34 @@ from pathlib import Path
 from bot.executors.base import JobState, Phase
 from bot.fleet import Fleet
 from bot.ledger import JobRow, RunnerSeen
-from bot.policy import Decision, Policy
+from bot.policy import Decision, JobRequest, Policy, select
+from jobs.errors import RelayqError
 
 __all__ = [
     "HELP",
     "delivery_text",
+    "github_down",
     "jobs_text",
+    "not_media",
+    "pin_refusal",
+    "pinnable",
     "progress_text",
     "refusal",
     "result_file",
+    "route_usage",
     "runner_change_text",
     "runner_title",
     "status_text",
+    "summary_again",
     "the",
+    "unknown_command",
     "waiting_text",
 ]
 
 MAX_MESSAGE = 4096
+MAX_ANSWER = 200  # Telegram refuses a longer button answer, and the user would see nothing
+_SEND_MEDIA = "send me an audio or video file, or an http(s) link to one"
+_NOUNS = {"transcribe": "transcriptions", "summarize": "summaries"}
 HELP = (
     "Send me a link to audio or video (http/https), or the audio itself, and I will send back "
     "a transcript made on your own machines.\n\n"
@@ -43,6 +54,87 @@ def refusal(user_id: int) -> str:
         f"Sorry, this bot is private. Your Telegram id is {user_id}: ask the owner to add it "
         "to RELAYQ_ALLOWED_USERS."
     )
+
+
+def github_down(command: str) -> str:
+    """The answer when GitHub does not answer: nothing is lost, ask again later."""
+    return (
+        "GitHub is not answering right now, so I can't see the runners; your jobs are kept. "
+        f"Try {command} again in a minute."
+    )
+
+
+def unknown_command(command: str) -> str:
+    return f"I don't know {_short(command, 40)}; /help lists what I can do."
+
+
+def not_media(kind: str, mime_type: str | None = None) -> str:
+    """A message the bot cannot transcribe: `kind` is "photo", "document" or anything else."""
+    if kind == "photo":
+        return f"That is a photo, and I transcribe speech: {_SEND_MEDIA}."
+    if kind == "document":
+        what = f" ({_short(mime_type, 60)})" if mime_type else ""
+        return f"That file{what} is not audio or video: {_SEND_MEDIA}."
+    return f"I can't transcribe that: {_SEND_MEDIA}."
+
+
+def route_usage(args: list[str], kinds: list[str]) -> str:
+    given = _short(" ".join(args), 40)
+    return (
+        f"/route takes a link or a job kind ({', '.join(kinds)}), not {given!r}; "
+        f"for example /route {kinds[-1]}."
+    )
+
+
+def _takes(policy: Policy, name: str, kind: str) -> bool:
+    """Whether a job of `kind` pinned to `name` would be dispatched (runners aside)."""
+    try:
+        select(policy, JobRequest(kind=kind), None, name)
+    except RelayqError:
+        return False
+    return True
+
+
+def pinnable(policy: Policy, kind: str = "transcribe") -> list[str]:
+    """The pins a `kind` job can run on."""
+    return [name for name in policy.pins.allowed if _takes(policy, name, kind)]
+
+
+def pin_refusal(policy: Policy, name: str, kind: str = "transcribe") -> str | None:
+    """Why pinning `name` would fail every `kind` job, or None when it takes them.
+
+    A pin holds for all of the user's jobs, and `kind` is what they mostly send."""
+    if _takes(policy, name, kind):
+        return None
+    target = policy.targets[name]
+    noun = _NOUNS.get(kind, f"{kind} jobs")
+    does = [_NOUNS.get(k, f"{k} jobs") for k in policy.routes if _takes(policy, name, k)]
+    takes = f"takes only {' and '.join(does)}" if does else "takes no jobs in this policy"
+    able = pinnable(policy, kind)
+    where = (f"{noun} run on {', '.join(able)}: /pin one of those, or /unpin" if able
+             else f"no target can be pinned for {noun}: /unpin")  # fmt: skip
+    return (
+        f"{name} ({target.description}) {takes}, not {noun}, so every one pinned there "
+        f"would fail; {where}."
+    )
+
+
+def summary_again(transcript_id: str, summary: JobRow) -> str:
+    """The answer to the Summarize button: the summary job it made, as it stands."""
+    if summary.state == "failed":
+        why = _short(summary.detail.rstrip(". ") or "no reason recorded", 80)
+        return (
+            f"The summary of job {transcript_id} failed: {why}. "
+            f"Send /summarize {transcript_id} to try again."
+        )
+    if summary.state == "cancelled":
+        return (
+            f"The summary of job {transcript_id} was cancelled; "
+            f"send /summarize {transcript_id} to make another."
+        )
+    if summary.text_delivered:
+        return f"The summary of job {transcript_id} is job {summary.id}, already in this chat."
+    return f"Summarizing job {transcript_id} as job {summary.id}."
 
 
 def progress_text(
@@ -191,11 +283,23 @@ def status_text(
     budget: tuple[int, int] | None,
     executor: str,
     seen: dict[str, RunnerSeen] | None = None,
+    unreachable: str | None = None,
 ) -> str:
-    """/status: the runners, the queue per target (everyone's), your own active jobs."""
+    """/status: the runners, the queue per target (everyone's), your own active jobs.
+
+    `unreachable`: the sentence saying the runners could not be listed; the runners are then
+    shown as the fleet watch last saw them."""
     seen = seen or {}
     lines = [f"Executor: {executor}"]
-    if fleet is None:
+    if unreachable is not None:
+        lines.insert(0, unreachable)
+        if seen:
+            lines.append("Runners when last seen:")
+        for last in seen.values():
+            since = "since" if last.exact else "since at least"
+            state = "online" if last.online else "offline"
+            lines.append(f"• {last.name}: {state} {since} {_clock(last.since)}")
+    elif fleet is None:
         lines.append("Runners: this machine runs every target (local executor)")
     elif not fleet.runners:
         lines.append("Runners: none registered")

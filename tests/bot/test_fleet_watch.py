@@ -122,3 +122,25 @@ def test_status_shows_since_when_and_the_queue_of_everyone(ledger: Ledger) -> No
     assert "• pi4: online — " in text  # online since the first look: no time to tell
     assert "Queue: mac: 2, rpi4: 1" in text
     assert "Your active jobs: j0 (dispatched)" in text
+
+
+def test_status_without_github_says_so_and_shows_the_runners_as_last_seen(
+    ledger: Ledger,
+) -> None:
+    ledger.observe_runners({"mac-mini": True, "pi4": True}, T0 - 600)
+    ledger.observe_runners({"mac-mini": False, "pi4": True}, T0)
+    ledger.accept("j0", chat_id=1, user_id=1, message_id=1, seq=0, kind="transcribe",
+                  source="https://x/a.mp3", pin=None)  # fmt: skip
+    ledger.update("j0", target="mac", state="dispatched")
+    seen = {r.name: r for r in ledger.runners()}
+    down = "GitHub is not answering right now."
+    text = status_text(None, ledger.unfinished(), 1, None, "github", seen, down)
+    assert text.splitlines() == [
+        down,
+        "Executor: github",
+        "Runners when last seen:",
+        "• mac-mini: offline since 14:02",
+        "• pi4: online since at least 13:52",
+        "Queue: mac: 1",
+        "Your active jobs: j0 (dispatched)",
+    ]

@@ -153,6 +153,9 @@ class BotApiEmulator:
             "chat": {"id": user_id, "type": "private", "first_name": f"user{user_id}"},
             "from": self._user(user_id), kind: media,
         }  # fmt: skip
+        if kind == "photo":  # its sizes, each a PhotoSize: no mime type, no name
+            del media["mime_type"]
+            message[kind] = [{**media, "width": 64, "height": 64}]
         self._push({"message": message})
         return message_id
 

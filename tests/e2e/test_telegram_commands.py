@@ -1,0 +1,180 @@
+"""The bot's answers to commands and messages it cannot act on: real python-telegram-bot
+against the Bot API emulator, each answer one sentence saying what was wrong and what to do."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.ledger import Ledger
+from bot.telegram import texts
+from bot.telegram.app import run_bot
+from tests.e2e.test_telegram_bot import OWNER, STRANGER, TOKEN, Harness, bot_settings, wait_for
+from tests.emulators.telegram import BotApiEmulator
+from tests.emulators.telegram.server import Sent
+from tests.jobs.httpserver import body, serve
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def harness(
+    tmp_path: Path, speech_ogg: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Harness]:
+    monkeypatch.setenv("RELAYQ_ALLOW_PRIVATE_URLS", "1")  # the job fetches from the test server
+    monkeypatch.setenv("RELAYQ_STATE_DIR", str(tmp_path / "state"))
+    with (
+        BotApiEmulator(TOKEN) as tg,
+        serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
+    ):
+        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local")
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_bot(settings, stop=stop))
+        try:
+            yield Harness(tg, settings, base)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
+
+
+async def answer_to(tg: BotApiEmulator, text: str, timeout: float = 30) -> Sent:
+    """What the bot sends the owner next, after the owner sends `text`."""
+    before = len(tg.to_chat(OWNER))
+    tg.user_sends(OWNER, text)
+    found = await wait_for(tg, lambda: tg.to_chat(OWNER)[before:], timeout)
+    return found[0]  # type: ignore[index,no-any-return]
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_status_and_route_say_github_is_not_answering_and_status_shows_the_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.executors import github
+    from tests.e2e.conftest import FAST
+
+    monkeypatch.setattr(github, "Pacing", lambda: FAST)  # give up in seconds, not a minute
+    with BotApiEmulator(TOKEN) as tg:
+        settings = bot_settings(
+            tg,
+            tmp_path,
+            RELAYQ_EXECUTOR="github",
+            GITHUB_TOKEN="ghp_emulated",
+            RELAYQ_GITHUB_REPO="owner/relayq",
+            RELAYQ_GITHUB_API_URL=f"http://127.0.0.1:{closed_port()}",
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_bot(settings, stop=stop))
+        try:
+            status = await answer_to(tg, "/status", 20)
+            route = await answer_to(tg, "/route", 20)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
+    assert status.text.splitlines() == [
+        texts.github_down("/status"),
+        "Executor: github",
+        "Queue: empty",
+        "Your active jobs: none",
+    ]
+    assert route.text == texts.github_down("/route")
+    assert "the job is kept" not in route.text
+
+
+async def test_a_pin_to_a_target_that_cannot_transcribe_is_refused(harness: Harness) -> None:
+    refused = await answer_to(harness.tg, "/pin rpi3")
+    assert refused.text == (
+        "rpi3 (Raspberry Pi 3) takes only summaries, not transcriptions, so every one pinned "
+        "there would fail; transcriptions run on mac, rpi4, pool: /pin one of those, or /unpin."
+    )
+    assert Ledger(harness.settings.state_dir / "ledger.sqlite3").pinned(OWNER) is None
+    usage = await answer_to(harness.tg, "/pin")
+    assert usage.text == "Pin one of: mac, rpi4, pool — for example /pin mac"
+    pinned = await answer_to(harness.tg, "/pin rpi4")
+    assert pinned.text.startswith("Pinned: your jobs now run on rpi4")
+
+
+async def test_unknown_commands_photos_and_other_files_get_one_sentence(
+    harness: Harness,
+) -> None:
+    tg = harness.tg
+    assert (await answer_to(tg, "/foo")).text == "I don't know /foo; /help lists what I can do."
+    transcribe = await answer_to(tg, "/transcribe https://example.org/a.mp3")
+    assert transcribe.text == "I don't know /transcribe; /help lists what I can do."
+    assert (await answer_to(tg, "/help")).text == texts.HELP  # a real command still is one
+    tg.user_uploads(OWNER, b"\x89PNG", kind="photo")
+    tg.user_uploads(OWNER, b"%PDF-1.4", kind="document", file_name="a.pdf",
+                    mime_type="application/pdf")  # fmt: skip
+    replies = await wait_for(tg, lambda: len(tg.to_chat(OWNER)) >= 5 and tg.to_chat(OWNER)[3:])
+    assert [s.text for s in replies] == [  # type: ignore[attr-defined]
+        "That is a photo, and I transcribe speech: send me an audio or video file, or an "
+        "http(s) link to one.",
+        "That file (application/pdf) is not audio or video: send me an audio or video file, "
+        "or an http(s) link to one.",
+    ]
+    assert Ledger(harness.settings.state_dir / "ledger.sqlite3").all_jobs() == []
+
+
+async def test_a_stranger_still_gets_only_the_refusal_for_unknown_commands_and_photos(
+    harness: Harness,
+) -> None:
+    tg = harness.tg
+    tg.user_sends(STRANGER, "/foo")
+    tg.user_uploads(STRANGER, b"\x89PNG", kind="photo")
+    refusals = await wait_for(tg, lambda: len(tg.to_chat(STRANGER)) >= 2 and tg.to_chat(STRANGER))
+    await asyncio.sleep(0.5)  # a second answer to either would show by now
+    assert [s.text for s in tg.to_chat(STRANGER)] == [texts.refusal(STRANGER)] * 2
+    assert len(refusals) == 2  # type: ignore[arg-type]
+
+
+async def test_route_takes_a_link_or_a_job_kind_and_refuses_anything_else(
+    harness: Harness,
+) -> None:
+    tg = harness.tg
+    link = await answer_to(tg, "/route https://example.org/talk.mp3")
+    assert link.text.startswith("transcribe → mac (Mac mini) via transcribe_mac.yml")
+    summarize = await answer_to(tg, "/route summarize")
+    assert summarize.text.startswith("summarize → rpi4 (Raspberry Pi 4)")
+    bogus = await answer_to(tg, "/route bogus")
+    assert bogus.text == (
+        "/route takes a link or a job kind (transcribe, summarize), not 'bogus'; "
+        "for example /route summarize."
+    )
+
+
+async def test_the_summarize_button_after_a_failed_summary_says_it_failed_and_why(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("OPENAI_API_KEY", "OPENROUTER_API_KEY"):  # the summary fails: no API key
+        monkeypatch.delenv(name, raising=False)
+    tg = harness.tg
+    tg.user_sends(OWNER, f"{harness.base_url}/talk.ogg")
+    done = await wait_for(
+        tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None)
+    )
+    button = done.reply_markup["inline_keyboard"][0][0]  # type: ignore[attr-defined]
+    assert button["text"] == "Summarize"
+    tg.user_presses(OWNER, done, button["callback_data"])  # type: ignore[arg-type]
+    await wait_for(tg, lambda: any("❌ failed" in s.text for s in tg.to_chat(OWNER)), 120)
+    tg.user_presses(OWNER, done, button["callback_data"])  # type: ignore[arg-type]
+    await wait_for(tg, lambda: len(tg.callback_answers) >= 2, 30)
+    transcript_id = button["callback_data"].removeprefix("sum:")
+    first, again = (a["text"] for a in tg.callback_answers)
+    assert first.startswith(f"Summarizing job {transcript_id} as job ")
+    assert again.startswith(f"The summary of job {transcript_id} failed: summaries need an API key")
+    assert again.endswith(f". Send /summarize {transcript_id} to try again.")
+    assert len(again) <= texts.MAX_ANSWER
+    rows = Ledger(harness.settings.state_dir / "ledger.sqlite3").all_jobs()
+    assert [(r.kind, r.state) for r in rows] == [
+        ("transcribe", "delivered"),
+        ("summarize", "failed"),
+    ]
