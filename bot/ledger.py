@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     progress_message_id INTEGER,
     detail TEXT NOT NULL DEFAULT '',
     files_sent INTEGER NOT NULL DEFAULT 0,  -- result files that may have reached the chat
+    cancel_requested INTEGER NOT NULL DEFAULT 0,  -- the user asked; the executor may not know yet
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     UNIQUE (chat_id, message_id, seq)
@@ -71,6 +72,7 @@ class JobRow:
     progress_message_id: int | None
     detail: str
     files_sent: int  # while delivering: how many result files have gone (or may have)
+    cancel_requested: int  # 1: the user asked to cancel it; every (re)start passes that on
     created_at: float
     updated_at: float
 
@@ -150,7 +152,7 @@ class Ledger:
 
     def update(self, job_id: str, **fields: object) -> JobRow:
         allowed = {"state", "target", "workflow", "run_url", "progress_message_id", "detail",
-                   "files_sent"}  # fmt: skip
+                   "files_sent", "cancel_requested"}  # fmt: skip
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"not ledger fields: {sorted(unknown)}")
@@ -247,10 +249,13 @@ def _why(err: Exception) -> str:
 
 def _migrate(db: sqlite3.Connection) -> None:
     """Ledgers written by earlier versions: `srt_sent` (0 or 1, set once every file was
-    handled) became `files_sent` (a count; an old row's 1 is read only by delivered rows)."""
+    handled) became `files_sent` (a count; an old row's 1 is read only by delivered rows);
+    `cancel_requested` came later (no old row has one)."""
     columns = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
     if "srt_sent" in columns:
         db.execute("ALTER TABLE jobs RENAME COLUMN srt_sent TO files_sent")
+    if "cancel_requested" not in columns:
+        db.execute("ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0")
 
 
 def _row(row: sqlite3.Row) -> JobRow:

@@ -141,6 +141,9 @@ class JobService:
             await self._edit(self.ledger.get(job_id), JobState(job_id, Phase.CANCELLED))
             self._forget_upload(job_id)
             return f"Job {job_id} cancelled."
+        # Recorded first: the executor may not have the job yet (it is being dispatched, or
+        # waits out an outage), and a restart must not forget it; every start passes it on.
+        self.ledger.update(job_id, cancel_requested=1)
         with contextlib.suppress(RelayqError):
             await self.executor.cancel(job_id)
         return f"Cancelling job {job_id}…"
@@ -226,6 +229,8 @@ class JobService:
             return
         run_url = handle if handle.startswith("http") else None
         row = self.ledger.update(job_id, state="dispatched", run_url=run_url)
+        if row.cancel_requested:  # asked while it was being dispatched, or before a restart
+            await self.executor.cancel(job_id)
         final: JobState | None = None
         async for state in self.executor.watch(job_id):
             final = state

@@ -52,6 +52,11 @@ def test_a_ledger_from_an_earlier_version_opens_with_its_jobs(tmp_path: Path) ->
     ledger = Ledger(path)
     try:
         [row] = ledger.all_jobs()
-        assert (row.id, row.state, row.files_sent) == ("j1", "delivered", 1)
+        assert (row.id, row.state, row.files_sent, row.cancel_requested) == (
+            "j1",
+            "delivered",
+            1,
+            0,
+        )
     finally:
         ledger.close()
