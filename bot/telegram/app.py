@@ -61,6 +61,11 @@ def build_application(settings: Settings) -> tuple[Application, JobService]:  # 
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
+        # A send that times out may still have arrived, and is sent again (a second copy):
+        # PTB's 5 s to answer is short for a file from a small VM, so give Telegram longer.
+        .read_timeout(30)
+        .write_timeout(30)
+        .media_write_timeout(60)
         .updater(None)
         .build()
     )
