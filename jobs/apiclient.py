@@ -1,7 +1,8 @@
 """The `openai` client for OpenAI and OpenRouter, and the one sentence each failure becomes.
 
 The client itself retries 408, 409, 429 and 5xx answers and timeouts, honouring a server's
-`retry-after` (up to a minute) and backing off exponentially otherwise; `max_retries` sets
+`retry-after` (up to two minutes; a longer one gets its own backoff, at most 8 s a time)
+and backing off exponentially otherwise; `max_retries` sets
 how many times. What is left when it gives up is turned into relayq's error tree here, so the
 summarizer and the transcription backends say the same things. A key is only ever handed to
 the client: no sentence here includes one, and a 401's server text (which can echo part of a

@@ -141,7 +141,7 @@ def test_a_server_that_calls_any_audio_too_large_is_named_by_its_own_setting(
 @pytest.mark.parametrize(
     "fault",
     [
-        Fault(429, times=1, retry_after=1),
+        Fault(429, times=1, retry_after=3),
         Fault(500, times=2),
         Fault(200, times=1, delay_s=12.0),  # slower than the client waits: a timeout, retried
     ],
@@ -159,6 +159,9 @@ def test_passing_trouble_is_retried_and_the_job_completes(
     assert len(api.transcriptions()) == meta["requests"] + injected
     assert not api.faults
     assert wer(speech_text, text) <= WER_BAR
+    if fault.retry_after:  # waited as told (the client's own backoff is under a second)
+        first, again = api.transcriptions()[:2]
+        assert again.at - first.at >= fault.retry_after
 
 
 @pytest.mark.parametrize(

@@ -55,6 +55,7 @@ class Request:
     path: str
     headers: dict[str, str]  # names lower-cased
     body: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
