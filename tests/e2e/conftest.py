@@ -15,7 +15,7 @@ MAC = ["self-hosted", "macOS", "macmini", "audio", "ffmpeg", "heavy"]
 PI4 = ["self-hosted", "Linux", "ARM64", "rpi4", "audio", "light"]
 FAST = Pacing(first_poll_s=0.2, max_poll_s=1.0, max_poll_running_s=0.5, runners_every_s=1.0, retries=6,
               retry_base_s=0.05, secondary_limit_s=0.2)  # fmt: skip
-TOKEN = "ghp_emulatortoken0123456789"
+TOKEN = "ghp_CANARY_emulatortoken0123456789"
 
 
 def job_env(tmp_path: Path) -> dict[str, str]:

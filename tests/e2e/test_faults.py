@@ -90,7 +90,7 @@ async def test_a_runner_lost_mid_run_is_explained_and_the_policy_decides_what_ne
         gh.add_runner("mac-mini", MAC, os="macOS")
         gh.add_runner("pi4", PI4)
         settings = bot_settings(
-            tg, tmp_path, RELAYQ_EXECUTOR="github", GITHUB_TOKEN="ghp_emulated",
+            tg, tmp_path, RELAYQ_EXECUTOR="github", GITHUB_TOKEN="ghp_CANARY_emulated",
             RELAYQ_GITHUB_REPO=gh.repo, RELAYQ_GITHUB_API_URL=gh.api_url, RELAYQ_POLICY=policy,
         )  # fmt: skip
         stop = asyncio.Event()

@@ -237,7 +237,7 @@ async def test_pinned_to_an_offline_mac_the_bot_says_it_waits_then_delivers(
             tg,
             tmp_path,
             RELAYQ_EXECUTOR="github",
-            GITHUB_TOKEN="ghp_emulated",
+            GITHUB_TOKEN="ghp_CANARY_emulated",
             RELAYQ_GITHUB_REPO=gh.repo,
             RELAYQ_GITHUB_API_URL=gh.api_url,
             RELAYQ_FLEET_CHECK_S=1,
@@ -329,7 +329,7 @@ async def test_an_upload_reaches_a_github_runner_and_the_token_shows_nowhere(
             tg,
             tmp_path,
             RELAYQ_EXECUTOR="github",
-            GITHUB_TOKEN="ghp_emulated",
+            GITHUB_TOKEN="ghp_CANARY_emulated",
             RELAYQ_GITHUB_REPO=gh.repo,
             RELAYQ_GITHUB_API_URL=gh.api_url,
         )
@@ -465,7 +465,7 @@ async def test_a_summary_on_github_runs_on_the_pi_from_the_transcripts_run(
                 tg,
                 tmp_path,
                 RELAYQ_EXECUTOR="github",
-                GITHUB_TOKEN="ghp_emulated",
+                GITHUB_TOKEN="ghp_CANARY_emulated",
                 RELAYQ_GITHUB_REPO=gh.repo,
                 RELAYQ_GITHUB_API_URL=gh.api_url,
             )

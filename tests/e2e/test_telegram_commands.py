@@ -68,7 +68,7 @@ async def test_status_and_route_say_github_is_not_answering_and_status_shows_the
             tg,
             tmp_path,
             RELAYQ_EXECUTOR="github",
-            GITHUB_TOKEN="ghp_emulated",
+            GITHUB_TOKEN="ghp_CANARY_emulated",
             RELAYQ_GITHUB_REPO="owner/relayq",
             RELAYQ_GITHUB_API_URL=f"http://127.0.0.1:{closed_port()}",
         )

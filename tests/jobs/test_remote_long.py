@@ -24,7 +24,7 @@ from tests.emulators.openai.server import OpenAIEmulator
 from tools.make_speech import synthesize
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = "sk-long-hour"
+KEY = "sk-CANARY-long-hour"
 REPEATS = 15
 OPENAI_LIMIT = 25 * 1024 * 1024
 pytestmark = pytest.mark.slow
