@@ -139,6 +139,47 @@ async def test_a_dispatch_that_failed_before_creating_is_sent_again_once(
     assert (await follow(ex, "req-503"))[-1].phase is Phase.SUCCEEDED
 
 
+SECONDARY = {"message": "You have exceeded a secondary rate limit"}
+
+
+@pytest.mark.parametrize(
+    ("fault", "dispatches"),
+    [
+        (Fault("POST", r"/dispatches$", 429, headers={"Retry-After": "1"}), 2),
+        (Fault("POST", r"/dispatches$", 403, body=SECONDARY), 2),
+        (Fault("GET", r"/actions/runs/\d+$", 429, times=2, headers={"Retry-After": "1"}), 1),
+        (Fault("GET", r"/actions/runs/\d+$", 403, times=2, body=SECONDARY), 1),
+    ],
+    ids=["dispatch-429", "dispatch-403-secondary", "polling-429", "polling-403-secondary"],
+)
+async def test_rate_limits_on_dispatch_and_polling_still_give_one_run(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path, fault: Fault, dispatches: int
+) -> None:
+    """A refused dispatch (429, or a secondary limit's 403) created nothing: it is sent again
+    once the wait is over, after a look for the run. Limits while watching are waited out."""
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    emulator.inject(fault)
+    ex = executor_for(emulator, tmp_path)
+    await ex.submit(spec("req-limit", str(speech_ogg)))
+    assert (await follow(ex, "req-limit"))[-1].phase is Phase.SUCCEEDED
+    assert len(emulator.dispatches()) == dispatches and len(emulator.runs()) == 1
+    assert fault.times == 0
+
+
+async def test_a_dispatch_answered_after_the_client_gave_up_is_still_one_run(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path
+) -> None:
+    """GitHub creates the run but answers after the client's timeout: relayq looks for the
+    run by its request id before sending anything again, and finds it."""
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    emulator.inject(Fault("POST", r"/dispatches$", 204, delay_s=2.0, apply_first=True))
+    ex = GitHubActionsExecutor(token=TOKEN, repo=emulator.repo, api_url=emulator.api_url,
+                               work_dir=tmp_path / "results", pacing=FAST, timeout_s=1.0)  # fmt: skip
+    await ex.submit(spec("req-slow", str(speech_ogg)))
+    assert (await follow(ex, "req-slow"))[-1].phase is Phase.SUCCEEDED
+    assert len(emulator.dispatches()) == 1 and len(emulator.runs()) == 1
+
+
 async def test_a_run_nobody_picks_up_for_24_hours_fails_with_a_reason(
     emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path
 ) -> None:
