@@ -12,13 +12,34 @@ if [[ -n "${RELAYQ_JOB_LANGUAGE:-}" ]]; then args+=(--language "$RELAYQ_JOB_LANG
 source="$RELAYQ_SOURCE"
 # A summary of an earlier run: the workflow has fetched that run's results into this folder.
 if [[ -n "${RELAYQ_EARLIER_DIR:-}" ]]; then source="$RELAYQ_EARLIER_DIR"; fi
+
+# The job's stderr goes to the log as it comes and into a file: when the job fails, its last
+# "relayq: " line (its one sentence: what was wrong, what to do; never anything else, such as
+# a tool's output) becomes error.txt in the results, which the workflow uploads even then, so
+# the bot can tell the user why, not only "see the log".
+errors="$(mktemp)"
+trap 'rm -f "$errors"' EXIT
+explained() {
+  local code
+  set +e
+  { "$@" 2>&1 1>&3 3>&- | tee -a "$errors" >&2; } 3>&1  # stdout passes by; stderr is teed
+  code=${PIPESTATUS[0]}
+  set -e
+  if ((code != 0)); then
+    mkdir -p "$RELAYQ_OUT"
+    grep '^relayq: ' "$errors" | tail -n 1 | cut -c1-400 > "$RELAYQ_OUT/error.txt" || true
+    [[ -s "$RELAYQ_OUT/error.txt" ]] || rm -f "$RELAYQ_OUT/error.txt"
+  fi
+  return "$code"
+}
+
 case "${RELAYQ_JOB:-transcribe}" in
-  transcribe) exec bash "$here/transcribe.sh" "${args[@]}" -- "$source" ;;
+  transcribe) explained bash "$here/transcribe.sh" "${args[@]}" -- "$source" ;;
   summarize)
     summary_args=(--out "$RELAYQ_OUT")
     if [[ -n "${RELAYQ_JOB_MODEL:-}" ]]; then summary_args+=(--model "$RELAYQ_JOB_MODEL"); fi
     if [[ -n "${RELAYQ_VENV:-}" ]]; then PATH="$RELAYQ_VENV/bin:$PATH"; fi
-    exec relayq summarize "${summary_args[@]}" -- "$source" ;;
+    explained relayq summarize "${summary_args[@]}" -- "$source" ;;
   *)
     echo "relayq: unknown job kind; expected transcribe or summarize" >&2
     exit 2 ;;

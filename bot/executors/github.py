@@ -32,7 +32,7 @@ from github.WorkflowRun import WorkflowRun
 from bot.executors.artifacts import ArtifactExpired, UnsafeArtifact, download_artifact, extract_zip
 from bot.executors.base import JobSpec, JobState, Phase, Unavailable
 from bot.fleet import Fleet, Runner
-from jobs.errors import ConfigError, SourceUnreachable, UsageError
+from jobs.errors import ConfigError, RelayqError, SourceUnreachable, UsageError
 
 __all__ = ["GitHubActionsExecutor", "Pacing"]
 
@@ -282,10 +282,32 @@ class GitHubActionsExecutor:
             return JobState(spec.job_id, Phase.FAILED,
                             f"the runner {lost} went offline in the middle of the run",
                             url=url, step=failed_step, runner_lost=lost)  # fmt: skip
+        said = self._runner_said(run)
+        if said:  # the job's own sentence: what was wrong, what to do
+            return JobState(spec.job_id, Phase.FAILED, said, url=url, step=failed_step)
         where = f" at step '{failed_step}'" if failed_step else ""
         return JobState(spec.job_id, Phase.FAILED,
                         f"the run failed{where}; open the run for its log", url=url,
                         step=failed_step)  # fmt: skip
+
+    def _runner_said(self, run: WorkflowRun) -> str | None:
+        """The last line the failed job wrote (`error.txt` in its results, jobs/run_job.sh),
+        without its `relayq: ` prefix; None when there is none to be had."""
+        try:
+            artifacts = self._read(lambda: list(run.get_artifacts()))
+            if not artifacts or artifacts[0].expired:
+                return None
+            with tempfile.TemporaryDirectory() as tmp:
+                archive = download_artifact(
+                    artifacts[0].archive_download_url, self._token, Path(tmp) / "a.zip"
+                )
+                extract_zip(archive, Path(tmp) / "out", max_bytes=1_000_000)
+                error = Path(tmp) / "out" / "error.txt"
+                text = error.read_text(errors="replace") if error.is_file() else ""
+        except (RelayqError, GithubException, OSError):
+            return None
+        line = " ".join(text.split())[:400]
+        return line.removeprefix("relayq: ") if line.startswith("relayq: ") else None
 
     def _lost_runner(self, run: WorkflowRun) -> str | None:
         """The runner that ran a failed run, if it is offline now: GitHub fails a job whose

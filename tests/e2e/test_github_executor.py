@@ -212,6 +212,23 @@ async def test_an_expired_artifact_is_a_clear_message(
     assert "expired" in states[-1].detail and "run the job again" in states[-1].detail
 
 
+async def test_a_failed_job_says_why_in_the_runners_own_words(
+    emulator: GitHubEmulator, tmp_path: Path
+) -> None:
+    """Not "open the run for its log" (hard from a phone): the job's own sentence, which the
+    runner left in its results (jobs/run_job.sh)."""
+    from tests.jobs.httpserver import serve
+
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    with serve({}) as (base, _):  # every path answers 404
+        ex = executor_for(emulator, tmp_path)
+        await ex.submit(spec("req-404", f"{base}/gone.ogg"))
+        states = await follow(ex, "req-404")
+    assert states[-1].phase is Phase.FAILED
+    assert "gone.ogg answered HTTP 404" in states[-1].detail
+    assert not states[-1].detail.startswith("relayq:")
+
+
 @pytest.mark.parametrize(
     "hostile",
     ["$(id > /tmp/relayq-pwned-1)", "`id > /tmp/relayq-pwned-2`", '"; touch /tmp/relayq-pwned-3; "',

@@ -4,6 +4,7 @@ matched or passed as single arguments."""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -57,6 +58,36 @@ def test_a_fetched_earlier_run_replaces_the_source(tmp_path: Path) -> None:
                           text=True, timeout=30, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-2:] == ["--", str(tmp_path / "in")]
+
+
+@pytest.mark.parametrize(
+    ("stderr", "code", "error_txt"),
+    [
+        ("working\nrelayq: the link answered HTTP 404; check the link\n", 4,
+         "relayq: the link answered HTTP 404; check the link\n"),
+        ("relayq: fetch\nTraceback (most recent call last):\nKeyError: 'x'\n", 1, "relayq: fetch\n"),
+        ("pip: could not reach https://user:pw@index.example/\n", 1, None),  # no relayq line
+        ("relayq: done\n", 0, None),  # success: no error.txt
+    ],
+)  # fmt: skip
+def test_a_failing_job_leaves_its_last_relayq_sentence_in_the_results(
+    tmp_path: Path, stderr: str, code: int, error_txt: str | None
+) -> None:
+    """What the bot shows when a GitHub run fails: only a line relayq wrote, never a tool's."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "relayq").write_text(f"#!/usr/bin/env bash\nprintf %s {shlex.quote(stderr)} >&2\n"
+                                     f"exit {code}\n")  # fmt: skip
+    (fake_bin / "relayq").chmod(0o755)
+    out = tmp_path / "o"
+    env = dict(os.environ, PATH=f"{fake_bin}:{os.environ['PATH']}", RELAYQ_JOB="summarize",
+               RELAYQ_SOURCE="https://example.org/t.txt", RELAYQ_OUT=str(out))  # fmt: skip
+    done = subprocess.run(["bash", str(JOBS / "run_job.sh")], env=env, capture_output=True,
+                          text=True, timeout=30, check=False)  # fmt: skip
+    assert done.returncode == code
+    assert done.stderr == stderr  # the log still gets all of it
+    written = out / "error.txt"
+    assert (written.read_text() if written.exists() else None) == error_txt
 
 
 FAKE_PYTHON = """#!/usr/bin/env bash
