@@ -145,7 +145,8 @@ class GitHubActionsExecutor:
         job = self._job(job_id)
         job.cancel_requested = True
         if job.run_id is not None:
-            with contextlib.suppress(GithubException):
+            # A run that has already ended cannot be cancelled (409): nothing to do.
+            with contextlib.suppress(GithubException, RelayqError):
                 await asyncio.to_thread(self._read, lambda: self._run(job).cancel())
 
     async def close(self) -> None:
@@ -176,7 +177,7 @@ class GitHubActionsExecutor:
                     self._ref, inputs, throw=True, return_run_details=True
                 )
             except GithubException as exc:
-                if exc.status < 500 and exc.status not in (403, 429):
+                if not _passing(exc):
                     raise ConfigError(_dispatch_refused(spec.workflow, exc)) from None
                 self._sleep_for(exc, attempt)
             except (requests.ConnectionError, requests.Timeout):
@@ -392,8 +393,8 @@ class GitHubActionsExecutor:
             try:
                 return call()
             except GithubException as exc:
-                if exc.status < 500 and exc.status not in (403, 429):
-                    raise
+                if not _passing(exc):
+                    raise _read_refused(exc) from None
                 self._sleep_for(exc, attempt)
             except (requests.ConnectionError, requests.Timeout):
                 time.sleep(self._pacing.retry_base_s * 2**attempt)
@@ -420,8 +421,46 @@ class GitHubActionsExecutor:
             raise UsageError(f"no job {job_id} in this session") from None
 
 
+def _message(exc: GithubException) -> str:
+    data = exc.data
+    return str(data.get("message", "")) if isinstance(data, dict) else ""
+
+
+def _passing(exc: GithubException) -> bool:
+    """A server error or a rate limit: asking again later helps. A 403 is a rate limit only
+    when GitHub says so (a header or its message); otherwise it is a permission refused, which
+    waiting never mends."""
+    if exc.status >= 500 or exc.status == 429:
+        return True
+    if exc.status != 403:
+        return False
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    limited = "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0"
+    return limited or "rate limit" in _message(exc).lower()
+
+
+def _read_refused(exc: GithubException) -> RelayqError:
+    """The sentence for a read GitHub refuses: what is wrong, what to change."""
+    if exc.status == 401:
+        return ConfigError("GitHub refused the token (HTTP 401); check GITHUB_TOKEN, it may "
+                           "have expired or been revoked")  # fmt: skip
+    if exc.status == 403:
+        return ConfigError(
+            f"GitHub did not let the token do this ({_message(exc)[:120] or 'HTTP 403'}); give "
+            "it the permissions in docs/SETUP_OCI_TRIGGER.md (Actions: read and write, "
+            "Administration: read-only)"
+        )
+    if exc.status == 404:
+        return ConfigError("GitHub does not show this token the repository or the run; check "
+                           "RELAYQ_GITHUB_REPO and the token's repository access")  # fmt: skip
+    return RelayqError(f"GitHub refused the request (HTTP {exc.status}: {_message(exc)[:120]})")
+
+
 def _dispatch_refused(workflow: str, exc: GithubException) -> str:
-    message = (exc.data or {}).get("message", "") if isinstance(exc.data, dict) else ""
+    message = _message(exc)
+    if exc.status == 403:
+        return (f"GitHub refused to start {workflow} ({message[:120] or 'HTTP 403'}); give the "
+                "token Actions: read and write (docs/SETUP_OCI_TRIGGER.md)")  # fmt: skip
     if exc.status == 404:
         return (f"GitHub has no workflow {workflow} in this repository (or the token cannot see "
                 "it); check RELAYQ_GITHUB_REPO and the token's Actions permission")  # fmt: skip

@@ -17,6 +17,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.executors.base import Unavailable
 from bot.policy import JobRequest, select
 from bot.render import render_decision
 from bot.service import MAX_LINKS, JobService, find_links
@@ -121,8 +122,11 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
         # The fleet first, on its own: a GitHub outage is not a routing answer.
         try:
             fleet = await service.fleet()
-        except RelayqError:
+        except Unavailable:
             await reply(update, texts.github_down("/route"))
+            return
+        except RelayqError as err:  # refused (a revoked token): that sentence says what to do
+            await reply(update, str(err))
             return
         try:
             decision = select(service.policy, JobRequest(kind=kind), fleet,
@@ -162,8 +166,10 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
         unreachable, budget = None, None
         try:
             fleet = await service.fleet()
-        except RelayqError:  # the ledger still knows the queue and the jobs
+        except Unavailable:  # the ledger still knows the queue and the jobs
             fleet, unreachable = None, texts.github_down("/status")
+        except RelayqError as err:  # refused (a revoked token): say what to change
+            fleet, unreachable = None, f"GitHub: {err}."
         budget_of = getattr(service.executor, "rate_limit", None)
         if budget_of is not None and unreachable is None:
             with contextlib.suppress(RelayqError):

@@ -308,6 +308,31 @@ async def test_rate_limit_answers_are_waited_out(
     assert [r.name for r in fleet.runners] == ["pi4"]
 
 
+@pytest.mark.parametrize(
+    ("status", "message", "says"),
+    [
+        (401, "Bad credentials", "GitHub refused the token (HTTP 401); check GITHUB_TOKEN"),
+        (403, "Resource not accessible by personal access token",
+         "(Resource not accessible by personal access token); give it the permissions"),
+        (404, "Not Found", "check RELAYQ_GITHUB_REPO and the token's repository access"),
+    ],
+)  # fmt: skip
+async def test_a_refused_token_is_one_sentence_at_once_not_an_outage(
+    emulator: GitHubEmulator, tmp_path: Path, status: int, message: str, says: str
+) -> None:
+    """A permission refused is no rate limit: waiting never mends it, so it is said at once
+    (before, a 403 was waited on for minutes, then called an outage; a 401 was a raw error)."""
+    from jobs.errors import ConfigError
+
+    emulator.inject(Fault("GET", r"/actions/runners$", status, body={"message": message}))
+    ex = executor_for(emulator, tmp_path)
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as caught:
+        await ex.fleet()
+    assert says in str(caught.value)
+    assert time.monotonic() - started < 1.0
+
+
 async def test_a_server_that_never_recovers_gives_one_clear_error(
     emulator: GitHubEmulator, tmp_path: Path
 ) -> None:
