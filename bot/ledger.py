@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     detail TEXT NOT NULL DEFAULT '',
     files_sent INTEGER NOT NULL DEFAULT 0,  -- result files that may have reached the chat
     cancel_requested INTEGER NOT NULL DEFAULT 0,  -- the user asked; the executor may not know yet
+    size_mb REAL,  -- the input's size and length, when known before the job (uploads)
+    duration_min REAL,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     UNIQUE (chat_id, message_id, seq)
@@ -73,6 +75,8 @@ class JobRow:
     detail: str
     files_sent: int  # while delivering: how many result files have gone (or may have)
     cancel_requested: int  # 1: the user asked to cancel it; every (re)start passes that on
+    size_mb: float | None  # known for uploads (Telegram says), so the policy's limits apply
+    duration_min: float | None
     created_at: float
     updated_at: float
 
@@ -136,14 +140,17 @@ class Ledger:
     # -- jobs --------------------------------------------------------------------------------------
 
     def accept(self, job_id: str, *, chat_id: int, user_id: int, message_id: int, seq: int,
-               kind: str, source: str, pin: str | None) -> JobRow:  # fmt: skip
+               kind: str, source: str, pin: str | None, size_mb: float | None = None,
+               duration_min: float | None = None) -> JobRow:  # fmt: skip
         """Record a job once; a second call for the same (chat, message, seq) returns the first."""
         now = time.time()
         self._db.execute(
             "INSERT OR IGNORE INTO jobs (id, chat_id, user_id, message_id, seq, kind, source, pin,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (job_id, chat_id, user_id, message_id, seq, kind, source, pin, now, now),
-        )
+            " size_mb, duration_min, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (job_id, chat_id, user_id, message_id, seq, kind, source, pin, size_mb, duration_min,
+             now, now),
+        )  # fmt: skip
         row = self._db.execute(
             "SELECT * FROM jobs WHERE chat_id = ? AND message_id = ? AND seq = ?",
             (chat_id, message_id, seq),
@@ -250,12 +257,15 @@ def _why(err: Exception) -> str:
 def _migrate(db: sqlite3.Connection) -> None:
     """Ledgers written by earlier versions: `srt_sent` (0 or 1, set once every file was
     handled) became `files_sent` (a count; an old row's 1 is read only by delivered rows);
-    `cancel_requested` came later (no old row has one)."""
+    `cancel_requested`, `size_mb` and `duration_min` came later (no old row has them)."""
     columns = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
     if "srt_sent" in columns:
         db.execute("ALTER TABLE jobs RENAME COLUMN srt_sent TO files_sent")
     if "cancel_requested" not in columns:
         db.execute("ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0")
+    for name in ("size_mb", "duration_min"):
+        if name not in columns:
+            db.execute(f"ALTER TABLE jobs ADD COLUMN {name} REAL")
 
 
 def _row(row: sqlite3.Row) -> JobRow:

@@ -83,9 +83,10 @@ class JobService:
 
     def accept(
         self, *, chat_id: int, user_id: int, message_id: int, sources: list[str],
-        kind: str = "transcribe",
+        kind: str = "transcribe", size_mb: float | None = None, duration_min: float | None = None,
     ) -> list[JobRow]:  # fmt: skip
-        """Write one row per source (idempotent per message) and start driving them."""
+        """Write one row per source (idempotent per message) and start driving them. The size
+        and length, when known (an upload's, as Telegram tells them), go to the policy."""
         pin = self.ledger.pinned(user_id)
         rows = []
         with self.ledger.transaction():
@@ -100,6 +101,8 @@ class JobService:
                         kind=kind,
                         source=source,
                         pin=pin,
+                        size_mb=size_mb,
+                        duration_min=duration_min,
                     )
                 )
         for row in rows:
@@ -164,8 +167,12 @@ class JobService:
         fleet_of = getattr(self.executor, "fleet", None)
         return await fleet_of() if fleet_of is not None else None
 
-    async def decide(self, kind: str, pin: str | None, size_mb: float | None = None) -> Decision:
-        return select(self.policy, JobRequest(kind=kind, size_mb=size_mb), await self.fleet(), pin)
+    async def decide(
+        self, kind: str, pin: str | None, size_mb: float | None = None,
+        duration_min: float | None = None,
+    ) -> Decision:  # fmt: skip
+        job = JobRequest(kind=kind, size_mb=size_mb, duration_min=duration_min)
+        return select(self.policy, job, await self.fleet(), pin)
 
     # -- the pipeline ----------------------------------------------------------------------------
 
@@ -214,7 +221,7 @@ class JobService:
             row = self.ledger.update(job_id, progress_message_id=message_id)
         decision: Decision | None = None
         if row.state == "accepted":
-            decision = await self.decide(row.kind, row.pin)
+            decision = await self.decide(row.kind, row.pin, row.size_mb, row.duration_min)
             row = self.ledger.update(
                 job_id, target=decision.target, workflow=decision.workflow, state="dispatching"
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 
 from telegram import Message, Update
@@ -107,6 +108,8 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
             user_id=_user(update),
             message_id=message.message_id,
             sources=[f"tg:{media.file_id}"],
+            size_mb=media.file_size / 1024 / 1024 if media.file_size else None,
+            duration_min=_minutes(getattr(media, "duration", None)),  # a document has none
         )
 
     async def route(update: Update, context: Context) -> None:
@@ -272,6 +275,13 @@ async def _log_error(update: object, context: Context) -> None:
 def _message(update: Update) -> Message:
     assert update.effective_message is not None
     return update.effective_message
+
+
+def _minutes(duration: object) -> float | None:
+    """Telegram's duration in minutes; PTB gives seconds, or a timedelta when asked to."""
+    if isinstance(duration, dt.timedelta):
+        return duration.total_seconds() / 60
+    return duration / 60 if isinstance(duration, int | float) and duration > 0 else None
 
 
 def _user(update: Update) -> int:

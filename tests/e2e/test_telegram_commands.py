@@ -178,3 +178,31 @@ async def test_the_summarize_button_after_a_failed_summary_says_it_failed_and_wh
         ("transcribe", "delivered"),
         ("summarize", "failed"),
     ]
+
+
+async def test_an_uploads_size_and_length_meet_the_policys_limits(
+    tmp_path: Path, speech_ogg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram says how big and how long an upload is, so the policy's limits apply to it:
+    pinned to the Pi 4 (200 MB), a 300 MB file is refused with the reason, and nothing runs.
+    Before, every upload was "size unknown" and went wherever it was sent."""
+    monkeypatch.setenv("RELAYQ_STATE_DIR", str(tmp_path / "state"))
+    with BotApiEmulator(TOKEN) as tg:
+        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local",
+                                RELAYQ_TELEGRAM_DOWNLOAD_LIMIT_MB=2000)  # fmt: skip
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_bot(settings, stop=stop))
+        try:
+            assert "Pinned" in (await answer_to(tg, "/pin rpi4")).text
+            tg.user_uploads(OWNER, speech_ogg.read_bytes(), kind="audio", mime_type="audio/ogg",
+                            declared_size=300 * 1024 * 1024)  # fmt: skip
+            failed = await wait_for(
+                tg, lambda: next((s for s in tg.to_chat(OWNER) if "❌" in s.text), None), 60
+            )
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
+    (row,) = Ledger(tmp_path / "state" / "ledger.sqlite3").all_jobs()
+    assert "over its 200 MB limit" in failed.text  # type: ignore[attr-defined]
+    assert row.state == "failed" and row.size_mb == 300 and row.duration_min == 25 / 60
+    assert not (tmp_path / "state" / "uploads").exists()  # nothing was fetched
