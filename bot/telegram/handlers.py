@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -19,6 +20,7 @@ from telegram.ext import (
 )
 
 from bot.executors.base import Unavailable
+from bot.fleet import Fleet
 from bot.policy import JobRequest, select
 from bot.render import render_decision
 from bot.service import MAX_LINKS, JobService, find_links
@@ -124,7 +126,7 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
             return
         # The fleet first, on its own: a GitHub outage is not a routing answer.
         try:
-            fleet = await service.fleet()
+            fleet = await _fleet_soon(service)
         except Unavailable:
             await reply(update, texts.github_down("/route"))
             return
@@ -168,7 +170,7 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
     async def status(update: Update, context: Context) -> None:
         unreachable, budget = None, None
         try:
-            fleet = await service.fleet()
+            fleet = await _fleet_soon(service)
         except Unavailable:  # the ledger still knows the queue and the jobs
             fleet, unreachable = None, texts.github_down("/status")
         except RelayqError as err:  # refused (a revoked token): say what to change
@@ -275,6 +277,22 @@ async def _log_error(update: object, context: Context) -> None:
 def _message(update: Update) -> Message:
     assert update.effective_message is not None
     return update.effective_message
+
+
+# A command answers within this, GitHub or not: the executor's own retries (a minute or more
+# in an outage) are for jobs, which wait; the person who asked should not.
+FLEET_WAIT_S = 10.0
+
+
+async def _fleet_soon(service: JobService) -> Fleet | None:
+    """The runners, or Unavailable when GitHub has not said within FLEET_WAIT_S (the look
+    goes on in its thread, and the fleet watch keeps the last answer)."""
+    look = asyncio.ensure_future(service.fleet())
+    try:
+        return await asyncio.wait_for(asyncio.shield(look), FLEET_WAIT_S)
+    except TimeoutError:
+        look.add_done_callback(lambda done: done.cancelled() or done.exception())  # no warning
+        raise Unavailable(f"GitHub did not answer within {FLEET_WAIT_S:g} s") from None
 
 
 def _minutes(duration: object) -> float | None:

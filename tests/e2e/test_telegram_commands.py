@@ -90,6 +90,36 @@ async def test_status_and_route_say_github_is_not_answering_and_status_shows_the
     assert "the job is kept" not in route.text
 
 
+async def test_status_answers_in_seconds_while_github_is_slow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GitHub takes 8 s to list the runners (a 30 s client timeout, so no error comes): the
+    command does not wait for it, and the rest of the chat is not held up behind it."""
+    from bot.telegram import handlers
+    from tests.emulators.github import GitHubEmulator
+    from tests.emulators.github.server import Fault
+
+    monkeypatch.setattr(handlers, "FLEET_WAIT_S", 1.0)
+    with (
+        BotApiEmulator(TOKEN) as tg,
+        GitHubEmulator(tmp_path / "gh", job_env={}) as gh,
+    ):
+        gh.inject(Fault("GET", r"/actions/runners$", 200, delay_s=8.0, apply_first=True, times=5))
+        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="github",
+                                GITHUB_TOKEN="ghp_CANARY_emulated", RELAYQ_GITHUB_REPO=gh.repo,
+                                RELAYQ_GITHUB_API_URL=gh.api_url)  # fmt: skip
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_bot(settings, stop=stop))
+        try:
+            status = await answer_to(tg, "/status", 5)
+            jobs = await answer_to(tg, "/jobs", 5)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
+    assert status.text.splitlines()[0] == texts.github_down("/status")
+    assert jobs.text  # answered at once, not after GitHub
+
+
 async def test_a_pin_to_a_target_that_cannot_transcribe_is_refused(harness: Harness) -> None:
     refused = await answer_to(harness.tg, "/pin rpi3")
     assert refused.text == (
