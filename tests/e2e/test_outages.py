@@ -20,6 +20,15 @@ from tests.jobs.httpserver import body, serve
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
 
 
+async def delivered(tmp_path: Path, tg: BotApiEmulator) -> None:
+    """Until the one job's files have gone too (its row says delivered)."""
+    ledger = Ledger(tmp_path / "state" / "ledger.sqlite3")
+    try:
+        await wait_for(tg, lambda: ledger.all_jobs()[0].state == "delivered", 60)
+    finally:
+        ledger.close()
+
+
 def done_message(tg: BotApiEmulator) -> object:
     return next((s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None)
 
@@ -50,6 +59,7 @@ async def test_github_silent_for_longer_than_its_retries_the_job_waits_and_is_de
         try:
             tg.user_sends(OWNER, f"{base}/talk.ogg")
             done = await wait_for(tg, lambda: done_message(tg), 180)
+            await delivered(tmp_path, tg)
             await asyncio.sleep(1.5)  # anything sent twice would show by now
         finally:
             stop.set()
@@ -85,6 +95,7 @@ async def test_a_deleted_progress_message_is_replaced_and_the_transcript_still_a
             srt = await wait_for(
                 tg, lambda: next((s for s in tg.to_chat(OWNER) if s.document), None)
             )
+            await delivered(tmp_path, tg)
         finally:
             stop.set()
             await asyncio.wait_for(task, 60)
