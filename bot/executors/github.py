@@ -29,7 +29,13 @@ from github.Repository import Repository
 from github.Workflow import Workflow
 from github.WorkflowRun import WorkflowRun
 
-from bot.executors.artifacts import ArtifactExpired, UnsafeArtifact, download_artifact, extract_zip
+from bot.executors.artifacts import (
+    MAX_UNPACKED_BYTES,
+    ArtifactExpired,
+    UnsafeArtifact,
+    download_artifact,
+    extract_zip,
+)
 from bot.executors.base import JobSpec, JobState, Phase, Unavailable
 from bot.fleet import Fleet, Runner
 from jobs.errors import ConfigError, RelayqError, SourceUnreachable, UsageError
@@ -295,15 +301,8 @@ class GitHubActionsExecutor:
         """The last line the failed job wrote (`error.txt` in its results, jobs/run_job.sh),
         without its `relayq: ` prefix; None when there is none to be had."""
         try:
-            artifacts = self._read(lambda: list(run.get_artifacts()))
-            if not artifacts or artifacts[0].expired:
-                return None
             with tempfile.TemporaryDirectory() as tmp:
-                archive = download_artifact(
-                    artifacts[0].archive_download_url, self._token, Path(tmp) / "a.zip"
-                )
-                extract_zip(archive, Path(tmp) / "out", max_bytes=1_000_000)
-                error = Path(tmp) / "out" / "error.txt"
+                error = self._fetch_results(run, Path(tmp), max_bytes=1_000_000) / "error.txt"
                 text = error.read_text(errors="replace") if error.is_file() else ""
         except (RelayqError, GithubException, OSError):
             return None
@@ -367,7 +366,10 @@ class GitHubActionsExecutor:
         self._fleet = (now, fleet)
         return fleet
 
-    def _fetch_results(self, run: WorkflowRun) -> Path:
+    def _fetch_results(
+        self, run: WorkflowRun, folder: Path | None = None, *, max_bytes: int = MAX_UNPACKED_BYTES
+    ) -> Path:
+        """The run's results, unpacked into `folder` (by default the run's own, kept)."""
         artifacts = self._read(lambda: list(run.get_artifacts()))
         if not artifacts:
             raise SourceUnreachable("the run finished but uploaded no results; open the run's log")
@@ -377,12 +379,12 @@ class GitHubActionsExecutor:
                 "the run's results have expired on GitHub (artifacts are kept 3 days); "
                 "run the job again"
             )
-        folder = self._work_dir / str(run.id)
+        folder = folder or self._work_dir / str(run.id)
         with tempfile.TemporaryDirectory() as tmp:
             archive = download_artifact(
                 artifact.archive_download_url, self._token, Path(tmp) / "a.zip"
             )
-            extract_zip(archive, folder)
+            extract_zip(archive, folder, max_bytes=max_bytes)
         return folder
 
     # -- calls -----------------------------------------------------------------------------------

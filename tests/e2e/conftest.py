@@ -1,15 +1,20 @@
-"""Fixtures for end-to-end runs through PyGithub, the GitHub emulator and act."""
+"""Fixtures for end-to-end runs: through PyGithub, the GitHub emulator and act; and the
+Telegram bot in this process (`harness`)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.executors.github import GitHubActionsExecutor, Pacing
 from tests.emulators.github import GitHubEmulator
+
+if TYPE_CHECKING:
+    from tests.e2e.test_telegram_bot import Harness
 
 MAC = ["self-hosted", "macOS", "macmini", "audio", "ffmpeg", "heavy"]
 PI4 = ["self-hosted", "Linux", "ARM64", "rpi4", "audio", "light"]
@@ -44,3 +49,25 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     os.environ.pop("GITHUB_TOKEN", None)
+
+
+@pytest.fixture
+async def harness(
+    tmp_path: Path, speech_ogg: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Harness]:
+    """The bot running in this process with the local executor, the Bot API emulator, and a
+    server with the speech sample at /talk.ogg."""
+    from tests.e2e.test_telegram_bot import TOKEN as BOT_TOKEN
+    from tests.e2e.test_telegram_bot import Harness, bot_settings, running
+    from tests.emulators.telegram import BotApiEmulator
+    from tests.jobs.httpserver import body, serve
+
+    monkeypatch.setenv("RELAYQ_ALLOW_PRIVATE_URLS", "1")  # the job fetches from the test server
+    monkeypatch.setenv("RELAYQ_STATE_DIR", str(tmp_path / "state"))
+    with (
+        BotApiEmulator(BOT_TOKEN) as tg,
+        serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
+    ):
+        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local")
+        async with running(settings):
+            yield Harness(tg, settings, base)

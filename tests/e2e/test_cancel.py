@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.ledger import Ledger
-from bot.telegram.app import run_bot
-from tests.e2e.test_telegram_bot import OWNER, TOKEN, bot_settings, wait_for
+from tests.e2e.test_telegram_bot import OWNER, TOKEN, bot_settings, running, wait_for
 from tests.emulators.telegram import BotApiEmulator
 from tests.emulators.telegram.server import Fault
 
@@ -24,9 +23,7 @@ async def test_cancelled_while_being_dispatched_the_job_never_delivers(
     with BotApiEmulator(TOKEN) as tg:
         tg.faults.append(Fault("getFile", 200, delay_s=3.0))  # the upload comes slowly
         settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local")
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_bot(settings, stop=stop))
-        try:
+        async with running(settings):
             tg.user_uploads(OWNER, speech_ogg.read_bytes(), kind="voice", mime_type="audio/ogg")
             progress = await wait_for(
                 tg,
@@ -42,9 +39,6 @@ async def test_cancelled_while_being_dispatched_the_job_never_delivers(
                 tg, lambda: next((s for s in tg.to_chat(OWNER) if "cancelled" in s.text), None), 60
             )
             await asyncio.sleep(2.0)  # a transcript would arrive by now
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 60)
     (row,) = Ledger(tmp_path / "state" / "ledger.sqlite3").all_jobs()
     assert row.state == "cancelled" and ended is not None
     assert not any(s.text.startswith("✅") or s.document for s in tg.to_chat(OWNER))

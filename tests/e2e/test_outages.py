@@ -11,9 +11,15 @@ import pytest
 from bot import service as service_module
 from bot.executors import github as github_module
 from bot.ledger import Ledger
-from bot.telegram.app import run_bot
 from jobs.quality import wer
-from tests.e2e.test_telegram_bot import OWNER, TOKEN, bot_settings, wait_for
+from tests.e2e.test_telegram_bot import (
+    OWNER,
+    TOKEN,
+    Harness,
+    bot_settings,
+    running,
+    wait_for,
+)
 from tests.emulators.telegram import BotApiEmulator
 from tests.jobs.httpserver import body, serve
 
@@ -54,16 +60,11 @@ async def test_github_silent_for_longer_than_its_retries_the_job_waits_and_is_de
         gh.inject(Fault("GET", r"/actions/runs/\d+$", 502, times=2 * FAST.retries))
         settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="github", GITHUB_TOKEN="ghp_CANARY_outage",
                                 RELAYQ_GITHUB_REPO=gh.repo, RELAYQ_GITHUB_API_URL=gh.api_url)  # fmt: skip
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_bot(settings, stop=stop))
-        try:
+        async with running(settings):
             tg.user_sends(OWNER, f"{base}/talk.ogg")
             done = await wait_for(tg, lambda: done_message(tg), 180)
             await delivered(tmp_path, tg)
             await asyncio.sleep(1.5)  # anything sent twice would show by now
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 60)
         runs = gh.runs()
     (row,) = Ledger(tmp_path / "state" / "ledger.sqlite3").all_jobs()
     progress = next(s for s in tg.sent if s.texts[0].startswith("🎧"))
@@ -74,31 +75,17 @@ async def test_github_silent_for_longer_than_its_retries_the_job_waits_and_is_de
 
 
 async def test_a_deleted_progress_message_is_replaced_and_the_transcript_still_arrives(
-    tmp_path: Path, speech_ogg: Path, speech_text: str, monkeypatch: pytest.MonkeyPatch
+    harness: Harness, tmp_path: Path, speech_text: str
 ) -> None:
-    monkeypatch.setenv("RELAYQ_ALLOW_PRIVATE_URLS", "1")
-    monkeypatch.setenv("RELAYQ_STATE_DIR", str(tmp_path / "state"))
-    with (
-        BotApiEmulator(TOKEN) as tg,
-        serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
-    ):
-        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local")
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_bot(settings, stop=stop))
-        try:
-            tg.user_sends(OWNER, f"{base}/talk.ogg")
-            first = await wait_for(
-                tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("🎧")), None)
-            )
-            first.deleted = True  # type: ignore[attr-defined]  # the user deletes it
-            done = await wait_for(tg, lambda: done_message(tg), 180)
-            srt = await wait_for(
-                tg, lambda: next((s for s in tg.to_chat(OWNER) if s.document), None)
-            )
-            await delivered(tmp_path, tg)
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 60)
+    tg = harness.tg
+    tg.user_sends(OWNER, f"{harness.base_url}/talk.ogg")
+    first = await wait_for(
+        tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("🎧")), None)
+    )
+    first.deleted = True  # type: ignore[attr-defined]  # the user deletes it
+    done = await wait_for(tg, lambda: done_message(tg), 180)
+    srt = await wait_for(tg, lambda: next((s for s in tg.to_chat(OWNER) if s.document), None))
+    await delivered(tmp_path, tg)
     (row,) = Ledger(tmp_path / "state" / "ledger.sqlite3").all_jobs()
     assert row.state == "delivered" and row.progress_message_id == done.message_id  # type: ignore[attr-defined]
     assert done.message_id != first.message_id  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ through the local executor and the real model."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,24 +43,16 @@ def bot_settings(tg: BotApiEmulator, tmp_path: Path, **extra: object) -> Setting
     return Settings(_env_file=None, **{**values, **extra})  # type: ignore[call-arg,arg-type]
 
 
-@pytest.fixture
-async def harness(
-    tmp_path: Path, speech_ogg: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Harness]:
-    monkeypatch.setenv("RELAYQ_ALLOW_PRIVATE_URLS", "1")  # the job fetches from the test server
-    monkeypatch.setenv("RELAYQ_STATE_DIR", str(tmp_path / "state"))
-    with (
-        BotApiEmulator(TOKEN) as tg,
-        serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
-    ):
-        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local")
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_bot(settings, stop=stop))
-        try:
-            yield Harness(tg, settings, base)
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 60)
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[None]:
+    """The bot, in this process, for the block's length; then stopped as SIGTERM stops it."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_bot(settings, stop=stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 60)
 
 
 async def wait_for(tg: BotApiEmulator, predicate: object, timeout: float = 120) -> object:

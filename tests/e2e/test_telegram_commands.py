@@ -5,40 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.ledger import Ledger
 from bot.telegram import texts
-from bot.telegram.app import run_bot
-from tests.e2e.test_telegram_bot import OWNER, STRANGER, TOKEN, Harness, bot_settings, wait_for
+from tests.e2e.test_telegram_bot import (
+    OWNER,
+    STRANGER,
+    TOKEN,
+    Harness,
+    bot_settings,
+    running,
+    wait_for,
+)
 from tests.emulators.telegram import BotApiEmulator
 from tests.emulators.telegram.server import Sent
-from tests.jobs.httpserver import body, serve
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def harness(
-    tmp_path: Path, speech_ogg: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Harness]:
-    monkeypatch.setenv("RELAYQ_ALLOW_PRIVATE_URLS", "1")  # the job fetches from the test server
-    monkeypatch.setenv("RELAYQ_STATE_DIR", str(tmp_path / "state"))
-    with (
-        BotApiEmulator(TOKEN) as tg,
-        serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
-    ):
-        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local")
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_bot(settings, stop=stop))
-        try:
-            yield Harness(tg, settings, base)
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 60)
 
 
 async def answer_to(tg: BotApiEmulator, text: str, timeout: float = 30) -> Sent:
@@ -72,14 +57,9 @@ async def test_status_and_route_say_github_is_not_answering_and_status_shows_the
             RELAYQ_GITHUB_REPO="owner/relayq",
             RELAYQ_GITHUB_API_URL=f"http://127.0.0.1:{closed_port()}",
         )
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_bot(settings, stop=stop))
-        try:
+        async with running(settings):
             status = await answer_to(tg, "/status", 20)
             route = await answer_to(tg, "/route", 20)
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 60)
     assert status.text.splitlines() == [
         texts.github_down("/status"),
         "Executor: github",
@@ -108,14 +88,9 @@ async def test_status_answers_in_seconds_while_github_is_slow(
         settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="github",
                                 GITHUB_TOKEN="ghp_CANARY_emulated", RELAYQ_GITHUB_REPO=gh.repo,
                                 RELAYQ_GITHUB_API_URL=gh.api_url)  # fmt: skip
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_bot(settings, stop=stop))
-        try:
+        async with running(settings):
             status = await answer_to(tg, "/status", 5)
             jobs = await answer_to(tg, "/jobs", 5)
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 60)
     assert status.text.splitlines()[0] == texts.github_down("/status")
     assert jobs.text  # answered at once, not after GitHub
 
@@ -220,18 +195,13 @@ async def test_an_uploads_size_and_length_meet_the_policys_limits(
     with BotApiEmulator(TOKEN) as tg:
         settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local",
                                 RELAYQ_TELEGRAM_DOWNLOAD_LIMIT_MB=2000)  # fmt: skip
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_bot(settings, stop=stop))
-        try:
+        async with running(settings):
             assert "Pinned" in (await answer_to(tg, "/pin rpi4")).text
             tg.user_uploads(OWNER, speech_ogg.read_bytes(), kind="audio", mime_type="audio/ogg",
                             declared_size=300 * 1024 * 1024)  # fmt: skip
             failed = await wait_for(
                 tg, lambda: next((s for s in tg.to_chat(OWNER) if "❌" in s.text), None), 60
             )
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 60)
     (row,) = Ledger(tmp_path / "state" / "ledger.sqlite3").all_jobs()
     assert "over its 200 MB limit" in failed.text  # type: ignore[attr-defined]
     assert row.state == "failed" and row.size_mb == 300 and row.duration_min == 25 / 60
