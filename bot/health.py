@@ -1,4 +1,5 @@
-"""The fleet watch: notices runners going offline and coming back, and tells the owner.
+"""The fleet watch: notices runners going offline and coming back, and tells the owner
+(through the chat port: `notify` takes a `RunnerNotice`).
 
 What it sees is kept in the ledger (runner, online, since), so "offline since 14:02" in a
 waiting job's progress message and in /status survives a restart of the bot.
@@ -12,15 +13,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from bot.chat import RunnerNotice
 from bot.fleet import Fleet
 from bot.ledger import Ledger
 from bot.policy import Policy
-from bot.telegram.texts import runner_change_text, runner_title
 
-__all__ = ["check_fleet", "watch_fleet"]
+__all__ = ["check_fleet", "machine_of", "watch_fleet"]
 
 log = logging.getLogger(__name__)
-Notify = Callable[[str], Awaitable[None]]
+Notify = Callable[[RunnerNotice], Awaitable[None]]
 
 
 async def check_fleet(fleet: Fleet, ledger: Ledger, policy: Policy, notify: Notify) -> int:
@@ -30,9 +31,22 @@ async def check_fleet(fleet: Fleet, ledger: Ledger, policy: Policy, notify: Noti
     labels = {r.name: r.labels for r in fleet.runners}
     for change in changes:
         previous = before[change.name]
-        title = runner_title(change.name, labels.get(change.name, frozenset()), policy)
-        await notify(runner_change_text(change, title, previous.since if previous.exact else None))
+        machine = machine_of(labels.get(change.name, frozenset()), policy)
+        await notify(RunnerNotice(change, machine, previous.since if previous.exact else None))
     return len(changes)
+
+
+def machine_of(labels: frozenset[str], policy: Policy) -> str | None:
+    """The machine a runner is ("Mac mini"): the description of the target its labels fit
+    best (it has all the target's labels, and the most of those it registers with)."""
+    best, overlap = None, 0
+    for target in policy.targets.values():
+        wanted = {label.lower() for label in target.labels}
+        registered = {label.lower() for label in target.runner_labels} | wanted
+        fit = len(registered & labels)
+        if wanted <= labels and fit > overlap:
+            best, overlap = target.description, fit
+    return best
 
 
 async def watch_fleet(

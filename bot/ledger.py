@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     cancel_requested INTEGER NOT NULL DEFAULT 0,  -- the user asked; the executor may not know yet
     size_mb REAL,  -- the input's size and length, when known before the job (uploads)
     duration_min REAL,
+    source_name TEXT,  -- an upload as the user knows it: its file name, "your voice message"
+    no_speech INTEGER NOT NULL DEFAULT 0,  -- delivered, and the transcript was empty
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     UNIQUE (chat_id, message_id, seq)
@@ -77,6 +79,8 @@ class JobRow:
     cancel_requested: int  # 1: the user asked to cancel it; every (re)start passes that on
     size_mb: float | None  # known for uploads (Telegram says), so the policy's limits apply
     duration_min: float | None
+    source_name: str | None  # an upload as the user knows it (None: a link, an earlier job)
+    no_speech: int  # 1: delivered with nothing said in it (no summary is offered)
     created_at: float
     updated_at: float
 
@@ -141,15 +145,16 @@ class Ledger:
 
     def accept(self, job_id: str, *, chat_id: int, user_id: int, message_id: int, seq: int,
                kind: str, source: str, pin: str | None, size_mb: float | None = None,
-               duration_min: float | None = None) -> JobRow:  # fmt: skip
+               duration_min: float | None = None, source_name: str | None = None,
+               ) -> JobRow:  # fmt: skip
         """Record a job once; a second call for the same (chat, message, seq) returns the first."""
         now = time.time()
         self._db.execute(
             "INSERT OR IGNORE INTO jobs (id, chat_id, user_id, message_id, seq, kind, source, pin,"
-            " size_mb, duration_min, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " size_mb, duration_min, source_name, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (job_id, chat_id, user_id, message_id, seq, kind, source, pin, size_mb, duration_min,
-             now, now),
+             source_name, now, now),
         )  # fmt: skip
         row = self._db.execute(
             "SELECT * FROM jobs WHERE chat_id = ? AND message_id = ? AND seq = ?",
@@ -159,7 +164,7 @@ class Ledger:
 
     def update(self, job_id: str, **fields: object) -> JobRow:
         allowed = {"state", "target", "workflow", "run_url", "progress_message_id", "detail",
-                   "files_sent", "cancel_requested"}  # fmt: skip
+                   "files_sent", "cancel_requested", "no_speech"}  # fmt: skip
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"not ledger fields: {sorted(unknown)}")
@@ -257,15 +262,17 @@ def _why(err: Exception) -> str:
 def _migrate(db: sqlite3.Connection) -> None:
     """Ledgers written by earlier versions: `srt_sent` (0 or 1, set once every file was
     handled) became `files_sent` (a count; an old row's 1 is read only by delivered rows);
-    `cancel_requested`, `size_mb` and `duration_min` came later (no old row has them)."""
+    `cancel_requested`, `size_mb`, `duration_min`, `source_name` and `no_speech` came later
+    (no old row has them)."""
     columns = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
     if "srt_sent" in columns:
         db.execute("ALTER TABLE jobs RENAME COLUMN srt_sent TO files_sent")
     if "cancel_requested" not in columns:
         db.execute("ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0")
-    for name in ("size_mb", "duration_min"):
+    for name, kind in (("size_mb", "REAL"), ("duration_min", "REAL"), ("source_name", "TEXT"),
+                       ("no_speech", "INTEGER NOT NULL DEFAULT 0")):  # fmt: skip
         if name not in columns:
-            db.execute(f"ALTER TABLE jobs ADD COLUMN {name} REAL")
+            db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
 
 
 def _row(row: sqlite3.Row) -> JobRow:

@@ -44,7 +44,7 @@ def chat_demo(settings: Settings, audio: Path, timeout_s: float = 300) -> str:
 async def _chat(settings: Settings, audio: Path, timeout_s: float) -> str:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from bot.telegram.app import run_bot
+    from bot.app import run_bot
 
     # Found at run time in the checkout (a test fixture, not part of the package).
     BotApiEmulator = importlib.import_module("tests.emulators.telegram").BotApiEmulator

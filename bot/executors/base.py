@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from bot.fleet import Fleet
 from jobs.errors import RelayqError
 
 __all__ = ["Executor", "JobSpec", "JobState", "Phase", "Unavailable"]
@@ -97,4 +98,12 @@ class Executor(Protocol):
 
     async def cancel(self, job_id: str) -> None:
         """Stop the job if it is queued or running; a finished job is left as it is."""
+        ...
+
+    async def fleet(self) -> Fleet | None:
+        """The runners as they are now; None when there are none to see (this machine)."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of what the executor holds (connections, running jobs)."""
         ...

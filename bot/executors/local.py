@@ -151,6 +151,10 @@ class LocalExecutor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    async def fleet(self) -> None:
+        """No runners to list: this machine runs every target."""
+        return
+
     def state(self, job_id: str) -> JobState:
         return self._job(job_id).last
 

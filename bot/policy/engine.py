@@ -10,7 +10,7 @@ from bot.fleet import Fleet
 from bot.policy.schema import Policy, Route, Target, unmet_requirement
 from jobs.errors import TooLarge, UsageError
 
-__all__ = ["CandidateReason", "Decision", "JobRequest", "Verdict", "select"]
+__all__ = ["NO_FLEET", "CandidateReason", "Decision", "JobRequest", "Verdict", "select"]
 
 Verdict = Literal["taken", "constraint", "offline", "busy", "no-runner"]
 _State = Literal["free", "busy", "offline", "no-runner", "unknown"]
@@ -77,19 +77,24 @@ class Decision:
         }
 
 
+NO_FLEET = "no fleet information"
+
+
 def select(
-    policy: Policy, job: JobRequest, fleet: Fleet | None, pin: str | None = None
-) -> Decision:
-    """Decide where `job` runs; `fleet=None` means runner states are unknown (no GitHub)."""
+    policy: Policy, job: JobRequest, fleet: Fleet | None, pin: str | None = None,
+    *, unknown: str = NO_FLEET,
+) -> Decision:  # fmt: skip
+    """Decide where `job` runs; `fleet=None` means runner states are unknown, and `unknown`
+    says why ("GitHub did not answer within 10 s")."""
     route = policy.routes.get(job.kind)
     if route is None:
         raise UsageError(
             f"unknown job kind {job.kind!r}; choose one of: {', '.join(sorted(policy.routes))}"
         )
     if pin is not None:
-        return _pinned(policy, route, job, fleet, pin)
+        return _pinned(policy, route, job, fleet, pin, unknown)
 
-    chosen = _Chooser(policy, route, job, fleet)
+    chosen = _Chooser(policy, route, job, fleet, unknown)
     waitable: list[tuple[str, _State]] = []
     for name in route.prefer:
         state = chosen.consider(name)
@@ -126,8 +131,11 @@ def select(
 class _Chooser:
     """Walks a route's candidates, keeping the reasons in the order they were considered."""
 
-    def __init__(self, policy: Policy, route: Route, job: JobRequest, fleet: Fleet | None) -> None:
+    def __init__(
+        self, policy: Policy, route: Route, job: JobRequest, fleet: Fleet | None, unknown: str
+    ) -> None:
         self.policy, self.route, self.job, self.fleet = policy, route, job, fleet
+        self.unknown = unknown
         self.reasons: list[CandidateReason] = []
 
     def consider(self, name: str, *, as_fallback: bool = False) -> _State | None:
@@ -144,13 +152,14 @@ class _Chooser:
             return None
         state = _availability(target, self.fleet)
         if not as_fallback and (state == "busy" or state == "offline" or state == "no-runner"):
-            text = f"{_label(name, target)}: {_state_text(state, target)} — falls through"
+            said = _state_text(state, target, self.unknown)
+            text = f"{_label(name, target)}: {said} — falls through"
             self.reasons.append(CandidateReason(name, state, text))
         return state
 
     def take(self, name: str, state: _State, outcome: str, *, queued: bool) -> Decision:
         target = self.policy.targets[name]
-        text = f"{_label(name, target)}: {_state_text(state, target)} — {outcome}"
+        text = f"{_label(name, target)}: {_state_text(state, target, self.unknown)} — {outcome}"
         text += _unknown_size_note(target, self.job)
         self.reasons.append(CandidateReason(name, "taken", text))
         return _decision(
@@ -165,7 +174,7 @@ class _Chooser:
 
 
 def _pinned(
-    policy: Policy, route: Route, job: JobRequest, fleet: Fleet | None, pin: str
+    policy: Policy, route: Route, job: JobRequest, fleet: Fleet | None, pin: str, unknown: str
 ) -> Decision:
     """A pin overrides preference but never reroutes: it runs there, waits there, or is refused."""
     allowed = ", ".join(policy.pins.allowed) or "(none: this policy allows no pins)"
@@ -193,7 +202,7 @@ def _pinned(
         )
     state = _availability(target, fleet)
     queued = state not in ("free", "unknown")
-    text = f"pinned to {label}: {_state_text(state, target)}"
+    text = f"pinned to {label}: {_state_text(state, target, unknown)}"
     text += " — the job will wait for it" if queued else " — taken"
     text += _unknown_size_note(target, job)
     reasons = [CandidateReason(pin, "taken", text)]
@@ -263,14 +272,14 @@ def _availability(target: Target, fleet: Fleet | None) -> _State:
     return "offline"
 
 
-def _state_text(state: _State, target: Target) -> str:
+def _state_text(state: _State, target: Target, unknown: str) -> str:
     if state == "no-runner":
         return "no runner has the labels " + ", ".join(target.labels)
     return {
         "free": "online and idle",
         "busy": "busy",
         "offline": "offline",
-        "unknown": "runner state unknown (no fleet information)",
+        "unknown": f"runner state unknown ({unknown})",
     }[state]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -19,13 +18,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.executors.base import Unavailable
-from bot.fleet import Fleet
-from bot.policy import JobRequest, select
+from bot.lifecycle import MAX_LINKS, Answer, FleetLook, JobService, Upload, find_links
+from bot.policy import JobRequest
 from bot.render import render_decision
-from bot.service import MAX_LINKS, JobService, find_links
 from bot.settings import Settings
 from bot.telegram import texts
+from bot.telegram.messenger import Messenger
 from jobs.errors import RelayqError
 
 __all__ = ["register_handlers"]
@@ -42,8 +40,14 @@ UPLOADS = (
 )
 
 
-def register_handlers(app: Application, service: JobService, settings: Settings) -> None:  # type: ignore[type-arg]
+def register_handlers(
+    app: Application,  # type: ignore[type-arg]
+    service: JobService,
+    messenger: Messenger,
+    settings: Settings,
+) -> None:
     allowed = settings.allowed_user_ids
+    intake, ledger, policy = service.intake, service.ledger, service.policy
     limit_bytes = int(settings.telegram_download_limit_mb * 1024 * 1024)
 
     async def gate(update: Update, context: Context) -> None:
@@ -53,14 +57,14 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
         user_id = user.id if user else 0
         log.warning("refused update from user %s", user_id)
         if update.callback_query is not None:
-            await service.messenger.answer(update.callback_query.id, texts.refusal(user_id))
+            await messenger.answer(update.callback_query.id, texts.refusal(user_id))
         elif update.effective_chat is not None and user is not None:
-            await service.messenger.send(update.effective_chat.id, texts.refusal(user_id))
+            await messenger.send(update.effective_chat.id, texts.refusal(user_id))
         raise ApplicationHandlerStop
 
     async def reply(update: Update, text: str) -> None:
         assert update.effective_chat is not None
-        await service.messenger.send(update.effective_chat.id, text[: texts.MAX_MESSAGE])
+        await messenger.send(update.effective_chat.id, text[: texts.MAX_MESSAGE])
 
     async def start(update: Update, context: Context) -> None:
         await reply(update, texts.HELP)
@@ -78,23 +82,14 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
                 update, f"That message has {len(found)} links; send at most {MAX_LINKS} at a time."
             )
             return
-        service.accept(
-            chat_id=message.chat_id,
-            user_id=_user(update),
-            message_id=message.message_id,
-            sources=found,
-        )
+        intake.accept(chat_id=message.chat_id, user_id=_user(update),
+                      message_id=message.message_id, sources=found)  # fmt: skip
 
     async def upload(update: Update, context: Context) -> None:
         message = _message(update)
-        media = (
-            message.audio
-            or message.voice
-            or message.video
-            or message.video_note
-            or message.document
-        )
-        assert media is not None
+        kinds = ("audio", "voice", "video", "video_note", "document")
+        kind = next(k for k in kinds if getattr(message, k) is not None)
+        media = getattr(message, kind)
         if (media.file_size or 0) > limit_bytes:
             size = (media.file_size or 0) / 1024 / 1024
             await reply(
@@ -105,18 +100,18 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
                 "RELAYQ_TELEGRAM_API_BASE at it and raise RELAYQ_TELEGRAM_DOWNLOAD_LIMIT_MB.",
             )
             return
-        service.accept(
-            chat_id=message.chat_id,
-            user_id=_user(update),
-            message_id=message.message_id,
-            sources=[f"tg:{media.file_id}"],
+        upload = Upload(
+            media.file_id,
+            name=texts.upload_name(kind, getattr(media, "file_name", None)),
             size_mb=media.file_size / 1024 / 1024 if media.file_size else None,
             duration_min=_minutes(getattr(media, "duration", None)),  # a document has none
         )
+        intake.accept_upload(chat_id=message.chat_id, user_id=_user(update),
+                             message_id=message.message_id, upload=upload)  # fmt: skip
 
     async def route(update: Update, context: Context) -> None:
         args = context.args or []
-        kinds = list(service.policy.routes)
+        kinds = list(policy.routes)
         if not args or (len(args) == 1 and args[0].lower().startswith(("http://", "https://"))):
             kind = "transcribe"  # what a link becomes; its size is not known before the job
         elif len(args) == 1 and args[0] in kinds:
@@ -124,36 +119,29 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
         else:
             await reply(update, texts.route_usage(args, kinds))
             return
-        # The fleet first, on its own: a GitHub outage is not a routing answer.
         try:
-            fleet = await _fleet_soon(service)
-        except Unavailable:
-            await reply(update, texts.github_down("/route"))
-            return
-        except RelayqError as err:  # refused (a revoked token): that sentence says what to do
+            look = await service.routing.look()
+            decision = service.routing.preview(look, JobRequest(kind=kind),
+                                               ledger.pinned(_user(update)))  # fmt: skip
+        except RelayqError as err:  # refused (a revoked token), a pin that cannot take it
             await reply(update, str(err))
             return
-        try:
-            decision = select(service.policy, JobRequest(kind=kind), fleet,
-                              service.ledger.pinned(_user(update)))  # fmt: skip
-        except RelayqError as err:
-            await reply(update, str(err))
-            return
-        await reply(update, render_decision(decision))
+        said = render_decision(decision)
+        await reply(update, f"{texts.route_blind(look.unknown)}\n\n{said}" if look.silent else said)
 
     async def pin(update: Update, context: Context) -> None:
         args = context.args or []
-        able = texts.pinnable(service.policy)
-        if len(args) != 1 or args[0] not in service.policy.pins.allowed:
+        able = texts.pinnable(policy)
+        if len(args) != 1 or args[0] not in policy.pins.allowed:
             await reply(update, f"Pin one of: {', '.join(able)} — for example /pin {able[0]}"
                         if able else "This policy allows no pins; the policy chooses.")  # fmt: skip
             return
-        refused = texts.pin_refusal(service.policy, args[0])
+        refused = texts.pin_refusal(policy, args[0])
         if refused is not None:
             await reply(update, refused)
             return
-        service.ledger.pin(_user(update), args[0])
-        target = service.policy.targets[args[0]]
+        ledger.pin(_user(update), args[0])
+        target = policy.targets[args[0]]
         await reply(
             update,
             f"Pinned: your jobs now run on {args[0]} ({target.description}) and wait "
@@ -161,39 +149,36 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
         )
 
     async def unpin(update: Update, context: Context) -> None:
-        service.ledger.pin(_user(update), None)
+        ledger.pin(_user(update), None)
         await reply(update, "Unpinned: the policy chooses where your jobs run.")
 
     async def jobs(update: Update, context: Context) -> None:
-        await reply(update, texts.jobs_text(service.ledger.recent(_user(update))))
+        await reply(update, texts.jobs_text(ledger.recent(_user(update))))
 
     async def status(update: Update, context: Context) -> None:
         unreachable, budget = None, None
         try:
-            fleet = await _fleet_soon(service)
-        except Unavailable:  # the ledger still knows the queue and the jobs
-            fleet, unreachable = None, texts.github_down("/status")
+            look = await service.routing.look()
         except RelayqError as err:  # refused (a revoked token): say what to change
-            fleet, unreachable = None, f"GitHub: {err}."
+            look, unreachable = FleetLook(None, str(err)), f"GitHub: {err}."
+        fleet = look.fleet
+        if look.silent:  # the ledger still knows the queue and the jobs
+            unreachable = texts.github_down("/status")
         budget_of = getattr(service.executor, "rate_limit", None)
         if budget_of is not None and unreachable is None:
             with contextlib.suppress(RelayqError):
                 budget = await budget_of()
-        seen = {r.name: r for r in service.ledger.runners()}
-        await reply(
-            update,
-            texts.status_text(
-                fleet, service.ledger.unfinished(), _user(update), budget, service.executor.name,
-                seen, unreachable,
-            ),
-        )  # fmt: skip
+        seen = {r.name: r for r in ledger.runners()}
+        said = texts.status_text(fleet, ledger.unfinished(), _user(update), budget,
+                                 service.executor.name, seen, unreachable)  # fmt: skip
+        await reply(update, said)
 
     def _summarize(job_id: str, chat_id: int, message_id: int, user_id: int) -> str:
-        earlier = service.summarizable(job_id, user_id)
-        if isinstance(earlier, str):
-            return earlier
-        (row,) = service.accept(chat_id=chat_id, user_id=user_id, message_id=message_id,
-                                sources=[f"job:{earlier.id}"], kind="summarize")  # fmt: skip
+        earlier = intake.summarizable(job_id, user_id)
+        if isinstance(earlier, Answer):
+            return texts.not_summarizable(earlier, job_id)
+        (row,) = intake.accept(chat_id=chat_id, user_id=user_id, message_id=message_id,
+                               sources=[f"job:{earlier.id}"], kind="summarize")  # fmt: skip
         return texts.summary_again(earlier.id, row)
 
     async def summarize(update: Update, context: Context) -> None:
@@ -205,12 +190,11 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
         if args:
             job_id = args[0]
         else:
-            done = [r for r in service.ledger.recent(_user(update), 50)
-                    if r.kind == "transcribe" and r.text_delivered]  # fmt: skip
-            if not done:
+            latest = intake.latest_summarizable(_user(update))
+            if latest is None:
                 await reply(update, "There is no finished transcript to summarize yet.")
                 return
-            job_id = done[0].id
+            job_id = latest.id
         await reply(update, _summarize(job_id, message.chat_id, message.message_id, _user(update)))
 
     async def cancel(update: Update, context: Context) -> None:
@@ -218,21 +202,25 @@ def register_handlers(app: Application, service: JobService, settings: Settings)
         if len(args) != 1:
             await reply(update, "Say which job: /cancel <job id> (see /jobs).")
             return
-        await reply(update, await service.cancel(args[0], _user(update)))
+        await reply(update, await _cancel(args[0], _user(update)))
+
+    async def _cancel(job_id: str, user_id: int) -> str:
+        answer = await intake.cancel(job_id, user_id)
+        return texts.cancel_answer(answer, job_id, intake.own_job(job_id, user_id))
 
     async def button(update: Update, context: Context) -> None:
         query = update.callback_query
         assert query is not None
         data = query.data or ""
         if data.startswith("cancel:"):
-            answer = await service.cancel(data.split(":", 1)[1], _user(update))
+            answer = await _cancel(data.split(":", 1)[1], _user(update))
         elif data.startswith("sum:") and isinstance(query.message, Message):
             # Keyed by the transcript's message: pressing twice makes one summary.
             answer = _summarize(data.split(":", 1)[1], query.message.chat_id,
                                 query.message.message_id, _user(update))  # fmt: skip
         else:
             answer = "That button is no longer in use."
-        await service.messenger.answer(query.id, answer[: texts.MAX_ANSWER])
+        await messenger.answer(query.id, answer[: texts.MAX_ANSWER])
 
     async def unknown(update: Update, context: Context) -> None:
         command = (_message(update).text or "/").split()[0].split("@")[0]
@@ -277,22 +265,6 @@ async def _log_error(update: object, context: Context) -> None:
 def _message(update: Update) -> Message:
     assert update.effective_message is not None
     return update.effective_message
-
-
-# A command answers within this, GitHub or not: the executor's own retries (a minute or more
-# in an outage) are for jobs, which wait; the person who asked should not.
-FLEET_WAIT_S = 10.0
-
-
-async def _fleet_soon(service: JobService) -> Fleet | None:
-    """The runners, or Unavailable when GitHub has not said within FLEET_WAIT_S (the look
-    goes on in its thread, and the fleet watch keeps the last answer)."""
-    look = asyncio.ensure_future(service.fleet())
-    try:
-        return await asyncio.wait_for(asyncio.shield(look), FLEET_WAIT_S)
-    except TimeoutError:
-        look.add_done_callback(lambda done: done.cancelled() or done.exception())  # no warning
-        raise Unavailable(f"GitHub did not answer within {FLEET_WAIT_S:g} s") from None
 
 
 def _minutes(duration: object) -> float | None:

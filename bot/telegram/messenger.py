@@ -20,11 +20,12 @@ from telegram import (
 )
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
+from bot.telegram.card_texts import Button
+
 __all__ = ["Button", "Messenger"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Button = tuple[str, str]  # (label, callback data or URL)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.chat import RunnerNotice
 from bot.fleet import Fleet, Runner
-from bot.health import check_fleet
+from bot.health import check_fleet, machine_of
 from bot.ledger import Ledger, RunnerSeen
 from bot.policy import load_policy_file
-from bot.telegram.texts import runner_change_text, runner_title, status_text, waiting_text
+from bot.telegram.card_texts import runner_change_text, runner_title, waiting_text
+from bot.telegram.texts import status_text
 
 POLICY = load_policy_file(Path(__file__).resolve().parents[2] / "policy" / "policy.yaml")
 MAC = frozenset({"self-hosted", "macmini", "audio", "ffmpeg", "heavy"})
@@ -55,8 +57,8 @@ def test_a_runner_removed_from_github_counts_as_offline(ledger: Ledger) -> None:
 async def test_the_owner_hears_when_a_runner_goes_and_comes_back(ledger: Ledger) -> None:
     told: list[str] = []
 
-    async def notify(text: str) -> None:
-        told.append(text)
+    async def notify(notice: RunnerNotice) -> None:
+        told.append(runner_change_text(notice))
 
     assert await check_fleet(fleet(True), ledger, POLICY, notify) == 0
     assert await check_fleet(fleet(False), ledger, POLICY, notify) == 1
@@ -79,7 +81,7 @@ async def test_the_owner_hears_when_a_runner_goes_and_comes_back(ledger: Ledger)
 def test_a_runner_is_named_after_the_target_its_labels_fit_best(
     name: str, labels: frozenset[str], expected: str
 ) -> None:
-    assert runner_title(name, labels, POLICY) == expected
+    assert runner_title(name, machine_of(labels, POLICY)) == expected
 
 
 @pytest.mark.parametrize(
@@ -104,7 +106,7 @@ def test_the_waiting_line_says_which_machine_and_since_when(
 
 def test_back_online_says_how_long_it_was_gone() -> None:
     back = RunnerSeen("mac-mini", True, T0 + 37 * 60, exact=True)
-    assert runner_change_text(back, "Mac mini (mac-mini)", T0) == (
+    assert runner_change_text(RunnerNotice(back, "Mac mini", T0)) == (
         "🟢 Mac mini (mac-mini) is back online after 37 min offline (14:39)."
     )
 

@@ -10,7 +10,7 @@ def test_the_bot_loads_no_model_decoder_or_numpy_at_start() -> None:
     """numpy alone is about 12 MB of the bot's memory; the runner side needs it, the bot not."""
     code = (
         # What `relayq bot` loads before it runs: every command's parser, then the bot.
-        "import sys, bot.cli, bot.telegram.app; bot.cli.build_parser();"
+        "import sys, bot.cli, bot.app; bot.cli.build_parser();"
         "print(' '.join(m for m in ('numpy', 'av', 'faster_whisper', 'ctranslate2', 'openai')"
         " if m in sys.modules))"
     )

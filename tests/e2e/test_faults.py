@@ -69,8 +69,8 @@ async def test_a_runner_lost_mid_run_is_explained_and_the_policy_decides_what_ne
 ) -> None:
     import asyncio
 
+    from bot.app import run_bot
     from bot.ledger import Ledger
-    from bot.telegram.app import run_bot
     from tests.e2e.conftest import MAC, PI4, job_env
     from tests.e2e.test_telegram_bot import TOKEN, bot_settings
     from tests.emulators.github import GitHubEmulator

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import service as service_module
 from bot.executors import github as github_module
 from bot.ledger import Ledger
+from bot.lifecycle import driving
 from jobs.quality import wer
 from tests.e2e.test_telegram_bot import (
     OWNER,
@@ -50,7 +50,7 @@ async def test_github_silent_for_longer_than_its_retries_the_job_waits_and_is_de
     from tests.emulators.github.server import Fault
 
     monkeypatch.setattr(github_module, "Pacing", lambda: FAST)
-    monkeypatch.setattr(service_module, "OUTAGE_FIRST_S", 0.5)
+    monkeypatch.setattr(driving, "OUTAGE_FIRST_S", 0.5)
     with (
         BotApiEmulator(TOKEN) as tg,
         GitHubEmulator(tmp_path / "gh", job_env=job_env(tmp_path)) as gh,

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import run_bot
 from bot.ledger import Ledger
 from bot.settings import Settings
-from bot.telegram.app import run_bot
 from jobs.quality import wer
 from tests.emulators.telegram import BotApiEmulator
 from tests.jobs.httpserver import body, serve
@@ -69,7 +69,10 @@ async def test_a_link_becomes_a_progress_message_then_the_transcript(
     )
     assert wer(speech_text, done.text.split("\n\n", 1)[1]) <= 0.25  # type: ignore[attr-defined]
     history = " | ".join(done.texts)  # type: ignore[attr-defined]
-    assert "→ mac (Mac mini) via transcribe_mac.yml" in history
+    # The local executor runs it here, and the card says so, with what GitHub would have done.
+    assert "→ this machine (the local executor runs every job here)" in history
+    assert "with GitHub the policy would choose mac (Mac mini) via transcribe_mac.yml" in history
+    assert "· this machine (" in done.text  # type: ignore[attr-defined]
     assert "⚙️ " in history  # a running state was shown (older edits may be coalesced)
     srt = await wait_for(tg, lambda: next((s for s in tg.to_chat(OWNER) if s.document), None))
     assert srt.document[0] == "transcript.srt" and srt.document[1].startswith(b"1\n00:00:00")  # type: ignore[attr-defined]
@@ -106,7 +109,9 @@ async def test_an_upload_whose_name_plays_unicode_tricks_is_just_the_file_you_se
     )
     assert wer(speech_text, done.text.split("\n\n", 1)[1]) <= 0.25  # type: ignore[attr-defined]
     everything = " ".join(t for s in tg.to_chat(OWNER) for t in s.texts)
-    assert "\u202e" not in everything and "passwd" not in everything
+    assert "\u202e" not in everything and "\u200b" not in everything
+    assert "../" not in everything and "etc/passwd" not in everything
+    assert "\npasswd.ogg\n" in done.texts[0]  # type: ignore[attr-defined]  # its own name, cleaned
     assert not (harness.settings.state_dir.parent / "etc").exists()
 
 

@@ -1,4 +1,5 @@
-"""The Telegram bot: one function wires it, a poll loop that never loses an update runs it.
+"""The Telegram connection: the Application, its start, and a poll loop that never loses an
+update.
 
 python-telegram-bot's own Updater confirms updates to Telegram as soon as it fetches them,
 before any handler runs, so a hard kill in between would lose a message. Here the Application
@@ -11,24 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
-from collections.abc import Awaitable, Callable
+import time
 
 from telegram import BotCommand
-from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.dispatching import build_executor, resolve_policy_path
-from bot.health import watch_fleet
 from bot.ledger import Ledger
-from bot.policy import load_policy_file
-from bot.service import JobService
 from bot.settings import Settings
-from bot.telegram.handlers import register_handlers
-from bot.telegram.messenger import Messenger
 from jobs.errors import ConfigError
 
-__all__ = ["build_application", "run_bot"]
+__all__ = ["ALLOWED_UPDATES", "COMMANDS", "connect", "poll", "telegram_application"]
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +38,16 @@ COMMANDS = [
     ("summarize", "summarize a transcript: /summarize [job]"),
 ]
 ALLOWED_UPDATES = ["message", "callback_query"]
+# Telegram unreachable at start: try again after a pause doubling from the first to the
+# longest, and say so in the log at most once a minute (systemd sees a running service, not
+# a crash loop).
+CONNECT_FIRST_S = 1.0
+CONNECT_LONGEST_S = 60.0
+SAY_EVERY_S = 60.0
 
 
-def build_application(settings: Settings) -> tuple[Application, JobService]:  # type: ignore[type-arg]
+def telegram_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+    """The PTB Application for the configured bot (not yet connected)."""
     if settings.telegram_bot_token is None:
         raise ConfigError(
             "TELEGRAM_BOT_TOKEN is not set; put the token from @BotFather in /etc/relayq/env"
@@ -56,7 +57,7 @@ def build_application(settings: Settings) -> tuple[Application, JobService]:  # 
             "RELAYQ_ALLOWED_USERS is empty; add your Telegram user id so the bot answers you"
         )
     base = settings.telegram_api_base.rstrip("/")
-    app = (
+    return (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(f"{base}/bot")
@@ -69,46 +70,39 @@ def build_application(settings: Settings) -> tuple[Application, JobService]:  # 
         .updater(None)
         .build()
     )
-    ledger = Ledger(settings.state_dir / "ledger.sqlite3")
-    service = JobService(
-        ledger=ledger,
-        executor=build_executor(settings),
-        policy=load_policy_file(resolve_policy_path(settings)),
-        settings=settings,
-        messenger=Messenger(app.bot),
-    )
-    register_handlers(app, service, settings)
-    return app, service
 
 
-async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Run until SIGTERM/SIGINT (or `stop`): resume unfinished jobs, then poll."""
-    app, service = build_application(settings)
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    async with app:
-        await app.bot.delete_webhook()
-        await app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
-        resumed = service.resume_all()
-        log.info("relayq bot started; %d job(s) resumed", resumed)
-        watch = asyncio.create_task(
-            watch_fleet(service.fleet, service.ledger, service.policy, _alerts(service, settings),
-                        settings.fleet_check_s, stop)
-        )  # fmt: skip
+async def connect(app: Application, stop: asyncio.Event, where: str) -> bool:  # type: ignore[type-arg]
+    """Initialize `app` and announce the commands, for as long as Telegram takes to answer.
+    A token Telegram refuses is one ConfigError without the token; False when `stop` came
+    first."""
+    pause, said_at = CONNECT_FIRST_S, 0.0
+    while not stop.is_set():
         try:
-            await _poll(app, service.ledger, stop)
-        finally:
-            stop.set()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await watch
-            await service.close()
-            service.ledger.close()
+            await app.initialize()
+            await app.bot.delete_webhook()
+            await app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+            return True
+        except InvalidToken:
+            # PTB's own message quotes the token: never let it out.
+            raise ConfigError(
+                "Telegram refused TELEGRAM_BOT_TOKEN; copy the bot's token from @BotFather "
+                "into /etc/relayq/env and start relayq again"
+            ) from None
+        except (NetworkError, TimedOut, RetryAfter) as err:
+            if time.monotonic() - said_at >= SAY_EVERY_S:
+                said_at = time.monotonic()
+                log.warning("Telegram is not answering at %s (%s); relayq keeps trying",
+                            where, type(err).__name__)  # fmt: skip
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+            pause = min(CONNECT_LONGEST_S, pause * 2)
+    return False
 
 
-async def _poll(app: Application, ledger: Ledger, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+async def poll(app: Application, ledger: Ledger, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+    """Fetch updates and hand them to the handlers until `stop`; an update is confirmed only
+    once its work is on disk."""
     stopping = asyncio.create_task(stop.wait())
     try:
         while not stop.is_set():
@@ -137,14 +131,6 @@ async def _poll(app: Application, ledger: Ledger, stop: asyncio.Event) -> None: 
                 ledger.set_offset(update.update_id + 1)
     finally:
         stopping.cancel()
-
-
-def _alerts(service: JobService, settings: Settings) -> Callable[[str], Awaitable[None]]:
-    async def notify(text: str) -> None:
-        for user_id in settings.alert_user_ids:
-            await service.messenger.send(user_id, text)
-
-    return notify
 
 
 def _seconds(value: object) -> float:

@@ -1,0 +1,61 @@
+"""The job lifecycle: from an accepted message to a delivered result, driven by the ledger
+so that a restart picks every job up where it was. It speaks to the person only through the
+chat port (`bot/chat.py`) and imports nothing of Telegram.
+
+    intake.py    what a person sent becomes job rows; requests about a job are answered
+    driving.py   a job's state machine: dispatch, watch, requeue, outages, restarts
+    delivery.py  a finished job's result, then its files, each counted
+    cards.py     a job's one card: shown, kept up to date, replaced when deleted
+    routing.py   where a job would run now (the live runners, the policy)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.chat import Chat
+from bot.executors.base import Executor
+from bot.ledger import Ledger
+from bot.lifecycle.driving import Driver
+from bot.lifecycle.intake import MAX_LINKS, Answer, Intake, Upload, find_links
+from bot.lifecycle.routing import FLEET_WAIT_S, FleetLook, Routing
+from bot.policy import Policy
+from bot.settings import Settings
+
+__all__ = [
+    "FLEET_WAIT_S",
+    "MAX_LINKS",
+    "Answer",
+    "FleetLook",
+    "JobService",
+    "Upload",
+    "find_links",
+]
+
+
+@dataclass
+class JobService:
+    """The lifecycle's parts, built together over one ledger, executor, policy and chat."""
+
+    ledger: Ledger
+    executor: Executor
+    policy: Policy
+    settings: Settings
+    chat: Chat
+    routing: Routing = field(init=False)
+    driver: Driver = field(init=False)
+    intake: Intake = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.routing = Routing(self.executor, self.policy)
+        self.driver = Driver(self.ledger, self.executor, self.policy, self.chat, self.routing,
+                             self.settings)  # fmt: skip
+        self.intake = Intake(self.ledger, self.executor, self.driver)
+
+    def resume_all(self) -> int:
+        """Take up every job not yet final; returns how many."""
+        return self.driver.resume_all()
+
+    async def close(self) -> None:
+        await self.driver.close()
+        await self.executor.close()

@@ -1,0 +1,44 @@
+"""Delivery: a finished job's result becomes its card, then its files follow one by one.
+
+    dispatched ─► delivering (the text is in the chat) ─► delivered (every file has gone)
+
+Showing the result twice is harmless (it replaces the card), so a restart mid-delivery never
+shows it twice. Each file is counted in the ledger just before it goes, and un-counted when
+the chat refused it without taking it, so a crash can lose at most the file then in flight,
+and never sends one twice (D14).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from bot.chat import Chat, Result
+from bot.ledger import JobRow, Ledger
+from bot.lifecycle.cards import Cards
+
+__all__ = ["Delivery"]
+
+
+class Delivery:
+    def __init__(self, ledger: Ledger, chat: Chat, cards: Cards) -> None:
+        self._ledger = ledger
+        self._chat = chat
+        self._cards = cards
+
+    async def deliver(self, row: JobRow, result: Result) -> None:
+        card = self._cards.card(row, result=result)
+        await self._cards.show(card)
+        # The text is there (its Summarize button works at once); the files follow.
+        row = self._ledger.update(row.id, state="delivering", run_url=result.run_url,
+                                  no_speech=int(result.no_speech),
+                                  detail="delivering the files")  # fmt: skip
+        card_id = row.progress_message_id
+        assert card_id is not None
+        files = self._chat.attachments(card)
+        for n, path in enumerate(files[row.files_sent :], start=row.files_sent):
+            await self._chat.attach(card, card_id, path, partial(self._sending, row.id, n))
+        self._ledger.update(row.id, state="delivered", detail="delivered")
+
+    def _sending(self, job_id: str, before: int, going: bool) -> None:
+        """Count the file after the first `before` as sent while it may be on its way."""
+        self._ledger.update(job_id, files_sent=before + 1 if going else before)

@@ -1,0 +1,131 @@
+"""Intake: what a person sent becomes job rows; their requests about a job are answered.
+
+A row is written before anything else happens, keyed by (chat, message, n-th source), so a
+message seen twice is one job. Answers are relayq's own outcomes; the front end words them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import re
+from dataclasses import dataclass
+
+from bot.dispatching import new_job_id
+from bot.executors.base import Executor, JobState, Phase
+from bot.ledger import JobRow, Ledger
+from bot.lifecycle.driving import Driver
+from jobs.errors import RelayqError
+
+__all__ = ["MAX_LINKS", "Answer", "Intake", "Upload", "find_links"]
+
+_LINK = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+MAX_LINKS = 10
+
+
+def find_links(text: str) -> list[str]:
+    """http(s) links in a message, in order, without duplicates or trailing punctuation."""
+    links = [m.group(0).rstrip(".,;:!?)]}") for m in _LINK.finditer(text)]
+    return list(dict.fromkeys(links))
+
+
+class Answer(enum.StrEnum):
+    """What became of a request about a job (the front end says it in its words)."""
+
+    NO_SUCH_JOB = "no such job"  # or someone else's: the same answer
+    ENDED = "already ended"
+    CANCELLED = "cancelled"
+    CANCELLING = "cancelling"
+    NOT_A_TRANSCRIPT = "not a delivered transcript"
+    NO_SPEECH = "no speech"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file sent in the chat: its id there, what the person calls it, and what the chat
+    says of its size and length before anything is fetched."""
+
+    file_id: str
+    name: str | None = None
+    size_mb: float | None = None
+    duration_min: float | None = None
+
+
+class Intake:
+    def __init__(self, ledger: Ledger, executor: Executor, driver: Driver) -> None:
+        self._ledger = ledger
+        self._executor = executor
+        self._driver = driver
+
+    def accept(self, *, chat_id: int, user_id: int, message_id: int, sources: list[str],
+               kind: str = "transcribe") -> list[JobRow]:  # fmt: skip
+        """Write one row per source (idempotent per message) and start driving them. A
+        source is a link, or `job:<id>` for a summary of an earlier job."""
+        return self._record(chat_id, user_id, message_id, sources, kind, None)
+
+    def accept_upload(self, *, chat_id: int, user_id: int, message_id: int,
+                      upload: Upload) -> JobRow:  # fmt: skip
+        """A file sent in the chat becomes one transcription."""
+        (row,) = self._record(chat_id, user_id, message_id, [f"tg:{upload.file_id}"],
+                              "transcribe", upload)  # fmt: skip
+        return row
+
+    def _record(self, chat_id: int, user_id: int, message_id: int, sources: list[str],
+                kind: str, upload: Upload | None) -> list[JobRow]:  # fmt: skip
+        pin = self._ledger.pinned(user_id)
+        rows = []
+        with self._ledger.transaction():
+            for seq, source in enumerate(sources):
+                rows.append(self._ledger.accept(
+                    new_job_id(), chat_id=chat_id, user_id=user_id, message_id=message_id,
+                    seq=seq, kind=kind, source=source, pin=pin,
+                    size_mb=upload.size_mb if upload else None,
+                    duration_min=upload.duration_min if upload else None,
+                    source_name=upload.name if upload else None,
+                ))  # fmt: skip
+        for row in rows:
+            self._driver.start(row)
+        return rows
+
+    def own_job(self, job_id: str, user_id: int) -> JobRow | None:
+        """The user's job `job_id`; None for none (someone else's is none too)."""
+        try:
+            row = self._ledger.get(job_id)
+        except KeyError:
+            return None
+        return row if row.user_id == user_id else None
+
+    def summarizable(self, job_id: str, user_id: int) -> JobRow | Answer:
+        """The user's delivered transcript `job_id` that has something to summarize."""
+        row = self.own_job(job_id, user_id)
+        if row is None:
+            return Answer.NO_SUCH_JOB
+        if row.kind != "transcribe" or not row.text_delivered:
+            return Answer.NOT_A_TRANSCRIPT
+        return Answer.NO_SPEECH if row.no_speech else row
+
+    def latest_summarizable(self, user_id: int) -> JobRow | None:
+        """The user's newest delivered transcript with speech in it."""
+        return next((r for r in self._ledger.recent(user_id, 50)
+                     if r.kind == "transcribe" and r.text_delivered and not r.no_speech),
+                    None)  # fmt: skip
+
+    async def cancel(self, job_id: str, user_id: int) -> Answer:
+        row = self.own_job(job_id, user_id)
+        if row is None:
+            return Answer.NO_SUCH_JOB
+        if row.final:
+            return Answer.ENDED
+        if row.state == "accepted":
+            row = self._ledger.update(job_id, state="cancelled", detail="cancelled before dispatch")
+            self._driver.stop(job_id)
+            cards = self._driver.cards
+            await cards.show(cards.card(row, JobState(job_id, Phase.CANCELLED)))
+            self._driver.forget_upload(job_id)
+            return Answer.CANCELLED
+        # Recorded first: the executor may not have the job yet (it is being dispatched, or
+        # waits out an outage), and a restart must not forget it; every start passes it on.
+        self._ledger.update(job_id, cancel_requested=1)
+        with contextlib.suppress(RelayqError):
+            await self._executor.cancel(job_id)
+        return Answer.CANCELLING

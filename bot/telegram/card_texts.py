@@ -1,0 +1,206 @@
+"""A job's card in Telegram's words: its progress, its result, its buttons; and the owner's
+notices about runners. Pure functions of the chat port's types (`bot/chat.py`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from bot.chat import Card, Result, RunnerNotice, Waiting
+from bot.executors.base import Phase
+from bot.ledger import JobRow, RunnerSeen
+
+__all__ = [
+    "MAX_MESSAGE",
+    "Button",
+    "attachments",
+    "card_buttons",
+    "card_text",
+    "clock",
+    "result_text",
+    "runner_change_text",
+    "runner_title",
+    "short",
+    "source_label",
+    "the",
+    "waiting_text",
+]
+
+MAX_MESSAGE = 4096
+Button = tuple[str, str]  # (label, callback data or URL)
+
+
+def card_text(card: Card, now: float | None = None) -> str:
+    """The one message of a job, as it stands."""
+    if card.result is not None:
+        return result_text(card)[0]
+    row, state, decision = card.job, card.state, card.decision
+    lines = [f"🎧 job {row.id}", source_label(row)]
+    if decision is not None and card.local:
+        lines.append("→ this machine (the local executor runs every job here)")
+        lines.append(f"with GitHub the policy would choose {decision.target} "
+                     f"({decision.description}) via {decision.workflow}")  # fmt: skip
+    elif decision is not None:
+        lines.append(f"→ {decision.target} ({decision.description}) via {decision.workflow}")
+        lines.append(decision.summary)
+    elif card.local and row.target:
+        lines.append("→ this machine")
+    elif row.target:
+        lines.append(f"→ {row.target}")
+    if state is None:
+        lines.append("accepted")
+    elif state.phase is Phase.QUEUED and card.retry_in_s is not None:
+        lines.append(f"⏳ {state.detail} — relayq tries again in {card.retry_in_s:.0f} s")
+    elif state.phase is Phase.QUEUED and card.waiting is not None:
+        lines.append(f"⏳ {_waiting_line(card.waiting)}")
+    elif state.phase is Phase.QUEUED:
+        lines.append(f"⏳ {state.detail} (since {clock(state.at)})")
+    elif state.phase is Phase.RUNNING:
+        elapsed = (now or time.time()) - row.created_at
+        lines.append(f"⚙️ {state.detail} — {elapsed / 60:.0f} min")
+    elif state.phase is Phase.FAILED:
+        lines.append(f"❌ failed: {state.detail}")
+    elif state.phase is Phase.CANCELLED:
+        lines.append("✖️ cancelled")
+    return "\n".join(line for line in lines if line)
+
+
+def card_buttons(card: Card) -> list[Button]:
+    """Cancel while the job runs; Summarize under a transcript with speech; the run's link."""
+    url = card.result.run_url if card.result else (card.state.url if card.state else None)
+    url = url or card.job.run_url
+    link = [("Open run", url)] if url else []
+    if card.result is not None:
+        result = card.result
+        summarize = result.kind == "transcribe" and not result.no_speech
+        return [("Summarize", f"sum:{card.job.id}")] * summarize + link
+    if card.state is not None and card.state.phase.terminal:
+        return link
+    return [("Cancel", f"cancel:{card.job.id}"), *link]
+
+
+def result_text(card: Card) -> tuple[str, bool]:
+    """The delivered message; the bool says whether the text fits in it (else it follows as
+    a file)."""
+    result = card.result
+    assert result is not None
+    row, meta = card.job, result.meta
+    facts = [f"✅ job {row.id} done" + (" (summary)" if row.kind == "summarize" else "")]
+    where = f"this machine ({meta.get('host', '?')})" if card.local else meta.get("host", "?")
+    if meta and row.kind == "summarize":
+        facts.append(f"{meta.get('backend', '?')} {meta.get('model', '?')} · {where}")
+    elif meta:
+        rtf = meta.get("real_time_factor")
+        facts.append(
+            f"{result.duration_s or 0:.0f} s of audio · {meta.get('backend')} "
+            f"{meta.get('model')} · {where}" + (f" · RTF {float(str(rtf)):.2f}" if rtf else "")
+        )
+    facts.extend(fallback_lines(result))
+    if result.run_url:
+        facts.append(result.run_url)
+    head = "\n".join(facts)
+    if result.no_speech:
+        heard = f" in {result.duration_s:.0f} s of audio" if result.duration_s else ""
+        return f"{head}\n\n🔇 no speech found{heard}", True
+    text = f"{head}\n\n{result.text}"
+    if len(text) <= MAX_MESSAGE:
+        return text, True
+    return f"{head}\n\nThe text is long: it is in {result.text_file.name} below.", False
+
+
+def attachments(card: Card) -> list[Path]:
+    """The files that follow a delivered card: the text when it did not fit, the subtitles."""
+    result = card.result
+    if result is None:
+        return []
+    files = [] if result_text(card)[1] else [result.text_file]
+    if result.subtitles is not None:
+        files.append(result.subtitles)
+    return files
+
+
+def fallback_lines(result: Result) -> list[str]:
+    """One line per backend that failed before the one that made the transcript."""
+    failed = result.meta.get("failed")
+    if not isinstance(failed, list):
+        return []
+    done_by = result.meta.get("backend")
+    return [
+        f"⚠️ {f.get('backend')} failed, so {done_by} did it: {short(str(f.get('error')), 160)}"
+        for f in failed
+        if isinstance(f, dict)
+    ]
+
+
+def _waiting_line(waiting: Waiting) -> str:
+    return waiting_text(the(waiting.machine), waiting.why, waiting.labels, list(waiting.seen),
+                        waiting.since)  # fmt: skip
+
+
+def waiting_text(
+    what: str, why: str, labels: tuple[str, ...], seen: list[RunnerSeen], queued_at: float
+) -> str:
+    """Which machine a queued job waits for, and since when: "waiting for the Mac mini —
+    offline since 14:02". `seen` is what the fleet watch knows of the runners that could
+    take the job; `queued_at` is when the job started waiting."""
+    if why == "none registered":
+        return (
+            f"waiting for {what} — no runner with labels {', '.join(labels)} is registered "
+            f"(since {clock(queued_at)})"
+        )
+    if why == "none online":
+        offline = [r for r in seen if not r.online]
+        if not offline:
+            return f"waiting for {what} — offline"
+        latest = max(offline, key=lambda r: r.since)
+        since = "since" if latest.exact else "since at least"
+        return f"waiting for {what} — offline {since} {clock(latest.since)}"
+    return f"waiting for {what} — busy with another job (since {clock(queued_at)})"
+
+
+def runner_title(name: str, machine: str | None) -> str:
+    """ "Mac mini (mac-mini)": the machine a runner is, when the policy knows it."""
+    return f"{machine} ({name})" if machine else name
+
+
+def runner_change_text(notice: RunnerNotice) -> str:
+    """The owner's notice when a runner goes offline or comes back."""
+    change = notice.change
+    title = runner_title(change.name, notice.machine)
+    if change.online:
+        gone = ""
+        if notice.offline_since is not None:
+            gone = f" after {_duration(change.since - notice.offline_since)} offline"
+        return f"🟢 {title} is back online{gone} ({clock(change.since)})."
+    return (
+        f"🔴 {title} went offline at {clock(change.since)}. Jobs for it wait until it is "
+        "back; /status shows the fleet, /pin another target to move your jobs."
+    )
+
+
+def the(description: str) -> str:
+    """ "the Mac mini", "the pooled audio runners" (already has its article)."""
+    return description if description.lower().startswith("the ") else f"the {description}"
+
+
+def source_label(row: JobRow, limit: int = 80) -> str:
+    """A job's source as the person knows it: the link as sent (shortened), the file's own
+    name, or what the job is."""
+    if row.source.startswith("tg:"):
+        return short(row.source_name or "the file you sent", limit)
+    if row.source.startswith("job:"):
+        return f"a summary of job {row.source.removeprefix('job:')}"
+    return short(row.source, limit)
+
+
+def clock(at: float) -> str:
+    return time.strftime("%H:%M", time.localtime(at))
+
+
+def _duration(seconds: float) -> str:
+    minutes = max(int(seconds // 60), 0)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,86 @@
+"""The chat port for Telegram: cards worded by `card_texts`, sent by the `Messenger`, and
+python-telegram-bot's errors turned into the port's few outcomes (gone, refused,
+unavailable), so nothing above this module ever sees a PTB exception."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+
+from bot.chat import Card, ChatGone, ChatRefused, ChatUnavailable, RunnerNotice
+from bot.telegram import card_texts
+from bot.telegram.messenger import Messenger
+
+__all__ = ["TelegramChat", "telegram_outcomes"]
+
+log = logging.getLogger(__name__)
+
+
+class TelegramChat:
+    """A job's card is one Telegram message, edited in place; its files are replies to it."""
+
+    def __init__(self, messenger: Messenger, alert_ids: tuple[int, ...]) -> None:
+        self._messenger = messenger
+        self._alert_ids = alert_ids
+
+    async def show(self, card: Card, *, card_id: int | None) -> int:
+        text = card_texts.card_text(card)
+        buttons = card_texts.card_buttons(card)
+        chat_id = card.job.chat_id
+        async with telegram_outcomes():
+            if card_id is None:
+                return await self._messenger.send(chat_id, text, buttons)
+            await self._messenger.edit(chat_id, card_id, text, buttons)
+            return card_id
+
+    def attachments(self, card: Card) -> list[Path]:
+        return card_texts.attachments(card)
+
+    async def attach(
+        self, card: Card, card_id: int, path: Path, sending: Callable[[bool], None]
+    ) -> None:
+        async with telegram_outcomes():
+            await self._messenger.document(card.job.chat_id, path.name, path.read_bytes(),
+                                           reply_to=card_id, sending=sending)  # fmt: skip
+
+    async def fetch_upload(self, file_id: str, folder: Path) -> Path:
+        async with telegram_outcomes():
+            return await self._messenger.download(file_id, folder)
+
+    async def notify_owner(self, notice: RunnerNotice) -> None:
+        text = card_texts.runner_change_text(notice)
+        for user_id in self._alert_ids:
+            async with telegram_outcomes():
+                await self._messenger.send(user_id, text)
+
+
+@asynccontextmanager
+async def telegram_outcomes() -> AsyncIterator[None]:
+    """PTB's errors as the port's outcomes. (BadRequest is a NetworkError too, but a
+    refusal; a message that is no more is its own outcome.)"""
+    try:
+        yield
+    except BadRequest as err:
+        if _gone(err):
+            raise ChatGone("the message is no more") from None
+        raise ChatRefused(f"Telegram refused the message ({_said(err)})") from None
+    except Forbidden as err:
+        raise ChatRefused(f"Telegram will not deliver to this chat ({_said(err)})") from None
+    except NetworkError as err:  # TimedOut, RetryAfter past the messenger's retries, 5xx
+        raise ChatUnavailable(f"Telegram is not answering ({type(err).__name__})") from None
+    except TelegramError as err:
+        raise ChatRefused(f"Telegram refused the message ({_said(err)})") from None
+
+
+def _gone(err: BadRequest) -> bool:
+    """The message is no more (the person deleted it)."""
+    text = str(err).lower()
+    return "not found" in text or "can't be edited" in text or "message_id_invalid" in text
+
+
+def _said(err: TelegramError) -> str:
+    return " ".join(str(err).split())[:120]
