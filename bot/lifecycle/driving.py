@@ -69,6 +69,11 @@ class Driver:
         if task is not None:
             task.cancel()
 
+    async def drained(self) -> None:
+        """Wait until no job is being driven (each has ended, or waits out nothing)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
     async def close(self) -> None:
         for task in self._tasks.values():
             task.cancel()
