@@ -45,14 +45,17 @@ def local_jobs_dir(settings: Settings) -> Path:
     return settings.state_dir / "local-jobs"
 
 
-def build_executor(settings: Settings) -> Executor:
-    """The executor the settings ask for (`local` unless GitHub is configured)."""
+def build_executor(settings: Settings, *, quick: bool = False) -> Executor:
+    """The executor the settings ask for (`local` unless GitHub is configured); `quick`, see
+    `build_github_executor`."""
     if settings.resolved_executor == "github":
-        return build_github_executor(settings)
+        return build_github_executor(settings, quick=quick)
     return LocalExecutor(local_jobs_dir(settings))
 
 
-def build_github_executor(settings: Settings) -> GitHubActionsExecutor:
+def build_github_executor(settings: Settings, *, quick: bool = False) -> GitHubActionsExecutor:
+    """`quick`: for a command that answers a person (`relayq route`, `status`): few tries with
+    short timeouts, so the process ends within seconds whatever GitHub does."""
     if settings.github_token is None:
         raise ConfigError("RELAYQ_EXECUTOR=github needs GITHUB_TOKEN; set it in /etc/relayq/env")
     if not settings.github_repo:
@@ -61,7 +64,7 @@ def build_github_executor(settings: Settings) -> GitHubActionsExecutor:
             "with the workflows)"
         )
     try:
-        from bot.executors.github import GitHubActionsExecutor
+        from bot.executors.github import GitHubActionsExecutor, Pacing
     except ImportError:
         raise ConfigError("the GitHub executor needs PyGithub: install relayq[bot]") from None
     return GitHubActionsExecutor(
@@ -70,6 +73,8 @@ def build_github_executor(settings: Settings) -> GitHubActionsExecutor:
         api_url=settings.github_api_url,
         ref=settings.github_ref,
         work_dir=settings.state_dir / "github-results",
+        pacing=Pacing(retries=2, retry_base_s=1.0, secondary_limit_s=2.0) if quick else None,
+        timeout_s=4.0 if quick else 30.0,
     )
 
 

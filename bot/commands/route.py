@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import sys
 from pathlib import Path
 
-from bot.dispatching import resolve_policy_path
+from bot.dispatching import build_executor, resolve_policy_path
 from bot.fleet import load_fleet_file
-from bot.policy import JobRequest, load_policy_file, select
+from bot.lifecycle import FleetLook
+from bot.lifecycle.routing import Routing, preview
+from bot.policy import JobRequest, Policy, load_policy_file
 from bot.render import render_decision
 from bot.settings import Settings
 from jobs.errors import UsageError
@@ -25,7 +29,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--size-mb", type=float, help="input size in MB, if known")
     parser.add_argument("--duration-min", type=float, help="audio length in minutes, if known")
     parser.add_argument(
-        "--fleet", type=Path, help="runner states: JSON in the shape of GitHub's runners API"
+        "--fleet",
+        type=Path,
+        help="runner states: JSON in the shape of GitHub's runners API (default: the "
+        "configured executor's live runners)",
     )
     parser.add_argument("--json", action="store_true", help="print the decision as JSON")
     parser.set_defaults(func=run)
@@ -37,11 +44,27 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if value is not None and value < 0:
             raise UsageError(f"--{name.replace('_', '-')} must not be negative")
     policy = load_policy_file(resolve_policy_path(settings))
-    fleet = load_fleet_file(args.fleet) if args.fleet is not None else None
     job = JobRequest(kind=args.job, size_mb=args.size_mb, duration_min=args.duration_min)
-    decision = select(policy, job, fleet, args.pin)
+    look = (FleetLook(load_fleet_file(args.fleet), "") if args.fleet is not None
+            else asyncio.run(_look(settings, policy)))  # fmt: skip
+    if look.silent:
+        print(f"relayq: {look.unknown}, so the runners' state is unknown; this is the "
+              "policy's choice as if each were free", file=sys.stderr)  # fmt: skip
+    decision = preview(policy, look, job, args.pin)
     if args.json:
-        print(json.dumps(decision.to_json(), indent=2, ensure_ascii=False))
+        runners = "live" if look.fleet is not None else f"unknown: {look.unknown}"
+        runners = "from --fleet" if args.fleet is not None else runners
+        print(json.dumps({**decision.to_json(), "runners": runners}, indent=2,
+                         ensure_ascii=False))  # fmt: skip
     else:
         print(render_decision(decision))
     return 0
+
+
+async def _look(settings: Settings, policy: Policy) -> FleetLook:
+    """The runners as the configured executor sees them now (GitHub: within 10 s)."""
+    executor = build_executor(settings, quick=True)
+    try:
+        return await Routing(executor, policy).look()
+    finally:
+        await executor.close()

@@ -14,7 +14,7 @@ from bot.executors.base import Executor, Unavailable
 from bot.fleet import Fleet
 from bot.policy import Decision, JobRequest, Policy, select
 
-__all__ = ["FLEET_WAIT_S", "LOCAL_FLEET", "FleetLook", "Routing"]
+__all__ = ["FLEET_WAIT_S", "LOCAL_FLEET", "FleetLook", "Routing", "preview"]
 
 # A command answers within this, GitHub or not: the executor's retries (a minute or more in
 # an outage) are for jobs, which wait; the person who asked should not.
@@ -65,4 +65,9 @@ class Routing:
 
     def preview(self, look: FleetLook, job: JobRequest, pin: str | None) -> Decision:
         """What the policy would decide with the runners as `look` saw them."""
-        return select(self._policy, job, look.fleet, pin, unknown=look.unknown or LOCAL_FLEET)
+        return preview(self._policy, look, job, pin)
+
+
+def preview(policy: Policy, look: FleetLook, job: JobRequest, pin: str | None) -> Decision:
+    """What the policy decides for `job` with the runners as `look` saw them."""
+    return select(policy, job, look.fleet, pin, unknown=look.unknown or LOCAL_FLEET)

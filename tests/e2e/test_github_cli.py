@@ -96,3 +96,45 @@ def test_the_runners_own_backend_setting_decides_not_the_vms(
         assert meta["backend"] == "openai" and len(api.transcriptions()) >= 1
         transcript = (Path(done.stdout.split()[-1]) / "transcript.txt").read_text()
         assert wer(speech_text, transcript) <= 0.3
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_route_reads_the_live_runners_and_a_fleet_file_still_overrides_them(
+    emulator: GitHubEmulator, tmp_path: Path
+) -> None:
+    emulator.add_runner("mac-mini", MAC, online=False, os="macOS")
+    emulator.add_runner("pi4", PI4)
+    live = relayq("route", "--json", gh=emulator, tmp_path=tmp_path)
+    assert live.returncode == 0, live.stderr
+    decision = json.loads(live.stdout)
+    assert (decision["target"], decision["runners"]) == ("rpi4", "live")
+    assert decision["reasons"][0]["reason"] == "mac (Mac mini): offline — falls through"
+    idle = ROOT / "tests" / "fixtures" / "fleets" / "all_idle.json"
+    given = relayq("route", "--json", "--fleet", str(idle), gh=emulator, tmp_path=tmp_path)
+    assert json.loads(given.stdout)["target"] == "mac"
+
+
+def test_route_with_github_silent_says_so_and_answers_with_the_runners_unknown(
+    tmp_path: Path,
+) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port where nothing listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYQ_")}
+    env.update(RELAYQ_EXECUTOR="github", GITHUB_TOKEN=TOKEN, RELAYQ_GITHUB_REPO="owner/relayq",
+               RELAYQ_GITHUB_API_URL=f"http://127.0.0.1:{port}", HOME=str(tmp_path))  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "route", "--json"], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith(
+        "relayq: GitHub is not answering, so the runners' state is unknown"
+    )
+    decision = json.loads(done.stdout)
+    assert decision["runners"] == "unknown: GitHub is not answering"
+    assert decision["reasons"][0]["reason"].startswith(
+        "mac (Mac mini): runner state unknown (GitHub is not answering) — taken"
+    )
