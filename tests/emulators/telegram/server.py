@@ -59,8 +59,9 @@ class Calls:
 
 
 class BotApiEmulator:
-    def __init__(self, token: str, *, bot_username: str = "relayq_test_bot") -> None:
+    def __init__(self, token: str, *, bot_username: str = "relayq_test_bot", port: int = 0) -> None:
         self.token = token
+        self.port = port  # 0: any free port
         self.bot_user = {
             "id": 7000001,
             "is_bot": True,
@@ -86,7 +87,7 @@ class BotApiEmulator:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def __enter__(self) -> BotApiEmulator:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
         self._server.daemon_threads = True
         self._server.block_on_close = False
         self._server.emulator = self  # type: ignore[attr-defined]
