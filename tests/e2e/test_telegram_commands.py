@@ -208,3 +208,28 @@ async def test_an_uploads_size_and_length_meet_the_policys_limits(
     assert "over its 200 MB limit" in failed.text  # type: ignore[attr-defined]
     assert row.state == "failed" and row.size_mb == 300 and row.duration_min == 25 / 60
     assert not (tmp_path / "state" / "uploads").exists()  # nothing was fetched
+
+
+async def test_silence_says_no_speech_offers_no_summary_and_summarize_skips_it(
+    harness: Harness, tmp_path: Path
+) -> None:
+    from tests.jobs.media import silence
+
+    tg = harness.tg
+    quiet = silence(tmp_path / "quiet.flac", 10.0)
+    tg.user_uploads(OWNER, quiet.read_bytes(), kind="audio", file_name="quiet.flac",
+                    mime_type="audio/flac")  # fmt: skip
+    done = await wait_for(
+        tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None)
+    )
+    assert done.text.endswith("\n\n🔇 no speech found in 10 s of audio")  # type: ignore[attr-defined]
+    assert "quiet.flac" in done.texts[0]  # type: ignore[attr-defined]  # the person's own name
+    assert not done.reply_markup  # type: ignore[attr-defined]  # no Summarize button
+    assert (await answer_to(tg, "/summarize")).text == (
+        "There is no finished transcript to summarize yet."
+    )
+    job = Ledger(harness.settings.state_dir / "ledger.sqlite3").all_jobs()[0]
+    assert (await answer_to(tg, f"/summarize {job.id}")).text == (
+        f"Job {job.id} found no speech, so there is nothing to summarize."
+    )
+    assert not [s for s in tg.to_chat(OWNER) if s.document]  # no empty subtitle file either
