@@ -10,7 +10,14 @@ from bot.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("bot", help="run the Telegram bot service (long polling)")
+    parser = sub.add_parser(
+        "bot",
+        help="run the Telegram bot service (long polling)",
+        description="Run the Telegram bot until SIGTERM or Ctrl-C: it takes links and files "
+        "from the users in RELAYQ_ALLOWED_USERS, routes them with the policy and sends back "
+        "the transcripts. Settings: TELEGRAM_BOT_TOKEN, RELAYQ_ALLOWED_USERS and the rest in "
+        "jobs/env.example. Exit 8 when a setting is wrong (a token Telegram refuses).",
+    )
     parser.set_defaults(func=run)
 
 

@@ -46,6 +46,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             "the GitHub executor takes links only (runners cannot read this machine's files); "
             "send --url, or run with RELAYQ_EXECUTOR=local"
         )
+    if github and args.out is not None and not args.wait:
+        raise UsageError(
+            "--out needs --wait with the GitHub executor (the results stay with the run "
+            "otherwise); add --wait, or leave out --out"
+        )
     policy = load_policy_file(resolve_policy_path(settings))
     if not args.wait and not github:
         select(policy, JobRequest(kind=args.job, size_mb=source.size_mb), None, args.target)

@@ -13,10 +13,27 @@ from bot.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("status", help="fleet, queue and recent jobs")
+    parser = sub.add_parser(
+        "status",
+        help="fleet, queue and recent jobs",
+        description="Show the runners (GitHub) or this machine (local executor), the jobs "
+        "queued or running, and the most recent jobs.",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--limit", type=int, default=10, help="how many recent jobs (default 10)")
+    parser.add_argument(
+        "--limit", type=_at_least_one, default=10, help="how many recent jobs (default 10)"
+    )
     parser.set_defaults(func=run)
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
