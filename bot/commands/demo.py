@@ -13,6 +13,7 @@ from bot.commands.dispatch import _run
 from bot.dispatching import local_jobs_dir, new_job_id, resolve_policy_path
 from bot.executors.base import JobSpec, Phase
 from bot.executors.local import LocalExecutor
+from bot.lifecycle.routing import LOCAL_FLEET
 from bot.policy import JobRequest, load_policy_file, select
 from bot.render import render_decision
 from bot.settings import Settings
@@ -38,13 +39,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     audio = SAMPLES / "speech.ogg"
     known = (SAMPLES / "speech.txt").read_text(encoding="utf-8").strip()
     policy = load_policy_file(resolve_policy_path(settings))
-    decision = select(
-        policy, JobRequest(kind="transcribe", size_mb=audio.stat().st_size / 1_000_000), None
-    )
-    assert decision.target is not None and decision.workflow is not None
+    job = JobRequest(kind="transcribe", size_mb=audio.stat().st_size / 1_000_000)
+    decision = select(policy, job, None, unknown=LOCAL_FLEET)
     _heading("1. route")
+    print("No GitHub settings, so the job runs on this machine (the local executor).")
+    print("With GitHub, the policy would choose:")
     print(render_decision(decision))
-    print("(no GitHub settings: the local executor runs every target's jobs on this machine)")
 
     _heading("2. run")
     spec = JobSpec(

@@ -13,6 +13,7 @@ from typing import TextIO
 
 from bot.dispatching import Source, build_executor, new_job_id, resolve_policy_path
 from bot.executors.base import Executor, JobSpec, JobState, Phase
+from bot.lifecycle.routing import Routing
 from bot.policy import JobRequest, Policy, load_policy_file, select
 from bot.render import render_decision
 from bot.settings import Settings
@@ -62,9 +63,7 @@ async def _dispatch(
     args: argparse.Namespace, settings: Settings, policy: Policy, source: Source
 ) -> int:
     executor = build_executor(settings)
-    fleet_of = getattr(executor, "fleet", None)
-    fleet = await fleet_of() if fleet_of is not None else None
-    decision = select(policy, JobRequest(kind=args.job, size_mb=source.size_mb), fleet, args.target)
+    decision = await Routing(executor, policy).decide(args.job, args.target, source.size_mb)
     spec = JobSpec(
         job_id=args.job_id or new_job_id(),
         kind=args.job,
@@ -74,6 +73,9 @@ async def _dispatch(
         labels=tuple(decision.labels),
     )
     if not args.quiet:
+        if executor.name == "local":
+            print("the local executor runs it on this machine; with GitHub the policy would "
+                  "choose:", file=sys.stderr)  # fmt: skip
         print(render_decision(decision), file=sys.stderr)
     if not args.wait:  # GitHub keeps the run; print where to follow it
         print(await executor.submit(spec))
@@ -100,9 +102,7 @@ async def _run(
         await executor.cancel(spec.job_id)
         raise
     finally:
-        close = getattr(executor, "close", None)
-        if close is not None:
-            await close()
+        await executor.close()
     assert final is not None
     return final
 
