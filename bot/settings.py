@@ -129,7 +129,6 @@ class Settings(BaseSettings):
     )
     remote_max_mb: float = Field(24, gt=0.1, le=25, validation_alias=_alias("RELAYQ_REMOTE_MAX_MB"))
     summary_model: str | None = Field(None, validation_alias=_alias("RELAYQ_SUMMARY_MODEL"))
-    nas_dir: Path | None = Field(None, validation_alias=_alias("RELAYQ_NAS_DIR"))
     # Read by jobs/runner_venv.sh on a runner (also settable as repository variables).
     venv: Path | None = Field(None, validation_alias=_alias("RELAYQ_VENV"))
     venv_update: Literal["auto", "never"] = Field(

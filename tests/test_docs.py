@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 from pathlib import Path
 
@@ -32,6 +33,30 @@ def test_every_setting_is_documented_in_env_example() -> None:
 def test_every_variable_in_env_example_is_a_real_setting() -> None:
     documented = set(re.findall(r"^#?([A-Z][A-Z0-9_]+)=", ENV_EXAMPLE, flags=re.MULTILINE))
     assert documented - setting_names() == set()
+
+
+def test_every_setting_does_something() -> None:
+    """A documented setting that nothing reads promises what is not there: each is read in
+    the code (as `settings.<field>`) or by a script or workflow (by its name)."""
+    code = " ".join(p.read_text() for pkg in ("bot", "jobs") for p in (ROOT / pkg).rglob("*.py")
+                    if p.name != "settings.py")  # fmt: skip
+    scripts = " ".join(p.read_text() for p in [*(ROOT / "jobs").glob("*.sh"),
+                                                *(ROOT / ".github" / "workflows").glob("*.yml")])  # fmt: skip
+    # A field may be read through a property of Settings (allowed_users → allowed_user_ids).
+    tree = ast.parse((ROOT / "bot" / "settings.py").read_text())
+    through = {
+        node.name: ast.unparse(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and re.search(rf"\.{node.name}\b", code)
+    }
+    idle = []
+    for name, field in Settings.model_fields.items():
+        aliases = getattr(field.validation_alias, "choices", []) or []
+        used = (re.search(rf"\.{name}\b", code) or any(str(a) in scripts for a in aliases)
+                or any(f"self.{name}" in body for body in through.values()))  # fmt: skip
+        if not used:
+            idle.append(name)
+    assert idle == []
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
