@@ -9,13 +9,17 @@ are written, so an update fetched but not yet recorded is fetched again after a 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
+from bot.errors import disk_full, state_full
 from jobs.errors import ConfigError
 
 __all__ = ["FINAL_STATES", "JobRow", "Ledger", "LedgerUnwritable", "RunnerSeen"]
@@ -57,6 +61,25 @@ CREATE TABLE IF NOT EXISTS runners (
     exact INTEGER NOT NULL  -- 1: `since` is when the change was seen; 0: only "at least since"
 );
 """
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _writes(method: F) -> F:
+    """A write that fails for want of room is StateFull (an outage: the job is kept, the write
+    is tried again later), naming the folder, not SQLite's "database or disk is full"."""
+
+    @functools.wraps(method)
+    def write(self: Ledger, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, OSError) as err:
+            if disk_full(err):
+                raise state_full(self.folder) from None
+            raise
+
+    return cast(F, write)
 
 
 @dataclass(frozen=True)
@@ -110,6 +133,7 @@ class Ledger:
         """Open (or create) the ledger and prove it can be written: a state folder that is
         read-only or full stops the bot here with one sentence (LedgerUnwritable), not at
         the first message, when a job could be half-recorded."""
+        self.folder = path.parent
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -133,16 +157,31 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._begin()
         try:
             yield
         except BaseException:
-            self._db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+                self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        self._commit()
+
+    @_writes
+    def _begin(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    @_writes
+    def _commit(self) -> None:
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise
 
     # -- jobs --------------------------------------------------------------------------------------
 
+    @_writes
     def accept(self, job_id: str, *, chat_id: int, user_id: int, message_id: int, seq: int,
                kind: str, source: str, pin: str | None, size_mb: float | None = None,
                duration_min: float | None = None, source_name: str | None = None,
@@ -162,6 +201,7 @@ class Ledger:
         ).fetchone()
         return _row(row)
 
+    @_writes
     def update(self, job_id: str, **fields: object) -> JobRow:
         allowed = {"state", "target", "workflow", "run_url", "progress_message_id", "detail",
                    "files_sent", "cancel_requested", "no_speech"}  # fmt: skip
@@ -199,6 +239,7 @@ class Ledger:
 
     # -- pins and the update offset ----------------------------------------------------------------
 
+    @_writes
     def pin(self, user_id: int, target: str | None) -> None:
         if target is None:
             self._db.execute("DELETE FROM pins WHERE user_id = ?", (user_id,))
@@ -211,6 +252,7 @@ class Ledger:
 
     # -- runners, as the fleet watch sees them -----------------------------------------------------
 
+    @_writes
     def observe_runners(self, online: dict[str, bool], now: float) -> list[RunnerSeen]:
         """Record which runners are online now; returns the ones that changed (not the ones
         seen for the first time). A runner gone from the list counts as offline."""
@@ -242,6 +284,7 @@ class Ledger:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'update_offset'").fetchone()
         return 0 if row is None else int(row["value"])
 
+    @_writes
     def set_offset(self, offset: int) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('update_offset', ?)", (str(offset),))
 

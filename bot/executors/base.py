@@ -14,17 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from bot.errors import Unavailable
 from bot.fleet import Fleet
-from jobs.errors import RelayqError
 
 __all__ = ["Executor", "JobSpec", "JobState", "Phase", "Unavailable"]
-
-
-class Unavailable(RelayqError):
-    """An outside service (GitHub, its artifact storage) did not answer, even after retries.
-    Nothing about the job is decided: it is kept, and the bot takes it up again later."""
-
-    exit_code = 3
 
 
 class Phase(enum.StrEnum):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from bot.chat import Card, Chat, ChatGone, Result, Waiting
+from bot.errors import disk_full
 from bot.executors.base import JobState, Unavailable
 from bot.ledger import JobRow, Ledger
 from bot.policy import Decision, Policy
@@ -16,8 +17,9 @@ log = logging.getLogger(__name__)
 
 
 def passing(err: BaseException) -> bool:
-    """GitHub, the chat or the disk did not answer: nothing is decided about the job."""
-    return isinstance(err, Unavailable)
+    """GitHub or the chat did not answer, or the disk is full: nothing is decided about the
+    job."""
+    return isinstance(err, Unavailable) or disk_full(err)
 
 
 class Cards:

@@ -18,6 +18,7 @@ import shutil
 
 from bot.chat import Chat, ChatUnavailable, read_result
 from bot.dispatching import local_jobs_dir, new_job_id
+from bot.errors import StateFull, disk_full, state_full
 from bot.executors.base import Executor, JobSpec, JobState, Phase
 from bot.ledger import JobRow, Ledger
 from bot.lifecycle.cards import Cards, passing
@@ -103,11 +104,24 @@ class Driver:
             await self._fail(job_id, INTERNAL)
         finally:
             self._tasks.pop(job_id, None)
-            self.forget_upload(job_id)
+            with contextlib.suppress(OSError, RelayqError):
+                self.forget_upload(job_id)
 
     async def _fail(self, job_id: str, why: str) -> None:
-        row = self._ledger.update(job_id, state="failed", detail=why)
-        await self.cards.show(self.cards.card(row, JobState(job_id, Phase.FAILED, why)))
+        """Record the failure (waiting for room while the disk is full), then tell."""
+        pause = OUTAGE_FIRST_S
+        while True:
+            try:
+                row = self._ledger.update(job_id, state="failed", detail=why)
+                break
+            except StateFull as err:
+                log.warning("job %s: %s; recording its end again in %.0f s", job_id, err, pause)
+                await asyncio.sleep(pause)
+                pause = min(OUTAGE_LONGEST_S, pause * 2)
+        try:
+            await self.cards.show(self.cards.card(row, JobState(job_id, Phase.FAILED, why)))
+        except RelayqError as err:  # the chat refuses or is away: the ledger has it
+            log.warning("job %s: its failure was not shown (%s)", job_id, err)
 
     async def _attempt(self, job_id: str, pause: float) -> bool:
         """Take the job as far as it goes; False when an outage stopped it (it is kept as it
@@ -118,6 +132,8 @@ class Driver:
         except Exception as err:
             if not passing(err):
                 raise
+            if disk_full(err) and not isinstance(err, StateFull):
+                err = state_full(self._state_dir)
             log.warning("job %s: %s; taking it up again in %.0f s", job_id, err, pause)
             if not isinstance(err, ChatUnavailable):
                 row = self._ledger.get(job_id)
