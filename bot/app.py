@@ -22,7 +22,7 @@ from bot.lifecycle import JobService
 from bot.policy import load_policy_file
 from bot.settings import Settings
 from bot.telegram.chat import TelegramChat
-from bot.telegram.handlers import register_handlers
+from bot.telegram.handlers import Redo, register_handlers
 from bot.telegram.messenger import Messenger
 from bot.telegram.polling import connect, poll, telegram_application
 
@@ -41,7 +41,8 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
     chat = TelegramChat(messenger, settings.alert_user_ids)
     service = JobService(ledger=ledger, executor=executor, policy=policy, settings=settings,
                          chat=chat)  # fmt: skip
-    register_handlers(app, service, messenger, settings)
+    redo = Redo()
+    register_handlers(app, service, messenger, settings, redo)
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -58,7 +59,7 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
                         settings.fleet_check_s, stop)
         )  # fmt: skip
         try:
-            await poll(app, ledger, stop)
+            await poll(app, ledger, stop, redo)
         finally:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -18,6 +18,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.errors import StateFull
 from bot.lifecycle import MAX_LINKS, Answer, FleetLook, JobService, Upload, find_links
 from bot.policy import JobRequest
 from bot.render import render_decision
@@ -26,7 +27,7 @@ from bot.telegram import texts
 from bot.telegram.messenger import Messenger
 from jobs.errors import RelayqError
 
-__all__ = ["register_handlers"]
+__all__ = ["Redo", "register_handlers"]
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -40,12 +41,23 @@ UPLOADS = (
 )
 
 
+class Redo:
+    """Updates whose work found no room on the disk: the poll loop does not confirm them, so
+    Telegram hands them over again once there is room (and each chat hears it once)."""
+
+    def __init__(self) -> None:
+        self.updates: set[int] = set()
+        self.told: set[int] = set()
+
+
 def register_handlers(
     app: Application,  # type: ignore[type-arg]
     service: JobService,
     messenger: Messenger,
     settings: Settings,
+    redo: Redo | None = None,
 ) -> None:
+    redo = redo or Redo()
     allowed = settings.allowed_user_ids
     intake, ledger, policy = service.intake, service.ledger, service.policy
     limit_bytes = int(settings.telegram_download_limit_mb * 1024 * 1024)
@@ -255,10 +267,25 @@ def register_handlers(
     # first handler that matches); strangers never get here, the gate stopped them.
     app.add_handler(MessageHandler(filters.COMMAND, unknown))
     app.add_handler(MessageHandler(~filters.StatusUpdate.ALL, not_media))
+
+    async def no_room(update: object, context: Context) -> None:
+        """A handler found the disk full: keep the update for later and say so once."""
+        if not isinstance(context.error, StateFull) or not isinstance(update, Update):
+            return
+        redo.updates.add(update.update_id)
+        chat = update.effective_chat
+        if chat is not None and chat.id not in redo.told:
+            redo.told.add(chat.id)
+            await messenger.send(chat.id, texts.no_room(str(context.error)))
+
+    app.add_error_handler(no_room)
     app.add_error_handler(_log_error)
 
 
 async def _log_error(update: object, context: Context) -> None:
+    if isinstance(context.error, StateFull):  # no_room has it: kept for later, said once
+        log.warning("no room to record an update: %s", context.error)
+        return
     log.error("handler failed: %s", context.error, exc_info=context.error)
 
 

@@ -18,8 +18,10 @@ from telegram import BotCommand
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.errors import StateFull, state_full
 from bot.ledger import Ledger
 from bot.settings import Settings
+from bot.telegram.handlers import Redo
 from jobs.errors import ConfigError
 
 __all__ = ["ALLOWED_UPDATES", "COMMANDS", "connect", "poll", "telegram_application"]
@@ -44,6 +46,8 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 CONNECT_FIRST_S = 1.0
 CONNECT_LONGEST_S = 60.0
 SAY_EVERY_S = 60.0
+NO_ROOM_FIRST_S = 30.0  # an update that found the disk full is fetched again after this
+NO_ROOM_LONGEST_S = 300.0
 
 
 def telegram_application(settings: Settings) -> Application:  # type: ignore[type-arg]
@@ -100,9 +104,13 @@ async def connect(app: Application, stop: asyncio.Event, where: str) -> bool:  #
     return False
 
 
-async def poll(app: Application, ledger: Ledger, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+async def poll(app: Application, ledger: Ledger, stop: asyncio.Event,  # type: ignore[type-arg]
+               redo: Redo | None = None) -> None:  # fmt: skip
     """Fetch updates and hand them to the handlers until `stop`; an update is confirmed only
-    once its work is on disk."""
+    once its work is on disk. One whose work found the disk full (`redo`) is not confirmed:
+    it and those after it are fetched again after a pause."""
+    redo = redo or Redo()
+    pause = NO_ROOM_FIRST_S
     stopping = asyncio.create_task(stop.wait())
     try:
         while not stop.is_set():
@@ -127,8 +135,21 @@ async def poll(app: Application, ledger: Ledger, stop: asyncio.Event) -> None:  
                 continue
             for update in updates:
                 await app.process_update(update)
-                # Only now is the update's work on disk: confirm it with the next poll.
-                ledger.set_offset(update.update_id + 1)
+                try:
+                    if update.update_id in redo.updates:
+                        raise state_full(ledger.folder)
+                    # Only now is the update's work on disk: confirm it with the next poll.
+                    ledger.set_offset(update.update_id + 1)
+                except StateFull as err:
+                    log.warning("update %d kept for later: %s", update.update_id, err)
+                    redo.updates.discard(update.update_id)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), pause)
+                    pause = min(NO_ROOM_LONGEST_S, pause * 2)
+                    break
+            else:
+                pause = NO_ROOM_FIRST_S
+                redo.told.clear()
     finally:
         stopping.cancel()
 

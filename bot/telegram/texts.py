@@ -21,6 +21,7 @@ __all__ = [
     "cancel_answer",
     "github_down",
     "jobs_text",
+    "no_room",
     "not_media",
     "not_summarizable",
     "pin_refusal",
@@ -233,6 +234,11 @@ def not_summarizable(answer: Answer, job_id: str) -> str:
     if answer is Answer.NO_SPEECH:
         return f"Job {job_id} found no speech, so there is nothing to summarize."
     return f"Job {job_id} is not a delivered transcript; summarize one that is done."
+
+
+def no_room(why: str) -> str:
+    """A message that could not be recorded for want of disk space (it is kept)."""
+    return f"I can't take that right now: {why}. Your message is kept; I take it then."
 
 
 def _no_such_job(job_id: str) -> str:
