@@ -104,9 +104,27 @@ class GitHubCalls:
         self.gh.close()
 
 
-def message(exc: GithubException) -> str:
+def message(exc: GithubException, limit: int = 300) -> str:
+    """What GitHub said, in one line: its `message` and its `errors` list, which may both run
+    over several lines ("Invalid request.\n\n\"x\" is not a permitted key.")."""
     data = exc.data
-    return str(data.get("message", "")) if isinstance(data, dict) else ""
+    if not isinstance(data, dict):
+        return ""
+    errors = data.get("errors")
+    details = [_error_text(e) for e in (errors if isinstance(errors, list) else [])]
+    text = str(data.get("message") or "")
+    if details:
+        text = f"{text} {'; '.join(details)}" if text else "; ".join(details)
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _error_text(error: object) -> str:
+    """One item of GitHub's `errors`: a string, or an object with a message or a code."""
+    if not isinstance(error, dict):
+        return str(error)
+    return str(error.get("message") or " ".join(
+        str(error[k]) for k in ("resource", "field", "code") if k in error))  # fmt: skip
 
 
 def passing(exc: GithubException) -> bool:
@@ -129,24 +147,24 @@ def read_refused(exc: GithubException) -> RelayqError:
                            "have expired or been revoked")  # fmt: skip
     if exc.status == 403:
         return ConfigError(
-            f"GitHub did not let the token do this ({message(exc)[:120] or 'HTTP 403'}); give "
+            f"GitHub did not let the token do this ({message(exc) or 'HTTP 403'}); give "
             "it the permissions in docs/SETUP_OCI_TRIGGER.md (Actions: read and write, "
             "Administration: read-only)"
         )
     if exc.status == 404:
         return ConfigError("GitHub does not show this token the repository or the run; check "
                            "RELAYQ_GITHUB_REPO and the token's repository access")  # fmt: skip
-    return RelayqError(f"GitHub refused the request (HTTP {exc.status}: {message(exc)[:120]})")
+    return RelayqError(f"GitHub refused the request (HTTP {exc.status}: {message(exc)})")
 
 
 def dispatch_refused(workflow: str, exc: GithubException) -> str:
     said = message(exc)
     if exc.status == 403:
-        return (f"GitHub refused to start {workflow} ({said[:120] or 'HTTP 403'}); give the "
+        return (f"GitHub refused to start {workflow} ({said or 'HTTP 403'}); give the "
                 "token Actions: read and write (docs/SETUP_OCI_TRIGGER.md)")  # fmt: skip
     if exc.status == 404:
         return (f"GitHub has no workflow {workflow} in this repository (or the token cannot see "
                 "it); check RELAYQ_GITHUB_REPO and the token's Actions permission")  # fmt: skip
     if exc.status == 401:
         return "GitHub refused the token; check GITHUB_TOKEN"
-    return f"GitHub refused to start {workflow} (HTTP {exc.status}: {said[:120]}); check the inputs"
+    return f"GitHub refused to start {workflow} (HTTP {exc.status}: {said}); check the inputs"

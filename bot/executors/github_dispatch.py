@@ -16,10 +16,17 @@ from functools import partial
 
 import requests
 from github import GithubException
+from github.Workflow import Workflow
 from github.WorkflowRun import WorkflowRun
 
 from bot.executors.base import JobSpec, JobState
-from bot.executors.github_calls import GitHubCalls, GitHubUnavailable, dispatch_refused, passing
+from bot.executors.github_calls import (
+    GitHubCalls,
+    GitHubUnavailable,
+    dispatch_refused,
+    message,
+    passing,
+)
 from jobs.errors import ConfigError
 
 __all__ = ["Dispatcher", "GitHubJob"]
@@ -48,6 +55,10 @@ class Dispatcher:
         self._jobs = jobs
         self._ref = ref
         self._clock = clock
+        # Whether to ask GitHub for the new run's id in its answer. GitHub Enterprise Server
+        # and older API versions refuse the key (422): from then on the run is found by its
+        # request id, and the key is not offered again by this executor (the bot's one).
+        self._run_details = True
 
     def dispatch(self, job: GitHubJob) -> None:
         spec = job.spec
@@ -58,20 +69,21 @@ class Dispatcher:
         for attempt in range(self._pacing.retries):
             try:
                 job.dispatches += 1
-                result: object = workflow.create_dispatch(
-                    self._ref, inputs, throw=True, return_run_details=True
-                )
+                result = self._post(workflow, inputs)
             except GithubException as exc:
+                if self._run_details and _refuses_run_details(exc):
+                    self._run_details = False  # refused as invalid: it started nothing
+                    continue
                 if not passing(exc):
                     raise ConfigError(dispatch_refused(spec.workflow, exc)) from None
                 self._calls.sleep_for(exc, attempt)
             except (requests.ConnectionError, requests.Timeout):
                 self._calls.back_off(attempt)
             else:
-                if isinstance(result, WorkflowRun):
+                if result is not None:
                     job.run_id, job.html_url = result.id, result.html_url
                     return
-                # GitHub Enterprise Server answers 204 without details: find it by name.
+                # 204, no details (GHES, older API versions): find the run by its request id.
                 if self.find_run(job, wait_s=10):
                     return
                 raise GitHubUnavailable("GitHub accepted the dispatch but the run never appeared")
@@ -82,6 +94,17 @@ class Dispatcher:
             f"GitHub did not accept the dispatch of {spec.workflow} after "
             f"{self._pacing.retries} tries; the job is kept, try again later"
         )
+
+    def _post(self, workflow: Workflow, inputs: dict[str, str]) -> WorkflowRun | None:
+        """The POST itself: the new run, or None when GitHub answers 204 without details."""
+        if not self._run_details:
+            workflow.create_dispatch(self._ref, inputs, throw=True)
+            return None
+        # PyGithub's type says a run; a GitHub that ignores the key answers 204 (True).
+        answer: object = workflow.create_dispatch(
+            self._ref, inputs, throw=True, return_run_details=True
+        )
+        return answer if isinstance(answer, WorkflowRun) else None
 
     def find_run(self, job: GitHubJob, *, wait_s: float) -> bool:
         """Look for this job's run (its request_id is in the run name), briefly."""
@@ -106,3 +129,9 @@ class Dispatcher:
             event="workflow_dispatch", created=f">={since}"
         )
         return list(itertools.islice(listing, 30))
+
+
+def _refuses_run_details(exc: GithubException) -> bool:
+    """GitHub's answer to a key it does not know: 422 `"return_run_details" is not a
+    permitted key.`"""
+    return exc.status == 422 and "return_run_details" in message(exc)

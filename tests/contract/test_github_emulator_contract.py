@@ -113,12 +113,14 @@ BASIC_ERROR = SUBSET["operations"]["actions/cancel-workflow-run"]["409"]  # GitH
 @pytest.mark.parametrize(
     ("emulator_options", "payload", "says"),
     [
+        ({"mode": "ghes"}, {"return_run_details": True},
+         'Invalid request.\n\n"return_run_details" is not a permitted key.'),
         ({"refuses_run_details": True}, {"return_run_details": True},
          'Invalid request.\n\n"return_run_details" is not a permitted key.'),
         ({}, {"inputs": {"source": "x", "request_id": "c3", "colour": "red"}},
          'Unexpected inputs provided: ["colour"]'),
     ],
-    ids=["run-details-refused", "undeclared-input"],
+    ids=["ghes-run-details", "old-api-run-details", "undeclared-input"],
 )  # fmt: skip
 def test_a_dispatch_github_would_refuse_is_a_422_in_githubs_error_shape_and_starts_nothing(
     tmp_path: Path, emulator_options: dict[str, Any], payload: dict[str, Any], says: str

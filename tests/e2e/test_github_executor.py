@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,12 @@ import pytest
 from bot.executors.base import JobSpec, JobState, Phase
 from bot.executors.github import GitHubActionsExecutor
 from jobs.quality import wer
-from tests.e2e.conftest import FAST, MAC, PI4, TOKEN, executor_for
+from tests.e2e.conftest import FAST, MAC, PI4, TOKEN, executor_for, job_env
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.github.server import Fault
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def spec(job_id: str, source: str, workflow: str = "transcribe_mac.yml",
@@ -81,8 +83,6 @@ async def test_pinned_to_an_offline_mac_the_job_waits_and_says_why_then_complete
 async def test_five_jobs_in_one_group_all_complete(
     tmp_path: Path, speech_ogg: Path, mode: str
 ) -> None:
-    from tests.e2e.conftest import job_env
-
     with GitHubEmulator(tmp_path / "gh", mode=mode, job_env=job_env(tmp_path)) as gh:
         gh.add_runner("mac-mini", MAC, os="macOS")
         ex = executor_for(gh, tmp_path)
@@ -411,3 +411,65 @@ async def test_after_a_restart_the_newest_run_of_a_job_sent_again_is_the_one_fol
     states = await follow(ex, "req-again")
     assert states[-1].phase is Phase.SUCCEEDED
     assert emulator.dispatches() == [] and len(emulator.runs()) == 2
+
+
+# -- a GitHub that refuses `return_run_details` (issue 13, 2.3) --------------------------------
+
+
+@pytest.fixture
+def synthetic(tmp_path: Path) -> Iterator[GitHubEmulator]:
+    """Runs that take a second and skip act: for what the dispatch does, not the job."""
+    with GitHubEmulator(tmp_path / "gh", synthetic_run_s=1.0) as gh:
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        yield gh
+
+
+async def test_a_github_that_refuses_run_details_gets_the_dispatch_without_them_from_then_on(
+    tmp_path: Path,
+) -> None:
+    """GHES and older API versions answer 422 "not a permitted key": relayq sends the dispatch
+    again without the key (the 422 made no run), finds the run by its request id, and does not
+    offer the key again in this process: 2 POSTs for the first job, 1 for the second."""
+    with GitHubEmulator(tmp_path / "gh", refuses_run_details=True, synthetic_run_s=1.0) as gh:
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        ex = executor_for(gh, tmp_path)
+        await ex.submit(spec("req-ghes-1", "https://example.org/a.ogg"))
+        assert [h.status for h in gh.dispatches()] == [422, 204]
+        await ex.submit(spec("req-ghes-2", "https://example.org/b.ogg"))
+        assert [h.status for h in gh.dispatches()] == [422, 204, 204]
+        finals = [(await follow(ex, j))[-1] for j in ("req-ghes-1", "req-ghes-2")]
+        assert [f.phase for f in finals] == [Phase.SUCCEEDED] * 2
+        assert sorted(r.inputs["request_id"] for r in gh.runs()) == ["req-ghes-1", "req-ghes-2"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "call", "says"),
+    [
+        (Fault("POST", r"/dispatches$", 422, body={
+            "message": "Invalid request.\n\nFor 'properties/ref', 7 is not a string.",
+            "errors": ["No ref found\nfor: nope", {"resource": "Workflow", "code": "custom",
+                                                    "message": "check\nthe ref"}]}),
+         "submit",
+         "GitHub refused to start transcribe_mac.yml (HTTP 422: Invalid request. For "
+         "'properties/ref', 7 is not a string. No ref found for: nope; check the ref)"),
+        (Fault("GET", r"/actions/runners$", 403, body={
+            "message": "Resource not accessible\nby personal access token"}),
+         "fleet", "GitHub did not let the token do this (Resource not accessible by personal "
+                  "access token)"),
+    ],
+    ids=["dispatch-422-with-errors", "read-403"],
+)  # fmt: skip
+async def test_githubs_multi_line_refusals_are_said_in_one_line(
+    synthetic: GitHubEmulator, tmp_path: Path, fault: Fault, call: str, says: str
+) -> None:
+    from jobs.errors import ConfigError
+
+    synthetic.inject(fault)
+    ex = executor_for(synthetic, tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        if call == "submit":
+            await ex.submit(spec("req-lines", "https://example.org/a.ogg"))
+        else:
+            await ex.fleet()
+    assert "\n" not in str(caught.value)
+    assert says in str(caught.value)

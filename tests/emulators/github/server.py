@@ -65,11 +65,14 @@ class GitHubEmulator:
                  refuses_run_details: bool | None = None,
                  declared_inputs: dict[str, set[str]] | None = None) -> None:  # fmt: skip
         self.work_dir = work_dir
-        # "github" (dispatch answers 200 with run details) or "ghes" (204, no queue: max).
+        # "github" (dispatch answers 200 with run details) or "ghes" (GitHub Enterprise Server:
+        # no queue: max, and it refuses `return_run_details`, so its dispatches answer 204).
         self.mode = mode
         # Answer `return_run_details` with GitHub's 422 "not a permitted key", as GitHub
-        # Enterprise Server and older API versions do.
-        self.refuses_run_details = bool(refuses_run_details)
+        # Enterprise Server and older API versions do (default: "ghes" does).
+        self.refuses_run_details = (
+            mode == "ghes" if refuses_run_details is None else refuses_run_details
+        )
         # As on real GitHub, a new run is in the run listings only some time after it was
         # created (fetched by its id it is there at once).
         self.listing_lag_s = listing_lag_s
@@ -498,7 +501,7 @@ class _ApiHandler(BaseHTTPRequestHandler):
         if unexpected := sorted(set(inputs) - declared):
             return 422, _invalid(f"Unexpected inputs provided: {json.dumps(unexpected)}"), {}
         run = gh.dispatch(file, inputs)
-        if gh.mode == "github" and body.get("return_run_details"):
+        if body.get("return_run_details"):
             return 200, {"workflow_run_id": run.id, "run_url": f"{gh.repo_url()}/actions/runs/{run.id}",
                          "html_url": f"https://github.com/{gh.repo}/actions/runs/{run.id}"}, {}  # fmt: skip
         return 204, None, {}
