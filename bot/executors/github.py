@@ -36,9 +36,10 @@ class GitHubActionsExecutor:
         self._calls = GitHubCalls(token=token, repo=repo, api_url=api_url, pacing=self._pacing,
                                   timeout_s=timeout_s)  # fmt: skip
         self._jobs: dict[str, GitHubJob] = {}
-        self._dispatcher = Dispatcher(self._calls, self._jobs, ref=ref, clock=clock)
+        self._dispatcher = Dispatcher(self._calls, self._jobs, ref=ref, clock=clock,
+                                      journal_dir=work_dir / "dispatches")  # fmt: skip
         self._watcher = Watcher(self._calls, work_dir=work_dir, clock=clock,
-                                dispatch=self._dispatcher.dispatch)  # fmt: skip
+                                dispatch_again=self._dispatcher.again)  # fmt: skip
 
     async def submit(self, spec: JobSpec) -> str:
         if spec.job_id in self._jobs:
@@ -49,18 +50,14 @@ class GitHubActionsExecutor:
         return job.html_url or spec.job_id
 
     async def resume(self, spec: JobSpec, *, run_url: str | None, since: float) -> str:
-        """After a restart: take up the job's newest run, found by its request_id among the
-        runs created since the job was (a kill may have come after GitHub cancelled a waiting
-        run and relayq sent it again), else its run as recorded (older than the listing
-        reaches: the bot was down for days); dispatch only when it has none at all."""
+        """After a restart or an outage: take up the job's newest run, found by its request_id
+        among the runs created since the job was (a kill may have come after GitHub cancelled
+        a waiting run and relayq sent it again), else the run its last dispatch made, else its
+        run as recorded (older than the listing reaches: the bot was down for days); dispatch
+        only when it has none, and no run of an earlier dispatch could still appear."""
         job = GitHubJob(spec, dispatched_at=since)
         self._jobs[spec.job_id] = job
-        found = await asyncio.to_thread(self._dispatcher.find_run, job, wait_s=0)
-        recorded = (run_url or "").rstrip("/").rsplit("/", 1)[-1]
-        if not found and recorded.isdigit():
-            job.run_id, job.html_url = int(recorded), run_url
-        elif not found:
-            await asyncio.to_thread(self._dispatcher.dispatch, job)
+        await asyncio.to_thread(self._dispatcher.take_up, job, run_url)
         return job.html_url or spec.job_id
 
     async def watch(self, job_id: str) -> AsyncIterator[JobState]:
@@ -74,6 +71,8 @@ class GitHubActionsExecutor:
                 last = key
                 pause = self._pacing.first_poll_s
                 job.states.append(state)
+                if state.phase.terminal:
+                    self._dispatcher.settled(job)
                 yield state
                 if state.phase.terminal:
                     return

@@ -42,6 +42,9 @@ class Pacing:
     retries: int = 6
     retry_base_s: float = 1.0
     secondary_limit_s: float = 60.0
+    # How long a run made by a dispatch whose answer was lost may take to appear in GitHub's
+    # listings; no dispatch is sent again for the job before a look after that shows none.
+    find_run_s: float = 60.0
 
 
 class GitHubCalls:

@@ -37,11 +37,11 @@ QUEUE_LIMIT_S = 24 * 3600
 
 class Watcher:
     def __init__(self, calls: GitHubCalls, *, work_dir: Path, clock: Callable[[], float],
-                 dispatch: Callable[[GitHubJob], None]) -> None:  # fmt: skip
+                 dispatch_again: Callable[[GitHubJob], None]) -> None:  # fmt: skip
         self._calls = calls
         self._work_dir = work_dir
         self._clock = clock
-        self._dispatch = dispatch
+        self._dispatch_again = dispatch_again
         self._fleet: tuple[float, Fleet] | None = None
 
     def run_of(self, job: GitHubJob) -> WorkflowRun:
@@ -87,8 +87,7 @@ class Watcher:
                                     "check that a runner with labels " + ", ".join(spec.labels)
                                     + " is online, then send it again", url=url)  # fmt: skip
                 # GitHub dropped it while it waited (another run took its place): send it again.
-                job.run_id, job.run = None, None
-                self._dispatch(job)
+                self._dispatch_again(job)
                 return JobState(spec.job_id, Phase.QUEUED,
                                 "GitHub cancelled the waiting run; dispatched it again",
                                 url=job.html_url)  # fmt: skip

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +23,11 @@ from tests.emulators.github.server import Fault
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
+
+
+# A run may still appear for a minute after a lost answer; the emulator lists runs at once
+# unless told otherwise, so tests of a dispatch that made nothing wait 2 s, not a minute.
+LOOK = replace(FAST, find_run_s=2.0)
 
 
 def spec(job_id: str, source: str, workflow: str = "transcribe_mac.yml",
@@ -133,7 +143,7 @@ async def test_a_dispatch_that_failed_before_creating_is_sent_again_once(
 ) -> None:
     emulator.add_runner("mac-mini", MAC, os="macOS")
     emulator.inject(Fault("POST", r"/dispatches$", 503))
-    ex = executor_for(emulator, tmp_path)
+    ex = executor_for(emulator, tmp_path, LOOK)
     await ex.submit(spec("req-503", str(speech_ogg)))
     assert len(emulator.dispatches()) == 2 and len(emulator.runs()) == 1
     assert (await follow(ex, "req-503"))[-1].phase is Phase.SUCCEEDED
@@ -367,7 +377,7 @@ async def test_a_dropped_connection_on_dispatch_still_gives_exactly_one_run(
 ) -> None:
     emulator.add_runner("mac-mini", MAC, os="macOS")
     emulator.inject(Fault("POST", r"/dispatches$", 0, drop=True))
-    ex = executor_for(emulator, tmp_path)
+    ex = executor_for(emulator, tmp_path, LOOK)
     await ex.submit(spec("req-drop", str(speech_ogg)))
     assert len(emulator.runs()) == 1
     assert (await follow(ex, "req-drop"))[-1].phase is Phase.SUCCEEDED
@@ -411,6 +421,121 @@ async def test_after_a_restart_the_newest_run_of_a_job_sent_again_is_the_one_fol
     states = await follow(ex, "req-again")
     assert states[-1].phase is Phase.SUCCEEDED
     assert emulator.dispatches() == [] and len(emulator.runs()) == 2
+
+
+# -- a run GitHub lists late (issue 13, 2.2) ---------------------------------------------------
+
+LAG_S = 6.0  # longer than the 4 s relayq used to look before sending a dispatch again
+
+
+async def test_a_run_github_lists_late_after_a_502_is_found_not_dispatched_again(
+    tmp_path: Path, speech_ogg: Path
+) -> None:
+    """GitHub creates the run, the answer is lost (502), and the run shows in the listings
+    only 6 s later: relayq keeps looking (the default window is a minute) and sends nothing."""
+    with GitHubEmulator(tmp_path / "gh", job_env=job_env(tmp_path), listing_lag_s=LAG_S) as gh:
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        gh.inject(Fault("POST", r"/dispatches$", 502, apply_first=True))
+        ex = executor_for(gh, tmp_path)
+        await ex.submit(spec("req-lag", str(speech_ogg)))
+        assert len(gh.dispatches()) == 1 and len(gh.runs()) == 1
+        assert (await follow(ex, "req-lag"))[-1].phase is Phase.SUCCEEDED
+        assert len(gh.dispatches()) == 1 and len(gh.runs()) == 1
+        looks = [h for h in gh.hits if h.method == "GET" and h.path.endswith("/runs")]
+        assert any(not h.counted for h in looks), "the look repeats its listing with its ETag"
+
+
+async def test_a_job_whose_dispatch_answer_was_lost_and_listed_late_is_delivered_once(
+    tmp_path: Path, speech_ogg: Path, speech_text: str
+) -> None:
+    """The same through the bot, with its own (default) pacing: one run, one transcript."""
+    from bot.ledger import Ledger
+    from tests.e2e.test_telegram_bot import OWNER, bot_settings, running, wait_for
+    from tests.e2e.test_telegram_bot import TOKEN as BOT_TOKEN
+    from tests.emulators.telegram import BotApiEmulator
+    from tests.jobs.httpserver import body, serve
+
+    with (
+        BotApiEmulator(BOT_TOKEN) as tg,
+        GitHubEmulator(tmp_path / "gh", job_env=job_env(tmp_path), listing_lag_s=LAG_S) as gh,
+        serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
+    ):
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        gh.inject(Fault("POST", r"/dispatches$", 502, apply_first=True))
+        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="github", GITHUB_TOKEN=TOKEN,
+                                RELAYQ_GITHUB_REPO=gh.repo, RELAYQ_GITHUB_API_URL=gh.api_url)  # fmt: skip
+        ledger = Ledger(tmp_path / "state" / "ledger.sqlite3")
+        try:
+            async with running(settings):
+                tg.user_sends(OWNER, f"{base}/talk.ogg")
+                await wait_for(
+                    tg, lambda: [r for r in ledger.all_jobs() if r.state == "delivered"], 180
+                )
+                await asyncio.sleep(LAG_S)  # a second run would be listed by now
+        finally:
+            ledger.close()
+        assert len(gh.dispatches()) == 1 and len(gh.runs()) == 1
+    done = [s for s in tg.to_chat(OWNER) if s.text.startswith("✅")]
+    assert len(done) == 1
+    assert wer(speech_text, done[0].text.split("\n\n", 1)[1]) <= 0.25
+
+
+async def test_an_accepted_dispatch_whose_run_is_listed_late_is_found_not_sent_again(
+    tmp_path: Path,
+) -> None:
+    """The 204 path (no run details): GitHub said it made the run, so relayq looks for it by
+    its request id for as long as it takes to be listed (it gave up after 10 s)."""
+    with GitHubEmulator(tmp_path / "gh", mode="ghes", refuses_run_details=False,
+                        synthetic_run_s=1.0, listing_lag_s=12.0) as gh:  # fmt: skip
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        gh.inject(Fault("POST", r"/dispatches$", 204, apply_first=True))  # no details
+        ex = executor_for(gh, tmp_path)
+        await ex.submit(spec("req-204-lag", "https://example.org/a.ogg"))
+        assert (await follow(ex, "req-204-lag"))[-1].phase is Phase.SUCCEEDED
+        assert len(gh.dispatches()) == 1 and len(gh.runs()) == 1
+
+
+KILLED_MID_DISPATCH = """
+import asyncio, sys
+from pathlib import Path
+from bot.executors.base import JobSpec
+from bot.executors.github import GitHubActionsExecutor
+ex = GitHubActionsExecutor(token=sys.argv[1], repo=sys.argv[2], api_url=sys.argv[3],
+                           work_dir=Path(sys.argv[4]))
+asyncio.run(ex.submit(JobSpec("req-killed", "transcribe", "https://example.org/a.ogg", "mac",
+                              "transcribe_mac.yml", ("self-hosted", "macmini"))))
+"""
+
+
+async def test_a_bot_killed_while_its_dispatch_was_in_flight_does_not_send_it_again(
+    tmp_path: Path,
+) -> None:
+    """Killed after the POST left and before any answer; GitHub makes the run a moment later
+    and lists it 6 s after that. The bot started again must not take the missing run for no
+    run: it looks for as long as a run of that POST could still appear."""
+    with GitHubEmulator(tmp_path / "gh", synthetic_run_s=1.0, listing_lag_s=LAG_S) as gh:
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        slow = Fault("POST", r"/dispatches$", 200, delay_s=2.0, apply_first=True)
+        gh.inject(slow)
+        work = tmp_path / "results"
+        env = {k: v for k, v in os.environ.items() if k != "GITHUB_TOKEN"}
+        accepted = time.time()
+        with subprocess.Popen([sys.executable, "-c", KILLED_MID_DISPATCH, TOKEN, gh.repo,
+                               gh.api_url, str(work)], env=env, cwd=ROOT) as first:  # fmt: skip
+            deadline = time.monotonic() + 30
+            while slow.times and time.monotonic() < deadline:  # until the POST has arrived
+                await asyncio.sleep(0.05)
+            first.send_signal(signal.SIGKILL)
+            killed = time.monotonic()
+        assert slow.times == 0 and gh.runs() == []  # GitHub has not made the run yet
+        again = GitHubActionsExecutor(token=TOKEN, repo=gh.repo, api_url=gh.api_url,
+                                      work_dir=work, pacing=FAST)  # fmt: skip
+        job = spec("req-killed", "https://example.org/a.ogg")
+        await again.resume(job, run_url=None, since=accepted)
+        assert (await follow(again, "req-killed"))[-1].phase is Phase.SUCCEEDED
+        # Until GitHub has answered the killed POST (and so made its run) and listed that run.
+        await asyncio.sleep(max(0.0, killed + slow.delay_s + LAG_S + 0.5 - time.monotonic()))
+        assert len(gh.dispatches()) == 1 and len(gh.runs()) == 1
 
 
 # -- a GitHub that refuses `return_run_details` (issue 13, 2.3) --------------------------------
