@@ -66,6 +66,9 @@ class Dispatcher:
         # and older API versions refuse the key (422): from then on the run is found by its
         # request id, and the key is not offered again by this executor (the bot's one).
         self._run_details = True
+        # Workflows that do not declare the optional `name` input (a summarize workflow, or a
+        # ref older than the input): GitHub refuses an undeclared input, so it is left out.
+        self._without_name: set[str] = set()
 
     # -- taking a job up -------------------------------------------------------------------------
 
@@ -128,6 +131,10 @@ class Dispatcher:
                     self._run_details = False  # refused as invalid, so it made no run
                     self._journal.put(spec.job_id, mark)
                     continue
+                if spec.name and _refuses_name(exc) and spec.workflow not in self._without_name:
+                    self._without_name.add(spec.workflow)  # the name is a nicety, not the job
+                    self._journal.put(spec.job_id, mark)
+                    continue
                 if not passing(exc):
                     self._journal.put(spec.job_id, mark)
                     raise ConfigError(dispatch_refused(spec.workflow, exc)) from None
@@ -152,8 +159,11 @@ class Dispatcher:
         )
 
     def _inputs(self, spec: JobSpec) -> dict[str, str]:
-        return {"source": spec.source, "request_id": spec.job_id, "backend": spec.backend,
-                "model": spec.model or "", "language": spec.language or ""}  # fmt: skip
+        inputs = {"source": spec.source, "request_id": spec.job_id, "backend": spec.backend,
+                  "model": spec.model or "", "language": spec.language or ""}  # fmt: skip
+        if spec.name and spec.workflow not in self._without_name:
+            inputs["name"] = spec.name  # what the user calls the source, for the runner's lines
+        return inputs
 
     def _post(self, workflow: Workflow, inputs: dict[str, str]) -> WorkflowRun | None:
         """The POST itself: the new run, or None when GitHub answers 204 without details."""
@@ -230,3 +240,16 @@ def _refuses_run_details(exc: GithubException) -> bool:
     """GitHub's answer to a key it does not know: 422 `"return_run_details" is not a
     permitted key.`"""
     return exc.status == 422 and "return_run_details" in message(exc)
+
+
+def _refuses_name(exc: GithubException) -> bool:
+    """GitHub's answer to an input the workflow does not declare, when it is only `name`:
+    422 `Unexpected inputs provided: ["name"]`."""
+    said = message(exc)
+    if exc.status != 422 or not said.startswith("Unexpected inputs provided:"):
+        return False
+    try:
+        unexpected = json.loads(said.split(":", 1)[1])
+    except ValueError:
+        return False
+    return bool(unexpected == ["name"])

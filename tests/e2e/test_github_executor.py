@@ -598,3 +598,44 @@ async def test_githubs_multi_line_refusals_are_said_in_one_line(
             await ex.fleet()
     assert "\n" not in str(caught.value)
     assert says in str(caught.value)
+
+
+# -- the user's name for the source (JobSpec.name) ---------------------------------------------
+
+WITH_NAME = {"source", "request_id", "backend", "model", "language", "name"}
+WITHOUT_NAME = WITH_NAME - {"name"}
+
+
+def named(job_id: str, name: str) -> JobSpec:
+    return replace(spec(job_id, "https://example.org/a.ogg"), name=name)
+
+
+async def test_the_users_name_for_the_source_goes_to_a_workflow_that_declares_it(
+    tmp_path: Path,
+) -> None:
+    with GitHubEmulator(tmp_path / "gh", synthetic_run_s=1.0,
+                        declared_inputs={"transcribe_mac.yml": WITH_NAME}) as gh:  # fmt: skip
+        ex = executor_for(gh, tmp_path)
+        await ex.submit(named("req-named", "meeting.m4a"))
+        await ex.submit(named("req-unnamed", ""))
+        named_run, unnamed_run = gh.runs()
+        assert named_run.inputs["name"] == "meeting.m4a"
+        assert "name" not in unnamed_run.inputs  # empty: not sent at all
+        assert len(gh.dispatches()) == 2
+
+
+async def test_a_workflow_that_does_not_declare_name_gets_the_job_without_it(
+    tmp_path: Path,
+) -> None:
+    """A workflow older than the `name` input (another ref, a summarize workflow) answers 422
+    "Unexpected inputs provided": the job still goes, without the name; the next job to that
+    workflow does not try it again."""
+    with GitHubEmulator(tmp_path / "gh", synthetic_run_s=1.0,
+                        declared_inputs={"transcribe_mac.yml": WITHOUT_NAME}) as gh:  # fmt: skip
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        ex = executor_for(gh, tmp_path)
+        await ex.submit(named("req-old-1", "meeting.m4a"))
+        await ex.submit(named("req-old-2", "call.ogg"))
+        assert [h.status for h in gh.dispatches()] == [422, 200, 200]
+        assert all("name" not in r.inputs for r in gh.runs()) and len(gh.runs()) == 2
+        assert (await follow(ex, "req-old-1"))[-1].phase is Phase.SUCCEEDED
