@@ -89,16 +89,23 @@ async def test_pinned_to_an_offline_mac_the_job_waits_and_says_why_then_complete
     assert emulator.runs()[0].runner == "mac-mini"
 
 
-@pytest.mark.parametrize("mode", ["github", "ghes"])
+@pytest.mark.parametrize(
+    ("mode", "lag_s"), [("github", 0.0), ("ghes", 0.0), ("ghes", 3.0)],
+    ids=["github", "ghes", "ghes-listed-late"],
+)  # fmt: skip
 async def test_five_jobs_in_one_group_all_complete(
-    tmp_path: Path, speech_ogg: Path, mode: str
+    tmp_path: Path, speech_ogg: Path, mode: str, lag_s: float
 ) -> None:
-    with GitHubEmulator(tmp_path / "gh", mode=mode, job_env=job_env(tmp_path)) as gh:
+    """Listed late, on GHES (no run details): a job sent again after GitHub cancelled its
+    waiting run must not take that cancelled run, still listed, for the new one."""
+    with GitHubEmulator(tmp_path / "gh", mode=mode, job_env=job_env(tmp_path),
+                        listing_lag_s=lag_s) as gh:  # fmt: skip
         gh.add_runner("mac-mini", MAC, os="macOS")
         ex = executor_for(gh, tmp_path)
         ids = [f"req-five-{n}" for n in range(5)]
-        for job_id in ids:
-            await ex.submit(spec(job_id, str(speech_ogg)))
+        with gh.paused_runners():  # all five wait in the group at once
+            for job_id in ids:
+                await ex.submit(spec(job_id, str(speech_ogg)))
         finals = await asyncio.wait_for(
             asyncio.gather(*(follow(ex, j, timeout=300) for j in ids)), 300
         )
@@ -441,6 +448,7 @@ async def test_a_run_github_lists_late_after_a_502_is_found_not_dispatched_again
         assert len(gh.dispatches()) == 1 and len(gh.runs()) == 1
         assert (await follow(ex, "req-lag"))[-1].phase is Phase.SUCCEEDED
         assert len(gh.dispatches()) == 1 and len(gh.runs()) == 1
+        assert list((tmp_path / "results" / "dispatches").iterdir()) == []  # nothing kept
         looks = [h for h in gh.hits if h.method == "GET" and h.path.endswith("/runs")]
         assert any(not h.counted for h in looks), "the look repeats its listing with its ETag"
 
