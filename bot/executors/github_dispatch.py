@@ -97,7 +97,10 @@ class Dispatcher:
         assert job.run_id is not None
         job.abandoned = (*job.abandoned, job.run_id)
         job.run_id, job.run = None, None
-        self._journal.put(job.spec.job_id, Mark(abandoned=job.abandoned))
+        # An unclear POST on record stays on record: its run is looked for before another.
+        mark = self._journal.get(job.spec.job_id) or Mark()
+        self._journal.put(job.spec.job_id, replace(mark, run_id=None, html_url=None,
+                                                   abandoned=job.abandoned))  # fmt: skip
         self.dispatch(job)
 
     # -- dispatch --------------------------------------------------------------------------------
@@ -149,8 +152,7 @@ class Dispatcher:
                     return
                 # 204 without details (GHES, older API versions): the run exists; it is
                 # looked for by its request id at the top of the loop, and never sent again.
-                self._journal.put(spec.job_id, replace(self._journal.get(spec.job_id) or mark,
-                                                       accepted=True))  # fmt: skip
+                self._journal.put(spec.job_id, replace(posting, accepted=True))
                 continue
             attempt += 1
         raise GitHubUnavailable(
