@@ -105,3 +105,56 @@ def test_the_schemas_are_githubs(finished: tuple[GitHubEmulator, int]) -> None:
     assert {"id", "status", "conclusion", "html_url", "display_title"} <= set(
         run_schema["properties"]
     )
+
+
+BASIC_ERROR = SUBSET["operations"]["actions/cancel-workflow-run"]["409"]  # GitHub's basic-error
+
+
+@pytest.mark.parametrize(
+    ("emulator_options", "payload", "says"),
+    [
+        ({"mode": "ghes"}, {"return_run_details": True},
+         'Invalid request.\n\n"return_run_details" is not a permitted key.'),
+        ({"refuses_run_details": True}, {"return_run_details": True},
+         'Invalid request.\n\n"return_run_details" is not a permitted key.'),
+        ({}, {"inputs": {"source": "x", "request_id": "c3", "colour": "red"}},
+         'Unexpected inputs provided: ["colour"]'),
+    ],
+    ids=["ghes-run-details", "old-api-run-details", "undeclared-input"],
+)  # fmt: skip
+def test_a_dispatch_github_would_refuse_is_a_422_in_githubs_error_shape_and_starts_nothing(
+    tmp_path: Path, emulator_options: dict[str, Any], payload: dict[str, Any], says: str
+) -> None:
+    with GitHubEmulator(tmp_path / "gh", **emulator_options) as gh:
+        body = {"ref": "main", "inputs": {"source": "x", "request_id": "c3"}, **payload}
+        status, answer = call(gh, "POST", "/actions/workflows/transcribe_rpi.yml/dispatches", body)
+        assert (status, answer["message"]) == (422, says)
+        jsonschema.Draft4Validator(BASIC_ERROR).validate(answer)
+        assert gh.runs() == []
+
+
+def test_a_workflow_that_declares_an_input_takes_it(tmp_path: Path) -> None:
+    with GitHubEmulator(
+        tmp_path / "gh", declared_inputs={"transcribe_rpi.yml": {"source", "request_id", "name"}}
+    ) as gh:
+        body = {"ref": "main", "inputs": {"source": "x", "request_id": "c4", "name": "meeting.m4a"}}
+        status, _ = call(gh, "POST", "/actions/workflows/transcribe_rpi.yml/dispatches", body)
+        assert status == 204
+        (run,) = gh.runs()
+        assert run.inputs["name"] == "meeting.m4a"
+
+
+def test_a_new_run_is_listed_only_after_the_listing_lag_but_can_be_fetched_at_once(
+    tmp_path: Path,
+) -> None:
+    with GitHubEmulator(tmp_path / "gh", listing_lag_s=1.5) as gh:
+        status, body = call(gh, "POST", "/actions/workflows/transcribe_rpi.yml/dispatches",
+                            {"ref": "main", "inputs": {"source": "x", "request_id": "c5"},
+                             "return_run_details": True})  # fmt: skip
+        assert status == 200
+        listing = "/actions/workflows/transcribe_rpi.yml/runs"
+        assert call(gh, "GET", listing)[1]["workflow_runs"] == []
+        assert call(gh, "GET", f"/actions/runs/{body['workflow_run_id']}")[0] == 200
+        time.sleep(1.6)
+        (run,) = call(gh, "GET", listing)[1]["workflow_runs"]
+        assert run["id"] == body["workflow_run_id"]

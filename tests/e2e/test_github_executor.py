@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,11 +18,17 @@ import pytest
 from bot.executors.base import JobSpec, JobState, Phase
 from bot.executors.github import GitHubActionsExecutor
 from jobs.quality import wer
-from tests.e2e.conftest import FAST, MAC, PI4, TOKEN, executor_for
+from tests.e2e.conftest import FAST, MAC, PI4, TOKEN, executor_for, job_env
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.github.server import Fault
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# A run may still appear for a minute after a lost answer; the emulator lists runs at once
+# unless told otherwise, so tests of a dispatch that made nothing wait 2 s, not a minute.
+LOOK = replace(FAST, find_run_s=2.0)
 
 
 def spec(job_id: str, source: str, workflow: str = "transcribe_mac.yml",
@@ -77,18 +90,23 @@ async def test_pinned_to_an_offline_mac_the_job_waits_and_says_why_then_complete
     assert emulator.runs()[0].runner == "mac-mini"
 
 
-@pytest.mark.parametrize("mode", ["github", "ghes"])
+@pytest.mark.parametrize(
+    ("mode", "lag_s"), [("github", 0.0), ("ghes", 0.0), ("ghes", 3.0)],
+    ids=["github", "ghes", "ghes-listed-late"],
+)  # fmt: skip
 async def test_five_jobs_in_one_group_all_complete(
-    tmp_path: Path, speech_ogg: Path, mode: str
+    tmp_path: Path, speech_ogg: Path, mode: str, lag_s: float
 ) -> None:
-    from tests.e2e.conftest import job_env
-
-    with GitHubEmulator(tmp_path / "gh", mode=mode, job_env=job_env(tmp_path)) as gh:
+    """Listed late, on GHES (no run details): a job sent again after GitHub cancelled its
+    waiting run must not take that cancelled run, still listed, for the new one."""
+    with GitHubEmulator(tmp_path / "gh", mode=mode, job_env=job_env(tmp_path),
+                        listing_lag_s=lag_s) as gh:  # fmt: skip
         gh.add_runner("mac-mini", MAC, os="macOS")
         ex = executor_for(gh, tmp_path)
         ids = [f"req-five-{n}" for n in range(5)]
-        for job_id in ids:
-            await ex.submit(spec(job_id, str(speech_ogg)))
+        with gh.paused_runners():  # all five wait in the group at once
+            for job_id in ids:
+                await ex.submit(spec(job_id, str(speech_ogg)))
         finals = await asyncio.wait_for(
             asyncio.gather(*(follow(ex, j, timeout=300) for j in ids)), 300
         )
@@ -133,7 +151,7 @@ async def test_a_dispatch_that_failed_before_creating_is_sent_again_once(
 ) -> None:
     emulator.add_runner("mac-mini", MAC, os="macOS")
     emulator.inject(Fault("POST", r"/dispatches$", 503))
-    ex = executor_for(emulator, tmp_path)
+    ex = executor_for(emulator, tmp_path, LOOK)
     await ex.submit(spec("req-503", str(speech_ogg)))
     assert len(emulator.dispatches()) == 2 and len(emulator.runs()) == 1
     assert (await follow(ex, "req-503"))[-1].phase is Phase.SUCCEEDED
@@ -367,7 +385,7 @@ async def test_a_dropped_connection_on_dispatch_still_gives_exactly_one_run(
 ) -> None:
     emulator.add_runner("mac-mini", MAC, os="macOS")
     emulator.inject(Fault("POST", r"/dispatches$", 0, drop=True))
-    ex = executor_for(emulator, tmp_path)
+    ex = executor_for(emulator, tmp_path, LOOK)
     await ex.submit(spec("req-drop", str(speech_ogg)))
     assert len(emulator.runs()) == 1
     assert (await follow(ex, "req-drop"))[-1].phase is Phase.SUCCEEDED
@@ -411,3 +429,237 @@ async def test_after_a_restart_the_newest_run_of_a_job_sent_again_is_the_one_fol
     states = await follow(ex, "req-again")
     assert states[-1].phase is Phase.SUCCEEDED
     assert emulator.dispatches() == [] and len(emulator.runs()) == 2
+
+
+# -- a run GitHub lists late (issue 13, 2.2) ---------------------------------------------------
+
+LAG_S = 6.0  # longer than the 4 s relayq used to look before sending a dispatch again
+
+
+async def test_a_run_github_lists_late_after_a_502_is_found_not_dispatched_again(
+    tmp_path: Path, speech_ogg: Path
+) -> None:
+    """GitHub creates the run, the answer is lost (502), and the run shows in the listings
+    only 6 s later: relayq keeps looking (the default window is a minute) and sends nothing."""
+    with GitHubEmulator(tmp_path / "gh", job_env=job_env(tmp_path), listing_lag_s=LAG_S) as gh:
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        gh.inject(Fault("POST", r"/dispatches$", 502, apply_first=True))
+        ex = executor_for(gh, tmp_path)
+        await ex.submit(spec("req-lag", str(speech_ogg)))
+        assert len(gh.dispatches()) == 1 and len(gh.runs()) == 1
+        assert (await follow(ex, "req-lag"))[-1].phase is Phase.SUCCEEDED
+        assert len(gh.dispatches()) == 1 and len(gh.runs()) == 1
+        assert list((tmp_path / "results" / "dispatches").iterdir()) == []  # nothing kept
+        looks = [h for h in gh.hits if h.method == "GET" and h.path.endswith("/runs")]
+        assert any(not h.counted for h in looks), "the look repeats its listing with its ETag"
+
+
+async def test_a_job_whose_dispatch_answer_was_lost_and_listed_late_is_delivered_once(
+    tmp_path: Path, speech_ogg: Path, speech_text: str
+) -> None:
+    """The same through the bot, with its own (default) pacing: one run, one transcript."""
+    from bot.ledger import Ledger
+    from tests.e2e.test_telegram_bot import OWNER, bot_settings, running, wait_for
+    from tests.e2e.test_telegram_bot import TOKEN as BOT_TOKEN
+    from tests.emulators.telegram import BotApiEmulator
+    from tests.jobs.httpserver import body, serve
+
+    with (
+        BotApiEmulator(BOT_TOKEN) as tg,
+        GitHubEmulator(tmp_path / "gh", job_env=job_env(tmp_path), listing_lag_s=LAG_S) as gh,
+        serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
+    ):
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        gh.inject(Fault("POST", r"/dispatches$", 502, apply_first=True))
+        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="github", GITHUB_TOKEN=TOKEN,
+                                RELAYQ_GITHUB_REPO=gh.repo, RELAYQ_GITHUB_API_URL=gh.api_url)  # fmt: skip
+        ledger = Ledger(tmp_path / "state" / "ledger.sqlite3")
+        try:
+            async with running(settings):
+                tg.user_sends(OWNER, f"{base}/talk.ogg")
+                await wait_for(
+                    tg, lambda: [r for r in ledger.all_jobs() if r.state == "delivered"], 180
+                )
+                await asyncio.sleep(LAG_S)  # a second run would be listed by now
+        finally:
+            ledger.close()
+        assert len(gh.dispatches()) == 1 and len(gh.runs()) == 1
+    done = [s for s in tg.to_chat(OWNER) if s.text.startswith("✅")]
+    assert len(done) == 1
+    assert wer(speech_text, done[0].text.split("\n\n", 1)[1]) <= 0.25
+
+
+async def test_an_accepted_dispatch_whose_run_is_listed_late_is_found_not_sent_again(
+    tmp_path: Path,
+) -> None:
+    """The 204 path (no run details): GitHub said it made the run, so relayq looks for it by
+    its request id for as long as it takes to be listed (it gave up after 10 s)."""
+    with GitHubEmulator(tmp_path / "gh", mode="ghes", refuses_run_details=False,
+                        synthetic_run_s=1.0, listing_lag_s=12.0) as gh:  # fmt: skip
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        gh.inject(Fault("POST", r"/dispatches$", 204, apply_first=True))  # no details
+        ex = executor_for(gh, tmp_path)
+        await ex.submit(spec("req-204-lag", "https://example.org/a.ogg"))
+        assert (await follow(ex, "req-204-lag"))[-1].phase is Phase.SUCCEEDED
+        assert len(gh.dispatches()) == 1 and len(gh.runs()) == 1
+
+
+KILLED_MID_DISPATCH = """
+import asyncio, sys
+from pathlib import Path
+from bot.executors.base import JobSpec
+from bot.executors.github import GitHubActionsExecutor
+ex = GitHubActionsExecutor(token=sys.argv[1], repo=sys.argv[2], api_url=sys.argv[3],
+                           work_dir=Path(sys.argv[4]))
+asyncio.run(ex.submit(JobSpec("req-killed", "transcribe", "https://example.org/a.ogg", "mac",
+                              "transcribe_mac.yml", ("self-hosted", "macmini"))))
+"""
+
+
+async def test_a_bot_killed_while_its_dispatch_was_in_flight_does_not_send_it_again(
+    tmp_path: Path,
+) -> None:
+    """Killed after the POST left and before any answer; GitHub makes the run a moment later
+    and lists it 6 s after that. The bot started again must not take the missing run for no
+    run: it looks for as long as a run of that POST could still appear."""
+    with GitHubEmulator(tmp_path / "gh", synthetic_run_s=1.0, listing_lag_s=LAG_S) as gh:
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        slow = Fault("POST", r"/dispatches$", 200, delay_s=2.0, apply_first=True)
+        gh.inject(slow)
+        work = tmp_path / "results"
+        env = {k: v for k, v in os.environ.items() if k != "GITHUB_TOKEN"}
+        accepted = time.time()
+        with subprocess.Popen([sys.executable, "-c", KILLED_MID_DISPATCH, TOKEN, gh.repo,
+                               gh.api_url, str(work)], env=env, cwd=ROOT) as first:  # fmt: skip
+            deadline = time.monotonic() + 30
+            while slow.times and time.monotonic() < deadline:  # until the POST has arrived
+                await asyncio.sleep(0.05)
+            first.send_signal(signal.SIGKILL)
+            killed = time.monotonic()
+        assert slow.times == 0 and gh.runs() == []  # GitHub has not made the run yet
+        again = GitHubActionsExecutor(token=TOKEN, repo=gh.repo, api_url=gh.api_url,
+                                      work_dir=work, pacing=FAST)  # fmt: skip
+        job = spec("req-killed", "https://example.org/a.ogg")
+        await again.resume(job, run_url=None, since=accepted)
+        assert (await follow(again, "req-killed"))[-1].phase is Phase.SUCCEEDED
+        # Until GitHub has answered the killed POST (and so made its run) and listed that run.
+        await asyncio.sleep(max(0.0, killed + slow.delay_s + LAG_S + 0.5 - time.monotonic()))
+        assert len(gh.dispatches()) == 1 and len(gh.runs()) == 1
+
+
+# -- a GitHub that refuses `return_run_details` (issue 13, 2.3) --------------------------------
+
+
+@pytest.fixture
+def synthetic(tmp_path: Path) -> Iterator[GitHubEmulator]:
+    """Runs that take a second and skip act: for what the dispatch does, not the job."""
+    with GitHubEmulator(tmp_path / "gh", synthetic_run_s=1.0) as gh:
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        yield gh
+
+
+async def test_a_github_that_refuses_run_details_gets_the_dispatch_without_them_from_then_on(
+    tmp_path: Path,
+) -> None:
+    """GHES and older API versions answer 422 "not a permitted key": relayq sends the dispatch
+    again without the key (the 422 made no run), finds the run by its request id, and does not
+    offer the key again in this process: 2 POSTs for the first job, 1 for the second."""
+    with GitHubEmulator(tmp_path / "gh", refuses_run_details=True, synthetic_run_s=1.0) as gh:
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        ex = executor_for(gh, tmp_path)
+        await ex.submit(spec("req-ghes-1", "https://example.org/a.ogg"))
+        assert [h.status for h in gh.dispatches()] == [422, 204]
+        await ex.submit(spec("req-ghes-2", "https://example.org/b.ogg"))
+        assert [h.status for h in gh.dispatches()] == [422, 204, 204]
+        finals = [(await follow(ex, j))[-1] for j in ("req-ghes-1", "req-ghes-2")]
+        assert [f.phase for f in finals] == [Phase.SUCCEEDED] * 2
+        assert sorted(r.inputs["request_id"] for r in gh.runs()) == ["req-ghes-1", "req-ghes-2"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "call", "says"),
+    [
+        (Fault("POST", r"/dispatches$", 422, body={
+            "message": "Invalid request.\n\nFor 'properties/ref', 7 is not a string.",
+            "errors": ["No ref found\nfor: nope", {"resource": "Workflow", "code": "custom",
+                                                    "message": "check\nthe ref"}]}),
+         "submit",
+         "GitHub refused to start transcribe_mac.yml (HTTP 422: Invalid request. For "
+         "'properties/ref', 7 is not a string. No ref found for: nope; check the ref)"),
+        (Fault("GET", r"/actions/runners$", 403, body={
+            "message": "Resource not accessible\nby personal access token"}),
+         "fleet", "GitHub did not let the token do this (Resource not accessible by personal "
+                  "access token)"),
+    ],
+    ids=["dispatch-422-with-errors", "read-403"],
+)  # fmt: skip
+async def test_githubs_multi_line_refusals_are_said_in_one_line(
+    synthetic: GitHubEmulator, tmp_path: Path, fault: Fault, call: str, says: str
+) -> None:
+    from jobs.errors import ConfigError
+
+    synthetic.inject(fault)
+    ex = executor_for(synthetic, tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        if call == "submit":
+            await ex.submit(spec("req-lines", "https://example.org/a.ogg"))
+        else:
+            await ex.fleet()
+    assert "\n" not in str(caught.value)
+    assert says in str(caught.value)
+
+
+# -- the user's name for the source (JobSpec.name) ---------------------------------------------
+
+WITH_NAME = {"source", "request_id", "backend", "model", "language", "name"}
+WITHOUT_NAME = WITH_NAME - {"name"}
+
+
+def named(job_id: str, name: str) -> JobSpec:
+    return replace(spec(job_id, "https://example.org/a.ogg"), name=name)
+
+
+async def test_the_users_name_for_the_source_goes_to_a_workflow_that_declares_it(
+    tmp_path: Path,
+) -> None:
+    with GitHubEmulator(tmp_path / "gh", synthetic_run_s=1.0,
+                        declared_inputs={"transcribe_mac.yml": WITH_NAME}) as gh:  # fmt: skip
+        ex = executor_for(gh, tmp_path)
+        await ex.submit(named("req-named", "meeting.m4a"))
+        await ex.submit(named("req-unnamed", ""))
+        named_run, unnamed_run = gh.runs()
+        assert named_run.inputs["name"] == "meeting.m4a"
+        assert "name" not in unnamed_run.inputs  # empty: not sent at all
+        assert len(gh.dispatches()) == 2
+
+
+async def test_a_workflow_that_does_not_declare_name_gets_the_job_without_it(
+    tmp_path: Path,
+) -> None:
+    """A workflow older than the `name` input (another ref, a summarize workflow) answers 422
+    "Unexpected inputs provided": the job still goes, without the name; the next job to that
+    workflow does not try it again."""
+    with GitHubEmulator(tmp_path / "gh", synthetic_run_s=1.0,
+                        declared_inputs={"transcribe_mac.yml": WITHOUT_NAME}) as gh:  # fmt: skip
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        ex = executor_for(gh, tmp_path)
+        await ex.submit(named("req-old-1", "meeting.m4a"))
+        await ex.submit(named("req-old-2", "call.ogg"))
+        assert [h.status for h in gh.dispatches()] == [422, 200, 200]
+        assert all("name" not in r.inputs for r in gh.runs()) and len(gh.runs()) == 2
+        assert (await follow(ex, "req-old-1"))[-1].phase is Phase.SUCCEEDED
+
+
+def test_pygithub_is_imported_only_by_the_github_executor_modules() -> None:
+    """The rest of the bot speaks relayq's own types (STYLE.md: one module per outside system)."""
+    importers = sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "bot").rglob("*.py")
+        if re.search(r"^\s*(from github\b|import github\b)", path.read_text(), re.MULTILINE)
+    )
+    assert importers == [
+        "bot/executors/github.py",
+        "bot/executors/github_calls.py",
+        "bot/executors/github_dispatch.py",
+        "bot/executors/github_watch.py",
+    ]

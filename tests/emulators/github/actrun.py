@@ -55,6 +55,14 @@ def workflow_labels(workflow_file: str) -> list[str]:
     raise ValueError(f"{workflow_file}: no runs-on")
 
 
+def workflow_inputs(workflow_file: str) -> frozenset[str]:
+    """The inputs a dispatchable workflow declares (`on.workflow_dispatch.inputs`)."""
+    data = yaml.safe_load((ROOT / ".github" / "workflows" / workflow_file).read_text())
+    triggers = data.get(True) or data.get("on") or {}  # YAML 1.1 reads a bare `on` as True
+    dispatch = triggers.get("workflow_dispatch") if isinstance(triggers, dict) else None
+    return frozenset((dispatch or {}).get("inputs") or {})
+
+
 def workflow_meta(workflow_file: str) -> dict[str, object]:
     data = yaml.safe_load((ROOT / ".github" / "workflows" / workflow_file).read_text())
     concurrency = data.get("concurrency") or {}

@@ -22,10 +22,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.emulators.github.actrun import ActRun, workflow_labels, workflow_meta
+from tests.emulators.github.actrun import ActRun, workflow_inputs, workflow_labels, workflow_meta
 from tests.emulators.github.state import Clock, Model, Run, iso
 
 RATE_LIMIT = 5000
+DISPATCH_DOCS = "https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event"
+
+
+def _invalid(message: str) -> dict[str, str]:
+    """GitHub's 422 body (its `basic-error` shape)."""
+    return {"message": message, "documentation_url": DISPATCH_DOCS, "status": "422"}
 
 
 @dataclass
@@ -55,11 +61,23 @@ class GitHubEmulator:
 
     def __init__(self, work_dir: Path, *, mode: str = "github", repo: str = "owner/relayq",
                  job_env: dict[str, str] | None = None, synthetic_run_s: float | None = None,
-                 groups: bool = True) -> None:  # fmt: skip
+                 groups: bool = True, listing_lag_s: float = 0.0,
+                 refuses_run_details: bool | None = None,
+                 declared_inputs: dict[str, set[str]] | None = None) -> None:  # fmt: skip
         self.work_dir = work_dir
-        self.mode = (
-            mode  # "github" (dispatch answers 200 with run details) or "ghes" (204, no queue: max)
+        # "github" (dispatch answers 200 with run details) or "ghes" (GitHub Enterprise Server:
+        # no queue: max, and it refuses `return_run_details`, so its dispatches answer 204).
+        self.mode = mode
+        # Answer `return_run_details` with GitHub's 422 "not a permitted key", as GitHub
+        # Enterprise Server and older API versions do (default: "ghes" does).
+        self.refuses_run_details = (
+            mode == "ghes" if refuses_run_details is None else refuses_run_details
         )
+        # As on real GitHub, a new run is in the run listings only some time after it was
+        # created (fetched by its id it is there at once).
+        self.listing_lag_s = listing_lag_s
+        # A workflow's declared inputs as the test wants them (default: the file's own).
+        self.declared_inputs = {k: frozenset(v) for k, v in (declared_inputs or {}).items()}
         self.repo = repo
         self.job_env = job_env or {}
         # Repository secrets and variables, as `secrets.*` and `vars.*` in the workflows.
@@ -423,8 +441,12 @@ class _ApiHandler(BaseHTTPRequestHandler):
                          "html_url": f"https://github.com/{gh.repo}/actions/workflows/{file}",
                          "badge_url": ""}, {}  # fmt: skip
         if method == "GET" and (m := re.fullmatch(r"/actions(?:/workflows/([\w.-]+))?/runs", rest)):
+            listed_before = gh.clock.now() - gh.listing_lag_s
             runs = [
-                r for r in gh.runs() if m.group(1) in (None, r.workflow_file, str(r.workflow_id))
+                r
+                for r in gh.runs()
+                if m.group(1) in (None, r.workflow_file, str(r.workflow_id))
+                and r.created_at <= listed_before
             ]
             # `created=>=YYYY-MM-DDTHH:MM:SSZ`, the one date filter relayq uses.
             if (created := query.get("created", [""])[0]).startswith(">="):
@@ -468,9 +490,18 @@ class _ApiHandler(BaseHTTPRequestHandler):
             workflow_meta(file)
         except (ValueError, OSError):
             return 404, {"message": "Not Found"}, {}
+        permitted = {"ref", "inputs"} | (
+            set() if gh.refuses_run_details else {"return_run_details"}
+        )
+        if unknown := [key for key in body if key not in permitted]:
+            # GitHub's validation answer: a multi-line message (GHES, older API versions).
+            return 422, _invalid(f'Invalid request.\n\n"{unknown[0]}" is not a permitted key.'), {}
         inputs = {k: str(v) for k, v in (body.get("inputs") or {}).items()}
+        declared = gh.declared_inputs.get(file) or workflow_inputs(file)
+        if unexpected := sorted(set(inputs) - declared):
+            return 422, _invalid(f"Unexpected inputs provided: {json.dumps(unexpected)}"), {}
         run = gh.dispatch(file, inputs)
-        if gh.mode == "github" and body.get("return_run_details"):
+        if body.get("return_run_details"):
             return 200, {"workflow_run_id": run.id, "run_url": f"{gh.repo_url()}/actions/runs/{run.id}",
                          "html_url": f"https://github.com/{gh.repo}/actions/runs/{run.id}"}, {}  # fmt: skip
         return 204, None, {}
@@ -507,11 +538,14 @@ class _ApiHandler(BaseHTTPRequestHandler):
         if etag and status in (200, 304):
             headers["ETag"] = etag
         headers.update(extra or {})  # a fault's headers replace the usual ones
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client is gone (killed): GitHub does not mind
 
 
 class _StorageHandler(BaseHTTPRequestHandler):
