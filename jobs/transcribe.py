@@ -13,57 +13,25 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from jobs.backends import Backend, backend_chain, make_backend
 from jobs.cache import CachedResult, ResultCache, cache_key, sha256_file
+from jobs.config import TranscribeConfig
 from jobs.decode import decode
 from jobs.errors import BackendFailed, ConfigError, SourceUnreachable, UsageError
 from jobs.fetch import fetch, is_url, safe_url
 from jobs.outputs import RESULT_FILES, check_out_dir, install, write_results
 from jobs.telegram_file import fetch_upload, is_upload
 
-__all__ = ["Outcome", "TranscribeConfig", "transcribe"]
+__all__ = ["Outcome", "transcribe"]
 
 Progress = Callable[[str], None]
 
 # The shape of a language code (en, de, haw); the backend checks that it knows the code.
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
-
-
-@dataclass(frozen=True)
-class TranscribeConfig:
-    backend: str = "auto"  # local, openai, openrouter, or auto (jobs.backends.resolve_auto)
-    model: str | None = None  # --model: for the backend that runs first, over its own setting
-    language: str | None = None
-    fallback: tuple[str, ...] = ()  # backends to try, in order, when the first one fails
-    whisper_model: str | None = None  # local: a faster-whisper name or folder (None: tiny.en)
-    compute_type: str = "int8"
-    beam_size: int = 5
-    batch_size: int = 8
-    cpu_threads: int = 0
-    max_download_bytes: int = 500_000_000
-    download_timeout_s: float = 600.0
-    allow_private_urls: bool = False
-    cache_dir: Path | None = None
-    # For uploads (`tg:<file_id>`); kept out of repr so the token is never printed with it.
-    telegram_token: str | None = field(default=None, repr=False)
-    telegram_api_base: str = "https://api.telegram.org"
-    # Remote backends (OpenAI, OpenRouter). Keys are kept out of repr.
-    openai_api_key: str | None = field(default=None, repr=False)
-    openai_base_url: str | None = None
-    openai_model: str | None = None
-    openrouter_api_key: str | None = field(default=None, repr=False)
-    openrouter_base_url: str = "https://openrouter.ai/api/v1"
-    openrouter_model: str | None = None
-    openrouter_endpoint: str = "transcriptions"
-    remote_chunk_s: float = 30.0
-    remote_max_file_bytes: int = 24 * 1024 * 1024
-    remote_concurrency: int = 4
-    api_retries: int = 5
-    api_timeout_s: float = 300.0
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING
 
 from bot import interrupts
 from bot.settings import Settings
+from jobs.config import TranscribeConfig
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
-
-    from jobs.transcribe import TranscribeConfig
 
 __all__ = ["build_config", "register", "run"]
 
@@ -77,8 +76,6 @@ def build_config(
     use_cache: bool = True,
 ) -> TranscribeConfig:
     """The job's configuration: command-line choices first, then the settings."""
-    from jobs.transcribe import TranscribeConfig
-
     return TranscribeConfig(
         backend=backend or settings.backend,
         model=model,

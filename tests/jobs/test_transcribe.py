@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from jobs.backends.local import LocalWhisper
+from jobs.config import TranscribeConfig
 from jobs.errors import NotAudio
 from jobs.quality import wer
-from jobs.transcribe import TranscribeConfig, transcribe
+from jobs.transcribe import transcribe
 from tests.conftest import SAMPLES
 from tests.jobs.httpserver import body, serve
 from tests.jobs.media import reencode, silence, video_only
