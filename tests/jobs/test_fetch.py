@@ -15,8 +15,7 @@ from types import FrameType
 import pytest
 
 from jobs.errors import RefusedSource, SourceUnreachable, TooLarge
-from jobs.fetch import check_url, fetch, is_url, safe_url
-from jobs.netguard import refusal_reason
+from jobs.fetch import check_url, fetch, is_url, refusal_reason, safe_url
 from tests.jobs.httpserver import (
     Route,
     body,

@@ -1,4 +1,4 @@
-"""The runner side's shape: no import circle in `jobs/`.
+"""The runner side's shape: no import circle in `jobs/`, and no module past 400 lines.
 
 Every import counts, those under `if TYPE_CHECKING:` and inside functions too: a circle that
 only the type checker sees is still two modules that cannot be understood one without the
@@ -10,7 +10,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 JOBS = Path(__file__).resolve().parents[2] / "jobs"
+MAX_LINES = 400
 
 
 def module_name(path: Path) -> str:
@@ -79,3 +82,9 @@ def cycle(edges: dict[str, set[str]]) -> list[str] | None:
 def test_no_module_under_jobs_imports_itself_in_a_circle() -> None:
     found = cycle(graph())
     assert found is None, " -> ".join(found or [])
+
+
+@pytest.mark.parametrize("path", sorted(JOBS.rglob("*.py")), ids=lambda p: str(p.relative_to(JOBS)))
+def test_no_module_under_jobs_is_over_400_lines(path: Path) -> None:
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_LINES, f"{path.relative_to(JOBS.parent)} has {lines} lines"

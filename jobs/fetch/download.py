@@ -1,30 +1,20 @@
 """Download a source link to disk, safely: the runner's only way onto the network.
 
-Every hop (the link and each redirect, at most five) is resolved once, every address it
-resolves to is checked by the SSRF guard, and the connection goes to that checked address —
-a DNS answer that changes between check and connect cannot slip through. TLS is verified
-against the host name. The body streams to disk, as sent (never inflated), under a size cap;
-a watchdog cuts the connection at the overall deadline whatever the server is doing (even
-trickling its headers). A partial file never outlives a failure.
+Every hop (the link and each redirect, at most five) goes through the guard (`guard.py`):
+resolved once, every address checked, and the connection made to that checked address. TLS
+is verified against the host name. The body streams to disk, as sent (never inflated), under
+a size cap; a watchdog (`watchdog.py`) cuts the connection at the overall deadline whatever
+the server is doing (even trickling its headers). A partial file never outlives a failure.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
-import re
-import socket
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from types import TracebackType
-from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 import urllib3
-from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -33,18 +23,16 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from jobs.errors import RefusedSource, SourceUnreachable, TooLarge
-from jobs.netguard import refusal_reason
+from jobs.errors import SourceUnreachable, TooLarge
+from jobs.fetch.guard import Guard, Resolver, check_addresses, resolve, system_resolver
+from jobs.fetch.links import ascii_host, check_url, default_port, safe_url
+from jobs.fetch.netguard import refusal_reason
+from jobs.fetch.watchdog import HTTPPool, HTTPSPool, Watchdog
 
-__all__ = ["BadStatus", "FetchResult", "check_url", "fetch", "is_url", "safe_url"]
-
-Resolver = Callable[[str, int], list[str]]
-Guard = Callable[[str], str | None]
+__all__ = ["BadStatus", "FetchResult", "fetch"]
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _CHUNK = 64 * 1024
-_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
-_BOT_TOKEN = re.compile(r"/bot\d+:[\w-]+")  # Telegram file links carry the bot token
 _AUDIO_SUFFIXES = {
     ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac", ".webm", ".mp4",
     ".mkv", ".mov", ".wma", ".amr", ".3gp", ".m4b", ".aiff", ".aif", ".caf",
@@ -56,7 +44,6 @@ _TYPE_SUFFIXES = {
     "audio/webm": ".webm", "video/webm": ".webm", "video/mp4": ".mp4",
     "video/x-matroska": ".mkv", "video/quicktime": ".mov",
 }  # fmt: skip
-_PRIVATE_HINT = "set RELAYQ_ALLOW_PRIVATE_URLS=1 on the runner only if you trust that network"
 
 
 class BadStatus(SourceUnreachable):
@@ -73,49 +60,6 @@ class FetchResult:
     final_url: str
     size: int
     content_type: str | None
-
-
-def is_url(source: str) -> bool:
-    """True for anything shaped like `scheme://...` (checked further by `check_url`)."""
-    scheme, sep, _ = source.strip().partition("://")
-    return bool(sep) and scheme.replace("+", "").replace("-", "").replace(".", "").isalnum()
-
-
-def safe_url(url: str) -> str:
-    """The link as we may print it: no user name, password, query (signed links) or bot token."""
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname or ""
-    except ValueError:
-        return "(an unreadable link)"
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if _port_or_none(parts) else ""
-    path = _BOT_TOKEN.sub("/bot(token)", parts.path)
-    path = path if len(path) <= 80 else path[:77] + "..."
-    return f"{parts.scheme}://{host}{port}{path}"
-
-
-def check_url(url: str) -> SplitResult:
-    """Accept only http(s) links with a host and no credentials; returns the parsed link."""
-    try:
-        parts = urlsplit(url.strip())
-        parts.port  # noqa: B018  (raises ValueError for a bad port)
-    except ValueError:
-        raise RefusedSource(f"{safe_url(url)} is not a valid link; send an http(s) link") from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise RefusedSource(
-            f"refusing to fetch a {parts.scheme or 'schemeless'} link: only http and https links "
-            "are accepted; send an http(s) link or upload the file"
-        )
-    if not parts.hostname:
-        raise RefusedSource(f"{safe_url(url)} has no host name; send a full http(s) link")
-    if parts.username is not None or parts.password is not None:
-        raise RefusedSource(
-            "links with a user name or password in them are not accepted; "
-            "share a link that works without them, or upload the file"
-        )
-    return parts
 
 
 def fetch(
@@ -136,17 +80,17 @@ def fetch(
     `guard` says why an address is refused (None: allowed); tests swap it to let their
     loopback server count as public while everything else stays guarded.
     """
-    resolve = resolver or _getaddrinfo
+    resolver = resolver or system_resolver
     dest_dir.mkdir(parents=True, exist_ok=True)
     current = url.strip()
-    with _Watchdog(timeout_s) as watchdog:
+    with Watchdog(timeout_s) as watchdog:
         for _hop in range(max_redirects + 1):
             parts = check_url(current)
-            host = _ascii_host(parts, current)
-            port = _port_or_none(parts) or (443 if parts.scheme.lower() == "https" else 80)
-            addresses = _resolve(resolve, host, port, current)
+            host = ascii_host(parts, current)
+            port = default_port(parts)
+            addresses = resolve(resolver, host, port, current)
             if not allow_private:
-                _guard(addresses, host, current, guard)
+                check_addresses(addresses, host, current, guard)
             watchdog.check(current)
             conn = _Connection(parts, host, port, connect_timeout_s, read_timeout_s, watchdog)
             try:
@@ -170,91 +114,6 @@ def fetch(
     )
 
 
-class _Watchdog:
-    """Shuts down every connection of one download at its deadline, from a timer thread.
-
-    Socket timeouts bound each wait, not the whole: a server sending one byte a second keeps
-    every single read short. The watchdog holds a duplicate of each socket (so its file
-    descriptor cannot be reused under it) and shuts the connection down when time is up.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.deadline = time.monotonic() + seconds
-        self.fired = False
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Watchdog:
-        self._timer.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._timer.cancel()
-        self._timer.join()
-        with self._lock:
-            for sock in self._sockets:
-                sock.close()
-            self._sockets.clear()
-
-    def watch(self, sock: socket.socket) -> None:
-        with self._lock:
-            copy = sock.dup()
-            self._sockets.append(copy)
-            if self.fired:
-                _shutdown(copy)
-
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def check(self, url: str) -> None:
-        """Raise the deadline error once time is up (or the connection was cut for it)."""
-        if self.fired or self.remaining() <= 0:
-            raise TooLarge(
-                f"downloading {safe_url(url)} took longer than {self.seconds:g} s; send a "
-                "smaller file, a faster link, or raise RELAYQ_DOWNLOAD_TIMEOUT_S on the runner"
-            )
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.fired = True
-            for sock in self._sockets:
-                _shutdown(sock)
-
-
-def _shutdown(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-class _WatchedHTTPConnection(HTTPConnection):
-    def __init__(self, *args: Any, watchdog: _Watchdog, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._watchdog = watchdog
-
-    def _new_conn(self) -> socket.socket:
-        # Watched before any TLS handshake, so a stalled handshake is cut off too.
-        sock = super()._new_conn()
-        self._watchdog.watch(sock)
-        return sock
-
-
-class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
-    pass
-
-
-class _HTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _HTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
 class _Connection:
     """One hop: a GET to the first checked address that accepts a connection."""
 
@@ -265,7 +124,7 @@ class _Connection:
         port: int,
         connect_timeout_s: float,
         read_timeout_s: float,
-        watchdog: _Watchdog,
+        watchdog: Watchdog,
     ) -> None:
         self.url = parts.geturl()
         self.https = parts.scheme.lower() == "https"
@@ -330,12 +189,12 @@ class _Connection:
             read=min(self.read_timeout_s, remaining),
         )
         if self.https:
-            return _HTTPSPool(
+            return HTTPSPool(
                 address, self.port, timeout=timeout, retries=False, maxsize=1,
                 server_hostname=self.host, assert_hostname=self.host,
                 cert_reqs="CERT_REQUIRED", watchdog=self.watchdog,
             )  # fmt: skip
-        return _HTTPPool(
+        return HTTPPool(
             address, self.port, timeout=timeout, retries=False, maxsize=1, watchdog=self.watchdog
         )
 
@@ -352,73 +211,6 @@ class _Connection:
         host = f"[{self.host}]" if ":" in self.host else self.host
         default_port = 443 if self.https else 80
         return host if self.port == default_port else f"{host}:{self.port}"
-
-
-def _port_or_none(parts: SplitResult) -> int | None:
-    try:
-        return parts.port
-    except ValueError:
-        return None
-
-
-def _ascii_host(parts: SplitResult, url: str) -> str:
-    """The host as DNS, TLS and the Host header see it (IDNA for non-ASCII names)."""
-    host = parts.hostname or ""
-    if ":" in host:
-        # A zone (fe80::1%eth0) means nothing to the server and has no place in Host.
-        literal = host.split("%", 1)[0]
-        with contextlib.suppress(ValueError):
-            ipaddress.IPv6Address(literal)
-            return literal
-    else:
-        with contextlib.suppress(UnicodeError):
-            ascii_host = host.encode("idna").decode("ascii")
-            if _HOST_NAME.fullmatch(ascii_host):
-                return ascii_host
-    raise RefusedSource(f"{safe_url(url)} has an invalid host name; check the link")
-
-
-def _getaddrinfo(host: str, port: int) -> list[str]:
-    # getaddrinfo parses every numeric form the OS accepts (127.1, 0x7f000001, 2130706433),
-    # so the guard sees the address a connection would really use.
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
-
-
-def _resolve(resolve: Resolver, host: str, port: int, url: str) -> list[str]:
-    try:
-        answers = resolve(host, port)
-    except (OSError, UnicodeError):
-        answers = []
-    addresses: dict[ipaddress.IPv4Address | ipaddress.IPv6Address, str] = {}
-    for answer in answers:
-        # Only IP addresses are dialled (a name would be looked up again by the connection).
-        try:
-            addresses.setdefault(ipaddress.ip_address(answer), answer)
-        except ValueError:
-            continue
-    if not addresses:
-        raise SourceUnreachable(
-            f"could not find the host {host} of {safe_url(url)}; check the link"
-        )
-    return list(addresses.values())
-
-
-def _guard(addresses: list[str], host: str, url: str, guard: Guard) -> None:
-    for address in addresses:
-        reason = guard(address)
-        if reason is not None:
-            named = address if _same_ip(host, address) else f"{host} resolves to {address}, which"
-            raise RefusedSource(
-                f"refusing to fetch {safe_url(url)}: {named} is {reason}; {_PRIVATE_HINT}"
-            )
-
-
-def _same_ip(host: str, address: str) -> bool:
-    try:
-        return ipaddress.ip_address(host) == ipaddress.ip_address(address)
-    except ValueError:
-        return False
 
 
 def _status_sentence(url: str, status: int) -> str:
@@ -438,7 +230,7 @@ def _save(
     url: str,
     dest_dir: Path,
     max_bytes: int,
-    watchdog: _Watchdog,
+    watchdog: Watchdog,
 ) -> FetchResult:
     too_large = TooLarge(
         f"{safe_url(url)} is larger than the {max_bytes / 1_000_000:g} MB limit; send a shorter "
@@ -469,7 +261,7 @@ def _save(
     return FetchResult(path=path, final_url=url, size=size, content_type=content_type or None)
 
 
-def _read(response: urllib3.BaseHTTPResponse, url: str, watchdog: _Watchdog) -> bytes:
+def _read(response: urllib3.BaseHTTPResponse, url: str, watchdog: Watchdog) -> bytes:
     try:
         return response.read1(_CHUNK, decode_content=False)
     except ReadTimeoutError:
