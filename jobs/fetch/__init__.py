@@ -11,7 +11,7 @@ A fetcher for media pages (a video or podcast page, through yt-dlp) belongs besi
 """
 
 from jobs.fetch.download import BadStatus, FetchResult, fetch
-from jobs.fetch.guard import Guard, Resolver
+from jobs.fetch.guard import Guard, Resolver, literal_refusal
 from jobs.fetch.links import check_url, is_url, safe_url
 from jobs.fetch.netguard import refusal_reason
 
@@ -23,6 +23,7 @@ __all__ = [
     "check_url",
     "fetch",
     "is_url",
+    "literal_refusal",
     "refusal_reason",
     "safe_url",
 ]

@@ -11,11 +11,18 @@ import ipaddress
 import socket
 from collections.abc import Callable
 
-from jobs.errors import RefusedSource, SourceUnreachable
-from jobs.fetch.links import safe_url
+from jobs.errors import RefusedSource, RelayqError, SourceUnreachable
+from jobs.fetch.links import ascii_host, check_url, default_port, safe_url
 from jobs.fetch.netguard import refusal_reason
 
-__all__ = ["Guard", "Resolver", "check_addresses", "resolve", "system_resolver"]
+__all__ = [
+    "Guard",
+    "Resolver",
+    "check_addresses",
+    "literal_refusal",
+    "resolve",
+    "system_resolver",
+]
 
 Resolver = Callable[[str, int], list[str]]
 Guard = Callable[[str], str | None]
@@ -62,6 +69,33 @@ def check_addresses(
             raise RefusedSource(
                 f"refusing to fetch {safe_url(url)}: {named} is {reason}; {_PRIVATE_HINT}"
             )
+
+
+def literal_refusal(url: str, *, guard: Guard = refusal_reason) -> str | None:
+    """The sentence a runner refuses `url` with when its host is a literal address the guard
+    refuses (`http://169.254.169.254/`, `http://2130706433/`); None for anything else.
+
+    Pure: a host name is never resolved (that is the runner's to do, on its own network);
+    only what the system parses as a numeric address counts, every form it accepts.
+    """
+    try:
+        parts = check_url(url)
+        host = ascii_host(parts, url)
+        addresses = resolve(_numeric_only, host, default_port(parts), url)
+    except RelayqError:
+        return None  # not a link, refused for another reason, or a name: the runner's call
+    try:
+        check_addresses(addresses, host, url, guard)
+    except RefusedSource as err:
+        return str(err)
+    return None
+
+
+def _numeric_only(host: str, port: int) -> list[str]:
+    # AI_NUMERICHOST: the same parser as the runner's lookup, but it never asks DNS or
+    # /etc/hosts; a name fails here (and so is left alone).
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+    return [str(info[4][0]) for info in infos]
 
 
 def _same_ip(host: str, address: str) -> bool:
