@@ -22,7 +22,7 @@ from pathlib import Path
 
 from jobs.apiclient import Provider, explain, make_client, where
 from jobs.errors import BackendFailed, ConfigError, NotAudio, SourceUnreachable, UsageError
-from jobs.fetch import fetch, is_url, safe_url
+from jobs.fetch import check_url, fetch, is_url, looks_like_link, safe_url
 from jobs.outputs import check_out_dir, install
 
 __all__ = ["SUMMARY_FILES", "SummaryConfig", "SummaryOutcome", "split_text", "summarize"]
@@ -177,7 +177,8 @@ def _hard_wrap(sentence: str, limit: int) -> list[str]:
 
 
 def _read_source(source: str, config: SummaryConfig, progress: Progress) -> tuple[str, str]:
-    if is_url(source):
+    if looks_like_link(source) and (is_url(source) or not Path(source).exists()):
+        check_url(source)  # a malformed or refused link says so before any step
         label = safe_url(source)
         progress(f"fetch {label}")
         with tempfile.TemporaryDirectory(prefix="relayq-") as tmp:

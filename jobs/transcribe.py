@@ -22,7 +22,7 @@ from jobs.cache import CachedResult, ResultCache, cache_key, sha256_file
 from jobs.config import TranscribeConfig
 from jobs.decode import decode
 from jobs.errors import BackendFailed, ConfigError, SourceUnreachable, UsageError
-from jobs.fetch import fetch, is_url, safe_url
+from jobs.fetch import check_url, fetch, is_url, looks_like_link, safe_url
 from jobs.outputs import RESULT_FILES, check_out_dir, install, write_results
 from jobs.telegram_file import fetch_upload, is_upload
 
@@ -187,7 +187,8 @@ def _obtain(
             allow_private=config.allow_private_urls,
         )
         return result.path, source
-    if is_url(source):
+    if looks_like_link(source) and (is_url(source) or not Path(source).exists()):
+        check_url(source)  # a malformed or refused link says so before any step
         label = safe_url(source)
         progress(f"fetch {label}")
         result = fetch(

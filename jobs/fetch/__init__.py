@@ -12,10 +12,11 @@ A fetcher for media pages (a video or podcast page, through yt-dlp) belongs besi
 
 from jobs.fetch.download import BadStatus, FetchResult, fetch
 from jobs.fetch.guard import Guard, Resolver, literal_refusal
-from jobs.fetch.links import check_url, is_url, safe_url
+from jobs.fetch.links import BadLink, check_url, is_url, looks_like_link, safe_url
 from jobs.fetch.netguard import refusal_reason
 
 __all__ = [
+    "BadLink",
     "BadStatus",
     "FetchResult",
     "Guard",
@@ -24,6 +25,7 @@ __all__ = [
     "fetch",
     "is_url",
     "literal_refusal",
+    "looks_like_link",
     "refusal_reason",
     "safe_url",
 ]

@@ -25,7 +25,7 @@ from urllib3.exceptions import (
 
 from jobs.errors import SourceUnreachable, TooLarge
 from jobs.fetch.guard import Guard, Resolver, check_addresses, resolve, system_resolver
-from jobs.fetch.links import ascii_host, check_url, default_port, safe_url
+from jobs.fetch.links import BadLink, check_url, default_port, host_of, safe_url
 from jobs.fetch.netguard import refusal_reason
 from jobs.fetch.watchdog import HTTPPool, HTTPSPool, Watchdog
 
@@ -82,11 +82,10 @@ def fetch(
     """
     resolver = resolver or system_resolver
     dest_dir.mkdir(parents=True, exist_ok=True)
-    current = url.strip()
+    current, came_from = url.strip(), ""
     with Watchdog(timeout_s) as watchdog:
         for _hop in range(max_redirects + 1):
-            parts = check_url(current)
-            host = ascii_host(parts, current)
+            parts, host = _checked(current, came_from)
             port = default_port(parts)
             addresses = resolve(resolver, host, port, current)
             if not allow_private:
@@ -101,7 +100,7 @@ def fetch(
                         raise SourceUnreachable(
                             f"{safe_url(current)} redirected without saying where; check the link"
                         )
-                    current = urljoin(current, location.strip())
+                    came_from, current = current, urljoin(current, location.strip())
                     continue
                 if not 200 <= response.status < 300:
                     raise BadStatus(_status_sentence(current, response.status), response.status)
@@ -112,6 +111,21 @@ def fetch(
     raise SourceUnreachable(
         f"{safe_url(url)} redirected more than {max_redirects} times; send the final link instead"
     )
+
+
+def _checked(url: str, came_from: str) -> tuple[SplitResult, str]:
+    """The link and its host, checked. A malformed link is the user's mistake (BadLink, exit
+    2) when they sent it, the server's (SourceUnreachable) when a redirect led to it."""
+    try:
+        parts = check_url(url)
+        return parts, host_of(parts, url)
+    except BadLink as err:
+        if not came_from:
+            raise
+        raise SourceUnreachable(
+            f"{safe_url(came_from)} redirected to a link that is not valid ({err.reason}); "
+            "check the link"
+        ) from None
 
 
 class _Connection:

@@ -12,7 +12,7 @@ import socket
 from collections.abc import Callable
 
 from jobs.errors import RefusedSource, RelayqError, SourceUnreachable
-from jobs.fetch.links import ascii_host, check_url, default_port, safe_url
+from jobs.fetch.links import check_url, default_port, host_of, safe_url
 from jobs.fetch.netguard import refusal_reason
 
 __all__ = [
@@ -80,7 +80,7 @@ def literal_refusal(url: str, *, guard: Guard = refusal_reason) -> str | None:
     """
     try:
         parts = check_url(url)
-        host = ascii_host(parts, url)
+        host = host_of(parts, url)
         addresses = resolve(_numeric_only, host, default_port(parts), url)
     except RelayqError:
         return None  # not a link, refused for another reason, or a name: the runner's call
