@@ -108,7 +108,7 @@ def summarize(
         "host": platform.node(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    progress(f"write summary.md to {out_dir}")
+    progress("write summary.md")
     install(
         out_dir,
         {"summary.md": summary + "\n", "meta.json": json.dumps(meta, indent=2) + "\n"},
@@ -200,7 +200,8 @@ def _read_source(source: str, config: SummaryConfig, progress: Progress) -> tupl
     if not path.is_file():
         raise SourceUnreachable(f"no such file: {source}; check the path")
     progress(f"read {path.name}")
-    return _text_of(path, str(path.resolve())), str(path.resolve())
+    # Sentences name the file, never its folder on this machine; meta.json keeps where it was.
+    return _text_of(path, path.name), str(path.resolve())
 
 
 def _text_of(path: Path, label: str) -> str:

@@ -42,6 +42,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--language", help="spoken language, e.g. en (default: detect)")
     parser.add_argument("--no-cache", action="store_true", help="do not reuse earlier results")
+    parser.add_argument(
+        "--name",
+        help="what to call the source in messages, e.g. the file name the user gave it "
+        "(default: a file's base name, the link, or 'the file you sent')",
+    )
     parser.set_defaults(func=run)
 
 
@@ -55,7 +60,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         language=args.language,
         use_cache=not args.no_cache,
     )
-    outcome = transcribe(args.source, args.out, config, progress=_step)
+    outcome = transcribe(args.source, args.out, config, progress=_step, name=args.name)
     if outcome.cached:
         how = "reused an earlier transcript"
     elif outcome.real_time_factor is not None:

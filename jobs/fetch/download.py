@@ -74,11 +74,14 @@ def fetch(
     max_redirects: int = 5,
     resolver: Resolver | None = None,
     guard: Guard = refusal_reason,
+    name: str | None = None,
 ) -> FetchResult:
     """Stream `url` into `dest_dir`; raises RefusedSource, SourceUnreachable or TooLarge.
 
-    `guard` says why an address is refused (None: allowed); tests swap it to let their
-    loopback server count as public while everything else stays guarded.
+    `name` is what the sentences call the source (the user's name for it); without one they
+    show each hop's link, printed safely. `guard` says why an address is refused (None:
+    allowed); tests swap it to let their loopback server count as public while everything
+    else stays guarded.
     """
     resolver = resolver or system_resolver
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -86,30 +89,34 @@ def fetch(
     with Watchdog(timeout_s) as watchdog:
         for _hop in range(max_redirects + 1):
             parts, host = _checked(current, came_from)
+            shown = name or safe_url(current)
             port = default_port(parts)
-            addresses = resolve(resolver, host, port, current)
+            addresses = resolve(resolver, host, port, shown)
             if not allow_private:
-                check_addresses(addresses, host, current, guard)
-            watchdog.check(current)
-            conn = _Connection(parts, host, port, connect_timeout_s, read_timeout_s, watchdog)
+                check_addresses(addresses, host, shown, guard)
+            watchdog.check(shown)
+            conn = _Connection(
+                parts, host, port, shown, (connect_timeout_s, read_timeout_s), watchdog
+            )
             try:
                 response = conn.open(addresses)
                 if response.status in _REDIRECTS:
                     location = response.headers.get("Location")
                     if not location:
                         raise SourceUnreachable(
-                            f"{safe_url(current)} redirected without saying where; check the link"
+                            f"{shown} redirected without saying where; check the link"
                         )
                     came_from, current = current, urljoin(current, location.strip())
                     continue
                 if not 200 <= response.status < 300:
-                    raise BadStatus(_status_sentence(current, response.status), response.status)
-                return _save(response, current, dest_dir, max_bytes, watchdog)
+                    raise BadStatus(_status_sentence(shown, response.status), response.status)
+                return _save(response, current, shown, dest_dir, max_bytes, watchdog)
             finally:
                 # Never reuse a connection: a half-read body (cap, deadline) must be dropped.
                 conn.close()
     raise SourceUnreachable(
-        f"{safe_url(url)} redirected more than {max_redirects} times; send the final link instead"
+        f"{name or safe_url(url)} redirected more than {max_redirects} times; send the final "
+        "link instead"
     )
 
 
@@ -136,17 +143,16 @@ class _Connection:
         parts: SplitResult,
         host: str,
         port: int,
-        connect_timeout_s: float,
-        read_timeout_s: float,
+        shown: str,
+        timeouts_s: tuple[float, float],
         watchdog: Watchdog,
     ) -> None:
-        self.url = parts.geturl()
+        self.shown = shown  # what the sentences call the source
         self.https = parts.scheme.lower() == "https"
         self.host = host
         self.port = port
         self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self.connect_timeout_s = connect_timeout_s
-        self.read_timeout_s = read_timeout_s
+        self.connect_timeout_s, self.read_timeout_s = timeouts_s
         self.watchdog = watchdog
         self._pool: urllib3.HTTPConnectionPool | None = None
         self._response: urllib3.BaseHTTPResponse | None = None
@@ -164,24 +170,23 @@ class _Connection:
                 return self._response
             except (NewConnectionError, ConnectTimeoutError) as exc:
                 last_error = _short(exc)
-                self.watchdog.check(self.url)
+                self.watchdog.check(self.shown)
             except SSLError as exc:
-                self.watchdog.check(self.url)
+                self.watchdog.check(self.shown)
                 raise SourceUnreachable(
                     f"could not verify the TLS certificate of {self._authority()} "
                     f"({_short(exc)}); check the link"
                 ) from None
             except ReadTimeoutError:
-                self.watchdog.check(self.url)
+                self.watchdog.check(self.shown)
                 raise SourceUnreachable(
-                    f"{safe_url(self.url)} accepted the connection but did not answer; "
-                    "try again later"
+                    f"{self.shown} accepted the connection but did not answer; try again later"
                 ) from None
             except (HTTPError, ValueError) as exc:
                 # ValueError: http.client refuses a request line or header it deems unsafe.
-                self.watchdog.check(self.url)
+                self.watchdog.check(self.shown)
                 raise SourceUnreachable(
-                    f"could not download {safe_url(self.url)} ({_short(exc)}); check the link"
+                    f"could not download {self.shown} ({_short(exc)}); check the link"
                 ) from None
         raise SourceUnreachable(
             f"could not connect to {self._authority()} ({last_error}); check the link, "
@@ -227,7 +232,7 @@ class _Connection:
         return host if self.port == default_port else f"{host}:{self.port}"
 
 
-def _status_sentence(url: str, status: int) -> str:
+def _status_sentence(shown: str, status: int) -> str:
     login = "the file needs a login or is not public; share a public link or upload the file"
     gone = "the file is not there (any more); check the link"
     advice = {401: login, 403: login, 407: login, 404: gone, 410: gone}.get(status)
@@ -236,18 +241,19 @@ def _status_sentence(url: str, status: int) -> str:
     elif status >= 500:
         advice = "the server failed; try again later"
     advice = advice or "check that the link points straight at the file"
-    return f"{safe_url(url)} answered HTTP {status}: {advice}"
+    return f"{shown} answered HTTP {status}: {advice}"
 
 
 def _save(
     response: urllib3.BaseHTTPResponse,
     url: str,
+    shown: str,
     dest_dir: Path,
     max_bytes: int,
     watchdog: Watchdog,
 ) -> FetchResult:
     too_large = TooLarge(
-        f"{safe_url(url)} is larger than the {max_bytes / 1_000_000:g} MB limit; send a shorter "
+        f"{shown} is larger than the {max_bytes / 1_000_000:g} MB limit; send a shorter "
         "file or raise RELAYQ_MAX_DOWNLOAD_MB on the runner"
     )
     declared = response.headers.get("Content-Length", "").strip()
@@ -260,14 +266,14 @@ def _save(
         with path.open("wb") as out:
             # read1 returns what has arrived, so a trickling body is seen chunk by chunk and
             # the cap is checked before anything past it is written.
-            while chunk := _read(response, url, watchdog):
+            while chunk := _read(response, shown, watchdog):
                 size += len(chunk)
                 if size > max_bytes:
                     raise too_large
                 out.write(chunk)
-                watchdog.check(url)
+                watchdog.check(shown)
             # A connection the watchdog cut looks like a clean end to a body of unknown length.
-            watchdog.check(url)
+            watchdog.check(shown)
     except BaseException:
         with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
@@ -275,18 +281,18 @@ def _save(
     return FetchResult(path=path, final_url=url, size=size, content_type=content_type or None)
 
 
-def _read(response: urllib3.BaseHTTPResponse, url: str, watchdog: Watchdog) -> bytes:
+def _read(response: urllib3.BaseHTTPResponse, shown: str, watchdog: Watchdog) -> bytes:
     try:
         return response.read1(_CHUNK, decode_content=False)
     except ReadTimeoutError:
-        watchdog.check(url)
+        watchdog.check(shown)
         raise SourceUnreachable(
-            f"{safe_url(url)} stopped sending data; try again or send another link"
+            f"{shown} stopped sending data; try again or send another link"
         ) from None
     except (HTTPError, OSError):
-        watchdog.check(url)
+        watchdog.check(shown)
         raise SourceUnreachable(
-            f"the connection to {safe_url(url)} broke off before the file was complete; try again"
+            f"the connection to {shown} broke off before the file was complete; try again"
         ) from None
 
 

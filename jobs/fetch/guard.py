@@ -38,8 +38,9 @@ def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-def resolve(resolver: Resolver, host: str, port: int, url: str) -> list[str]:
-    """The distinct IP addresses `host` resolves to; SourceUnreachable when there are none."""
+def resolve(resolver: Resolver, host: str, port: int, shown: str) -> list[str]:
+    """The distinct IP addresses `host` resolves to; SourceUnreachable when there are none.
+    `shown` is what the sentences call the source (its safe link, or the user's name)."""
     try:
         answers = resolver(host, port)
     except (OSError, UnicodeError):
@@ -52,23 +53,19 @@ def resolve(resolver: Resolver, host: str, port: int, url: str) -> list[str]:
         except ValueError:
             continue
     if not addresses:
-        raise SourceUnreachable(
-            f"could not find the host {host} of {safe_url(url)}; check the link"
-        )
+        raise SourceUnreachable(f"could not find the host {host} of {shown}; check the link")
     return list(addresses.values())
 
 
 def check_addresses(
-    addresses: list[str], host: str, url: str, guard: Guard = refusal_reason
+    addresses: list[str], host: str, shown: str, guard: Guard = refusal_reason
 ) -> None:
     """RefusedSource, naming the address and why, if `guard` refuses any of `addresses`."""
     for address in addresses:
         reason = guard(address)
         if reason is not None:
             named = address if _same_ip(host, address) else f"{host} resolves to {address}, which"
-            raise RefusedSource(
-                f"refusing to fetch {safe_url(url)}: {named} is {reason}; {_PRIVATE_HINT}"
-            )
+            raise RefusedSource(f"refusing to fetch {shown}: {named} is {reason}; {_PRIVATE_HINT}")
 
 
 def literal_refusal(url: str, *, guard: Guard = refusal_reason) -> str | None:
@@ -81,11 +78,11 @@ def literal_refusal(url: str, *, guard: Guard = refusal_reason) -> str | None:
     try:
         parts = check_url(url)
         host = host_of(parts, url)
-        addresses = resolve(_numeric_only, host, default_port(parts), url)
+        addresses = resolve(_numeric_only, host, default_port(parts), safe_url(url))
     except RelayqError:
         return None  # not a link, refused for another reason, or a name: the runner's call
     try:
-        check_addresses(addresses, host, url, guard)
+        check_addresses(addresses, host, safe_url(url), guard)
     except RefusedSource as err:
         return str(err)
     return None

@@ -18,7 +18,6 @@ import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from jobs.errors import TooLarge
-from jobs.fetch.links import safe_url
 
 __all__ = ["HTTPPool", "HTTPSPool", "Watchdog"]
 
@@ -59,11 +58,12 @@ class Watchdog:
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
-    def check(self, url: str) -> None:
-        """Raise the deadline error once time is up (or the connection was cut for it)."""
+    def check(self, shown: str) -> None:
+        """Raise the deadline error once time is up (or the connection was cut for it);
+        `shown` is what the sentence calls the source."""
         if self.fired or self.remaining() <= 0:
             raise TooLarge(
-                f"downloading {safe_url(url)} took longer than {self.seconds:g} s; send a "
+                f"downloading {shown} took longer than {self.seconds:g} s; send a "
                 "smaller file, a faster link, or raise RELAYQ_DOWNLOAD_TIMEOUT_S on the runner"
             )
 
