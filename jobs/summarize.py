@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import platform
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from jobs.apiclient import Provider, explain, make_client, where
+from jobs.disk import job_folder, writing_temp
 from jobs.errors import BackendFailed, ConfigError, NotAudio, SourceUnreachable, UsageError
 from jobs.fetch import check_url, fetch, is_url, looks_like_link, safe_url
 from jobs.outputs import check_out_dir, install
@@ -181,10 +181,10 @@ def _read_source(source: str, config: SummaryConfig, progress: Progress) -> tupl
         check_url(source)  # a malformed or refused link says so before any step
         label = safe_url(source)
         progress(f"fetch {label}")
-        with tempfile.TemporaryDirectory(prefix="relayq-") as tmp:
+        with job_folder() as tmp, writing_temp(f"download {label}"):
             result = fetch(
                 source,
-                Path(tmp),
+                tmp,
                 max_bytes=_MAX_TEXT_BYTES,
                 timeout_s=config.download_timeout_s,
                 allow_private=config.allow_private_urls,

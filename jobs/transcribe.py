@@ -10,7 +10,6 @@ import json
 import os
 import platform
 import re
-import tempfile
 import time
 import unicodedata
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from jobs.backends import Backend, backend_chain, make_backend
 from jobs.cache import CachedResult, ResultCache, cache_key, sha256_file
 from jobs.config import TranscribeConfig
 from jobs.decode import decode
+from jobs.disk import job_folder, writing_temp
 from jobs.errors import BackendFailed, ConfigError, SourceUnreachable, UsageError
 from jobs.fetch import check_url, fetch, is_url, looks_like_link, safe_url
 from jobs.outputs import RESULT_FILES, check_out_dir, install, write_results
@@ -108,8 +108,8 @@ def _run(
     out_dir, config, progress = job.out_dir, job.config, job.progress
     backend = opened[0]
     settings = {**backend.identity(), "language": config.language}
-    with tempfile.TemporaryDirectory(prefix="relayq-") as tmp:
-        audio_path, label = _obtain(job, Path(tmp))
+    with job_folder() as tmp:
+        audio_path, label = _obtain(job, tmp)
         digest = sha256_file(audio_path)
         key = cache_key(digest, settings)
         cache = ResultCache(config.cache_dir) if config.cache_dir is not None else None
@@ -166,7 +166,9 @@ def _run(
         }
         write_results(out_dir, segments, meta)
         if cache is not None:
-            cache.store(cache_key(digest, settings), out_dir)
+            cache.store(
+                cache_key(digest, settings), out_dir, warn=lambda why: progress(f"note: {why}")
+            )
     wall = time.monotonic() - started
     return Outcome(out_dir, False, audio.duration_s, wall, rtf, len(segments))
 
@@ -209,28 +211,30 @@ def _obtain(job: _Job, tmp: Path) -> tuple[Path, str]:
     source, config, progress = job.source, job.config, job.progress
     if is_upload(source):
         progress(f"fetch {job.shown}")
-        result = fetch_upload(
-            source,
-            tmp,
-            token=config.telegram_token,
-            api_base=config.telegram_api_base,
-            max_bytes=config.max_download_bytes,
-            timeout_s=config.download_timeout_s,
-            allow_private=config.allow_private_urls,
-            name=job.shown,
-        )
+        with writing_temp(f"download {job.shown}"):
+            result = fetch_upload(
+                source,
+                tmp,
+                token=config.telegram_token,
+                api_base=config.telegram_api_base,
+                max_bytes=config.max_download_bytes,
+                timeout_s=config.download_timeout_s,
+                allow_private=config.allow_private_urls,
+                name=job.shown,
+            )
         return result.path, source
     if _is_link(source):
         check_url(source)  # a malformed or refused link says so before any step
         progress(f"fetch {job.shown}")
-        result = fetch(
-            source,
-            tmp,
-            max_bytes=config.max_download_bytes,
-            timeout_s=config.download_timeout_s,
-            allow_private=config.allow_private_urls,
-            name=job.name,
-        )
+        with writing_temp(f"download {job.shown}"):
+            result = fetch(
+                source,
+                tmp,
+                max_bytes=config.max_download_bytes,
+                timeout_s=config.download_timeout_s,
+                allow_private=config.allow_private_urls,
+                name=job.name,
+            )
         return result.path, safe_url(source)
     path = Path(source).expanduser()
     typed = job.name or source  # as the user gave it: theirs to recognise, not our path

@@ -22,9 +22,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "transcribe",
         help="transcribe an audio link or file into txt, srt, vtt, segments and meta",
         description="Transcribe SOURCE (an http(s) link, a local file, or tg:FILE_ID for a file "
-        "sent to the bot). Exit codes: 0 done, "
+        "sent to the bot). Exit codes: 0 done, 1 unexpected failure, "
         "2 bad usage, 3 unreachable, 4 not audio, 5 too large, 6 refused address, "
-        "7 backend failed, 8 bad settings, 130 interrupted.",
+        "7 backend failed, 8 bad settings, 9 no space left on the device, 130 interrupted.",
     )
     parser.add_argument(
         "source", metavar="SOURCE", help="an http(s) URL, a local file, or tg:FILE_ID"
