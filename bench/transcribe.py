@@ -29,8 +29,9 @@ from faster_whisper import WhisperModel, decode_audio  # noqa: E402
 from bot.commands.transcribe import build_config  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from jobs.backends.local import resolve_model  # noqa: E402
+from jobs.config import TranscribeConfig  # noqa: E402
 from jobs.quality import wer  # noqa: E402
-from jobs.transcribe import TranscribeConfig, transcribe  # noqa: E402
+from jobs.transcribe import transcribe  # noqa: E402
 from tools.make_speech import synthesize  # noqa: E402
 
 RATIO_BAR = 0.6

@@ -12,11 +12,12 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jobs import disk
 from jobs.outputs import RESULT_FILES
 
 __all__ = ["FORMAT", "CachedResult", "ResultCache", "cache_key", "settings_hash", "sha256_file"]
@@ -53,6 +54,10 @@ class CachedResult:
         return str(self.meta.get("created_at", "an unknown time"))
 
 
+def _quiet(_: str) -> None:
+    pass
+
+
 class ResultCache:
     """One folder per key holding the five result files."""
 
@@ -73,24 +78,42 @@ class ResultCache:
             return None  # damaged by hand or by a full disk: transcribe again
         return CachedResult(entry, meta) if isinstance(meta, dict) else None
 
-    def store(self, key: str, results: Path) -> bool:
-        """Copy a finished result set in; False when an earlier copy exists or it cannot."""
+    def store(self, key: str, results: Path, warn: Callable[[str], None] = _quiet) -> bool:
+        """Copy a finished result set in; False when an earlier copy exists or it cannot be
+        written. A cache that cannot be written (full, read-only) is no failure of the job,
+        whose results are already in their folder: `warn` is told why, and nothing partial
+        stays behind."""
         entry = self._entry(key)
         if entry.exists():
             return False
-        staging: Path | None = None
         try:
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=entry.parent))
+            with disk.removing_new_folders(entry.parent):
+                self._copy_in(entry, results)
+        except OSError as exc:
+            if not entry.exists():  # not merely another job storing the same entry first
+                warn(self._problem(exc))
+            return False
+        return True
+
+    def _copy_in(self, entry: Path, results: Path) -> None:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=entry.parent))
+        try:
             for name in RESULT_FILES:
                 shutil.copyfile(results / name, staging / name)
             staging.rename(entry)
-            return True
-        except OSError:
-            # Another job stored the same entry first, or the cache is unwritable: the
-            # transcript is in the output folder either way, so this is not the job's failure.
-            return False
         finally:
-            if staging is not None:
-                with contextlib.suppress(OSError):
-                    shutil.rmtree(staging)
+            with contextlib.suppress(OSError):
+                shutil.rmtree(staging)
+
+    def _problem(self, exc: OSError) -> str:
+        if exc.errno in disk.NO_SPACE:
+            return (
+                f"the transcript cache in {self._root} has no space left on the device, so "
+                "this transcript is not kept for reuse; free some space there or set "
+                "RELAYQ_CACHE_DIR to a folder with room"
+            )
+        return (
+            f"the transcript cache in {self._root} cannot be written ({disk.why(exc)}), so "
+            "this transcript is not kept for reuse; set RELAYQ_CACHE_DIR to a writable folder"
+        )

@@ -8,6 +8,7 @@
     ├── RefusedSource            exit 6   a scheme or address we will not fetch (SSRF guard)
     ├── BackendFailed            exit 7   the transcription backend could not produce a transcript
     ├── ConfigError              exit 8   settings or the policy file are invalid or incomplete
+    ├── NoSpace                  exit 9   no space left on the device (temp files, results)
     └── Interrupted              exit 130 Ctrl-C / SIGTERM
 
 Each carries the one sentence a user sees (`str(err)`): what was wrong and what to do.
@@ -20,6 +21,7 @@ __all__ = [
     "BackendFailed",
     "ConfigError",
     "Interrupted",
+    "NoSpace",
     "NotAudio",
     "RefusedSource",
     "RelayqError",
@@ -61,6 +63,12 @@ class BackendFailed(RelayqError):
 
 class ConfigError(RelayqError):
     exit_code = 8
+
+
+class NoSpace(RelayqError):
+    """A disk filled up: the sentence names the folder, and what to free or change."""
+
+    exit_code = 9
 
 
 class Interrupted(RelayqError):

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from jobs import disk
 from jobs.backends.base import Segment
-from jobs.errors import RelayqError, UsageError
+from jobs.errors import NoSpace, RelayqError, UsageError
 
 __all__ = [
     "RESULT_FILES",
@@ -89,29 +90,58 @@ def write_results(out_dir: Path, segments: Sequence[Segment], meta: Mapping[str,
 
 
 def check_out_dir(out_dir: Path) -> None:
-    """Refuse an output folder we could not write, before any work is done (UsageError)."""
+    """Refuse an output folder we could not write, before any work is done: UsageError for
+    one that cannot be written at all, NoSpace for a disk with no room left."""
     existing = out_dir
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
         where = "" if existing == out_dir else f" ({existing} is a file)"
         raise UsageError(f"--out {out_dir} is not a folder{where}; choose a folder for the results")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"--out {out_dir} is not writable by this user; choose another folder")
+    try:
+        # A real write, not os.access: root passes every permission bit, yet not a read-only
+        # file system, /proc or /sys. It leaves nothing behind.
+        Path(tempfile.mkdtemp(prefix=".relayq-probe-", dir=existing)).rmdir()
+    except OSError as exc:
+        raise _write_error(exc, out_dir, existing) from None
+    if disk.free_bytes(existing) == 0:
+        raise _no_space(existing)
 
 
 def install(
     out_dir: Path, contents: Mapping[str, str | bytes], names: Sequence[str] = RESULT_FILES
 ) -> None:
     """Stage every file in a hidden folder inside `out_dir`, then rename each into place in
-    the order of `names` (meta.json last: its presence means the set is complete)."""
+    the order of `names` (meta.json last: its presence means the set is complete). On
+    failure nothing of it is left: no staged file, no folder it made."""
     try:
-        _install(out_dir, contents, names)
+        with disk.removing_new_folders(out_dir):
+            _install(out_dir, contents, names)
     except OSError as exc:
-        raise RelayqError(
-            f"could not write the results to {out_dir} ({exc.strerror or type(exc).__name__}); "
-            "free some space or choose another --out folder"
-        ) from None
+        existing = out_dir
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        raise _write_error(exc, out_dir, existing) from None
+
+
+def _write_error(exc: OSError, out_dir: Path, existing: Path) -> RelayqError:
+    """The sentence for a results folder that could not be written. Space is mentioned only
+    when space is what is missing, and then for the folder that exists (`existing`)."""
+    if exc.errno in disk.NO_SPACE:
+        return _no_space(existing)
+    if exc.errno in disk.READ_ONLY | {errno.ENOENT, errno.ENOTDIR}:
+        where = "cannot be written" if existing == out_dir else f"cannot be made in {existing}"
+        return UsageError(f"--out {out_dir} {where} ({disk.why(exc)}); choose another folder")
+    return RelayqError(
+        f"could not write the results to {out_dir} ({disk.why(exc)}); choose another --out folder"
+    )
+
+
+def _no_space(folder: Path) -> NoSpace:
+    return NoSpace(
+        f"no space left on the device for the results in {folder}; free some space there or "
+        "choose another --out folder"
+    )
 
 
 def _install(out_dir: Path, contents: Mapping[str, str | bytes], names: Sequence[str]) -> None:

@@ -9,6 +9,8 @@ args=(--out "$RELAYQ_OUT")
 if [[ -n "${RELAYQ_JOB_BACKEND:-}" ]]; then args+=(--backend "$RELAYQ_JOB_BACKEND"); fi
 if [[ -n "${RELAYQ_JOB_MODEL:-}" ]]; then args+=(--model "$RELAYQ_JOB_MODEL"); fi
 if [[ -n "${RELAYQ_JOB_LANGUAGE:-}" ]]; then args+=(--language "$RELAYQ_JOB_LANGUAGE"); fi
+# What to call the source in messages (the user's file name), instead of the runner's names.
+if [[ -n "${RELAYQ_JOB_NAME:-}" ]]; then args+=(--name "$RELAYQ_JOB_NAME"); fi
 source="$RELAYQ_SOURCE"
 # A summary of an earlier run: the workflow has fetched that run's results into this folder.
 if [[ -n "${RELAYQ_EARLIER_DIR:-}" ]]; then source="$RELAYQ_EARLIER_DIR"; fi

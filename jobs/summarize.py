@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import platform
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,8 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from jobs.apiclient import Provider, explain, make_client, where
+from jobs.disk import job_folder, writing_temp
 from jobs.errors import BackendFailed, ConfigError, NotAudio, SourceUnreachable, UsageError
-from jobs.fetch import fetch, is_url, safe_url
+from jobs.fetch import check_url, fetch, is_url, looks_like_link, safe_url
 from jobs.outputs import check_out_dir, install
 
 __all__ = ["SUMMARY_FILES", "SummaryConfig", "SummaryOutcome", "split_text", "summarize"]
@@ -108,7 +108,7 @@ def summarize(
         "host": platform.node(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    progress(f"write summary.md to {out_dir}")
+    progress("write summary.md")
     install(
         out_dir,
         {"summary.md": summary + "\n", "meta.json": json.dumps(meta, indent=2) + "\n"},
@@ -177,13 +177,14 @@ def _hard_wrap(sentence: str, limit: int) -> list[str]:
 
 
 def _read_source(source: str, config: SummaryConfig, progress: Progress) -> tuple[str, str]:
-    if is_url(source):
+    if looks_like_link(source) and (is_url(source) or not Path(source).exists()):
+        check_url(source)  # a malformed or refused link says so before any step
         label = safe_url(source)
         progress(f"fetch {label}")
-        with tempfile.TemporaryDirectory(prefix="relayq-") as tmp:
+        with job_folder() as tmp, writing_temp(f"download {label}"):
             result = fetch(
                 source,
-                Path(tmp),
+                tmp,
                 max_bytes=_MAX_TEXT_BYTES,
                 timeout_s=config.download_timeout_s,
                 allow_private=config.allow_private_urls,
@@ -199,7 +200,8 @@ def _read_source(source: str, config: SummaryConfig, progress: Progress) -> tupl
     if not path.is_file():
         raise SourceUnreachable(f"no such file: {source}; check the path")
     progress(f"read {path.name}")
-    return _text_of(path, str(path.resolve())), str(path.resolve())
+    # Sentences name the file, never its folder on this machine; meta.json keeps where it was.
+    return _text_of(path, path.name), str(path.resolve())
 
 
 def _text_of(path: Path, label: str) -> str:

@@ -18,9 +18,10 @@ from urllib.parse import quote
 from jobs.errors import ConfigError, SourceUnreachable, UsageError
 from jobs.fetch import BadStatus, FetchResult, fetch
 
-__all__ = ["UPLOAD_PREFIX", "fetch_upload", "is_upload"]
+__all__ = ["UNNAMED_UPLOAD", "UPLOAD_PREFIX", "fetch_upload", "is_upload"]
 
 UPLOAD_PREFIX = "tg:"
+UNNAMED_UPLOAD = "the file you sent"  # what sentences call an upload the user gave no name
 # Telegram's file ids are URL-safe base64; anything else is not one.
 _FILE_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
 _TOKEN = re.compile(r"\d+:[\w-]+")
@@ -40,8 +41,10 @@ def fetch_upload(
     max_bytes: int,
     timeout_s: float,
     allow_private: bool,
+    name: str = UNNAMED_UPLOAD,
 ) -> FetchResult:
-    """Download the upload named by `source` (`tg:<file_id>`) into `dest_dir`."""
+    """Download the upload named by `source` (`tg:<file_id>`) into `dest_dir`; `name` is what
+    the sentences call it (never Telegram's own file path, nor a link holding the token)."""
     file_id = source.removeprefix(UPLOAD_PREFIX)
     if not _FILE_ID.fullmatch(file_id):
         raise UsageError(
@@ -68,6 +71,7 @@ def fetch_upload(
             max_bytes=_ANSWER_LIMIT,
             timeout_s=timeout_s,
             allow_private=allow_private,
+            name=f"Telegram's answer about {name}",
         )
         file_path = _file_path(answer.path.read_bytes())
     except BadStatus as err:
@@ -80,6 +84,7 @@ def fetch_upload(
         max_bytes=max_bytes,
         timeout_s=max(deadline - time.monotonic(), 1.0),
         allow_private=allow_private,
+        name=name,
     )
 
 

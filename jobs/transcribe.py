@@ -10,60 +10,31 @@ import json
 import os
 import platform
 import re
-import tempfile
 import time
+import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from jobs.backends import Backend, backend_chain, make_backend
 from jobs.cache import CachedResult, ResultCache, cache_key, sha256_file
+from jobs.config import TranscribeConfig
 from jobs.decode import decode
+from jobs.disk import job_folder, writing_temp
 from jobs.errors import BackendFailed, ConfigError, SourceUnreachable, UsageError
-from jobs.fetch import fetch, is_url, safe_url
+from jobs.fetch import check_url, fetch, is_url, looks_like_link, safe_url
 from jobs.outputs import RESULT_FILES, check_out_dir, install, write_results
-from jobs.telegram_file import fetch_upload, is_upload
+from jobs.telegram_file import UNNAMED_UPLOAD, fetch_upload, is_upload
 
-__all__ = ["Outcome", "TranscribeConfig", "transcribe"]
+__all__ = ["Outcome", "clean_name", "transcribe"]
 
 Progress = Callable[[str], None]
 
 # The shape of a language code (en, de, haw); the backend checks that it knows the code.
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
-
-
-@dataclass(frozen=True)
-class TranscribeConfig:
-    backend: str = "auto"  # local, openai, openrouter, or auto (jobs.backends.resolve_auto)
-    model: str | None = None  # --model: for the backend that runs first, over its own setting
-    language: str | None = None
-    fallback: tuple[str, ...] = ()  # backends to try, in order, when the first one fails
-    whisper_model: str | None = None  # local: a faster-whisper name or folder (None: tiny.en)
-    compute_type: str = "int8"
-    beam_size: int = 5
-    batch_size: int = 8
-    cpu_threads: int = 0
-    max_download_bytes: int = 500_000_000
-    download_timeout_s: float = 600.0
-    allow_private_urls: bool = False
-    cache_dir: Path | None = None
-    # For uploads (`tg:<file_id>`); kept out of repr so the token is never printed with it.
-    telegram_token: str | None = field(default=None, repr=False)
-    telegram_api_base: str = "https://api.telegram.org"
-    # Remote backends (OpenAI, OpenRouter). Keys are kept out of repr.
-    openai_api_key: str | None = field(default=None, repr=False)
-    openai_base_url: str | None = None
-    openai_model: str | None = None
-    openrouter_api_key: str | None = field(default=None, repr=False)
-    openrouter_base_url: str = "https://openrouter.ai/api/v1"
-    openrouter_model: str | None = None
-    openrouter_endpoint: str = "transcriptions"
-    remote_chunk_s: float = 30.0
-    remote_max_file_bytes: int = 24 * 1024 * 1024
-    remote_concurrency: int = 4
-    api_retries: int = 5
-    api_timeout_s: float = 300.0
+_HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # control, format (bidi), unassigned
+_NAME_MAX = 80
 
 
 @dataclass(frozen=True)
@@ -77,9 +48,18 @@ class Outcome:
 
 
 def transcribe(
-    source: str, out_dir: Path, config: TranscribeConfig, progress: Progress = lambda _: None
+    source: str,
+    out_dir: Path,
+    config: TranscribeConfig,
+    progress: Progress = lambda _: None,
+    *,
+    name: str | None = None,
 ) -> Outcome:
-    """Run one job; raises the RelayqError that says what went wrong."""
+    """Run one job; raises the RelayqError that says what went wrong.
+
+    `name` is what every step line and sentence calls the source (the user's name for it);
+    without one: a file's base name, a link as `safe_url` prints it, "the file you sent".
+    """
     started = time.monotonic()
     if config.language is not None and not _LANGUAGE.fullmatch(config.language):
         raise UsageError(
@@ -90,36 +70,55 @@ def transcribe(
     failed: list[dict[str, str]] = []
     opened = [_next_backend(chain, config, failed, progress)]  # before any download
     try:
-        return _run(source, out_dir, config, opened, chain, failed, started, progress)
+        job = _Job(source, clean_name(name), out_dir, config, progress)
+        return _run(job, opened, chain, failed, started)
     finally:
         for backend in opened:
             backend.close()
 
 
+@dataclass(frozen=True)
+class _Job:
+    source: str
+    name: str | None  # the user's name for the source, when the caller gave one
+    out_dir: Path
+    config: TranscribeConfig
+    progress: Progress
+
+    @property
+    def shown(self) -> str:
+        """What step lines and sentences call the source: never a path of this machine."""
+        if self.name:
+            return self.name
+        if is_upload(self.source):
+            return UNNAMED_UPLOAD
+        if _is_link(self.source):
+            return safe_url(self.source)
+        return Path(self.source).name
+
+
 def _run(
-    source: str,
-    out_dir: Path,
-    config: TranscribeConfig,
+    job: _Job,
     opened: list[Backend],
     chain: list[str],
     failed: list[dict[str, str]],
     started: float,
-    progress: Progress,
 ) -> Outcome:
     """The job with the first backend in `opened`; fallbacks are appended as they are made."""
+    out_dir, config, progress = job.out_dir, job.config, job.progress
     backend = opened[0]
     settings = {**backend.identity(), "language": config.language}
-    with tempfile.TemporaryDirectory(prefix="relayq-") as tmp:
-        audio_path, label = _obtain(source, Path(tmp), config, progress)
+    with job_folder() as tmp:
+        audio_path, label = _obtain(job, tmp)
         digest = sha256_file(audio_path)
         key = cache_key(digest, settings)
         cache = ResultCache(config.cache_dir) if config.cache_dir is not None else None
         hit = cache.lookup(key) if cache is not None else None
         if hit is not None:
-            return _reuse(hit, out_dir, label, failed, started, progress)
+            return _reuse(job, hit, label, failed, started)
 
-        progress(f"decode {_display_name(source)}")
-        audio = decode(audio_path, name=_display_name(source))
+        progress(f"decode {job.shown}")
+        audio = decode(audio_path, name=job.shown)
         warnings = []
         if audio.cut_short:
             warnings.append(
@@ -144,9 +143,10 @@ def _run(
         rtf = round(compute_s / audio.duration_s, 4) if audio.duration_s else None
         settings = {**backend.identity(), "language": config.language}
         public_settings = {k: v for k, v in settings.items() if k != "model_ref"}
-        progress(f"write {len(segments)} segments to {out_dir}")
+        progress(f"write {_segments(len(segments))}")
         meta = {
             "source": label,
+            "source_name": job.name,
             "sha256": digest,
             "duration_s": round(audio.duration_s, 3),
             "backend": backend.name,
@@ -166,7 +166,9 @@ def _run(
         }
         write_results(out_dir, segments, meta)
         if cache is not None:
-            cache.store(cache_key(digest, settings), out_dir)
+            cache.store(
+                cache_key(digest, settings), out_dir, warn=lambda why: progress(f"note: {why}")
+            )
     wall = time.monotonic() - started
     return Outcome(out_dir, False, audio.duration_s, wall, rtf, len(segments))
 
@@ -204,63 +206,64 @@ def _failed(
     progress(f"{name} failed: {err}; trying {chain[0]} instead")
 
 
-def _obtain(
-    source: str, tmp: Path, config: TranscribeConfig, progress: Progress
-) -> tuple[Path, str]:
+def _obtain(job: _Job, tmp: Path) -> tuple[Path, str]:
+    """The source as a file in `tmp` (or where it is), and how meta.json records it."""
+    source, config, progress = job.source, job.config, job.progress
     if is_upload(source):
-        progress("fetch the file sent to the bot")
-        result = fetch_upload(
-            source,
-            tmp,
-            token=config.telegram_token,
-            api_base=config.telegram_api_base,
-            max_bytes=config.max_download_bytes,
-            timeout_s=config.download_timeout_s,
-            allow_private=config.allow_private_urls,
-        )
+        progress(f"fetch {job.shown}")
+        with writing_temp(f"download {job.shown}"):
+            result = fetch_upload(
+                source,
+                tmp,
+                token=config.telegram_token,
+                api_base=config.telegram_api_base,
+                max_bytes=config.max_download_bytes,
+                timeout_s=config.download_timeout_s,
+                allow_private=config.allow_private_urls,
+                name=job.shown,
+            )
         return result.path, source
-    if is_url(source):
-        label = safe_url(source)
-        progress(f"fetch {label}")
-        result = fetch(
-            source,
-            tmp,
-            max_bytes=config.max_download_bytes,
-            timeout_s=config.download_timeout_s,
-            allow_private=config.allow_private_urls,
-        )
-        return result.path, label
+    if _is_link(source):
+        check_url(source)  # a malformed or refused link says so before any step
+        progress(f"fetch {job.shown}")
+        with writing_temp(f"download {job.shown}"):
+            result = fetch(
+                source,
+                tmp,
+                max_bytes=config.max_download_bytes,
+                timeout_s=config.download_timeout_s,
+                allow_private=config.allow_private_urls,
+                name=job.name,
+            )
+        return result.path, safe_url(source)
     path = Path(source).expanduser()
+    typed = job.name or source  # as the user gave it: theirs to recognise, not our path
     if path.is_dir():
-        raise UsageError(f"{source} is a folder; give one audio or video file")
+        raise UsageError(f"{typed} is a folder; give one audio or video file")
     if not path.exists():
-        raise SourceUnreachable(f"no such file: {source}; check the path")
+        raise SourceUnreachable(f"no such file: {typed}; check the path")
     if not path.is_file():
-        raise UsageError(f"{source} is not a regular file; give one audio or video file")
+        raise UsageError(f"{typed} is not a regular file; give one audio or video file")
     if not os.access(path, os.R_OK):
-        raise SourceUnreachable(f"cannot read {source} (permission denied); check its permissions")
-    progress(f"read {path.name}")
+        raise SourceUnreachable(f"cannot read {typed} (permission denied); check its permissions")
+    progress(f"read {job.shown}")
     return path, str(path.resolve())
 
 
 def _reuse(
-    hit: CachedResult,
-    out_dir: Path,
-    label: str,
-    failed: list[dict[str, str]],
-    started: float,
-    progress: Progress,
+    job: _Job, hit: CachedResult, label: str, failed: list[dict[str, str]], started: float
 ) -> Outcome:
     """The cached result, told as this job's: its own source and what failed for it (a
     fallback that made the cached transcript is no warning for a job that asked for it)."""
+    out_dir, progress = job.out_dir, job.progress
     progress(f"reusing the transcript made at {hit.created_at} for the same audio and settings")
-    meta = dict(hit.meta, source=label, cached=True, failed=failed)
+    meta = dict(hit.meta, source=label, source_name=job.name, cached=True, failed=failed)
     meta["wall_time_s"] = round(time.monotonic() - started, 3)
     contents: dict[str, str | bytes] = {
         name: (hit.folder / name).read_bytes() for name in RESULT_FILES if name != "meta.json"
     }
     contents["meta.json"] = json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
-    progress(f"write {meta.get('segments', 0)} segments to {out_dir}")
+    progress(f"write {_segments(int(meta.get('segments') or 0))}")
     install(out_dir, contents)
     rtf = meta.get("real_time_factor")
     return Outcome(
@@ -273,12 +276,25 @@ def _reuse(
     )
 
 
-def _display_name(source: str) -> str:
-    if is_upload(source):
-        return "the upload"
-    if is_url(source):
-        return safe_url(source).rsplit("/", 1)[-1] or "the download"
-    return Path(source).name
+def clean_name(name: str | None) -> str | None:
+    """`name` fit to print on one line: no control or direction-changing characters (a newline
+    would forge a step line; an RTL override would turn the text around), at most 80
+    characters; None when nothing is left."""
+    if not name:
+        return None
+    kept = "".join(" " if unicodedata.category(c) in _HIDDEN else c for c in name)
+    kept = " ".join(kept.split())
+    return (kept if len(kept) <= _NAME_MAX else kept[: _NAME_MAX - 1] + "…") or None
+
+
+def _is_link(source: str) -> bool:
+    """A link (to fetch, or to refuse by name), not a file: `javascript:x` is a link, but a
+    file that exists under a name like `data:notes.mp3` stays a file."""
+    return looks_like_link(source) and (is_url(source) or not Path(source).exists())
+
+
+def _segments(count: int) -> str:
+    return f"{count} segment" if count == 1 else f"{count} segments"
 
 
 def _version() -> str:

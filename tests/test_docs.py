@@ -126,3 +126,22 @@ def test_every_command_and_option_is_documented() -> None:
     ]
     missing += [f"relayq {c}" for c in COMMANDS if not re.search(rf"relayq {c}\b", text)]
     assert missing == []
+
+
+def test_every_exit_code_is_in_the_readme_the_error_tree_and_transcribe_help() -> None:
+    from bot.cli import build_parser
+    from jobs import errors
+
+    codes = {
+        cls.exit_code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.RelayqError)
+    } | {0}
+    readme = (ROOT / "README.md").read_text()
+    table = {int(c) for c in re.findall(r"^\| (\d+) \| ", readme, flags=re.MULTILINE)}
+    tree = {int(c) for c in re.findall(r"exit (\d+) ", errors.__doc__ or "")} | {0}
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    description = sub.choices["transcribe"].description or ""  # type: ignore[union-attr]
+    listed = description.split("Exit codes:", 1)[1]
+    helped = {int(c) for c in re.findall(r"(\d+) [a-z]", listed)}
+    assert table == codes and tree == codes and helped == codes

@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING
 
 from bot import interrupts
 from bot.settings import Settings
+from jobs.config import TranscribeConfig
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
-
-    from jobs.transcribe import TranscribeConfig
 
 __all__ = ["build_config", "register", "run"]
 
@@ -23,9 +22,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "transcribe",
         help="transcribe an audio link or file into txt, srt, vtt, segments and meta",
         description="Transcribe SOURCE (an http(s) link, a local file, or tg:FILE_ID for a file "
-        "sent to the bot). Exit codes: 0 done, "
+        "sent to the bot). Exit codes: 0 done, 1 unexpected failure, "
         "2 bad usage, 3 unreachable, 4 not audio, 5 too large, 6 refused address, "
-        "7 backend failed, 8 bad settings, 130 interrupted.",
+        "7 backend failed, 8 bad settings, 9 no space left on the device, 130 interrupted.",
     )
     parser.add_argument(
         "source", metavar="SOURCE", help="an http(s) URL, a local file, or tg:FILE_ID"
@@ -43,6 +42,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--language", help="spoken language, e.g. en (default: detect)")
     parser.add_argument("--no-cache", action="store_true", help="do not reuse earlier results")
+    parser.add_argument(
+        "--name",
+        help="what to call the source in messages, e.g. the file name the user gave it "
+        "(default: a file's base name, the link, or 'the file you sent')",
+    )
     parser.set_defaults(func=run)
 
 
@@ -56,7 +60,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         language=args.language,
         use_cache=not args.no_cache,
     )
-    outcome = transcribe(args.source, args.out, config, progress=_step)
+    outcome = transcribe(args.source, args.out, config, progress=_step, name=args.name)
     if outcome.cached:
         how = "reused an earlier transcript"
     elif outcome.real_time_factor is not None:
@@ -77,8 +81,6 @@ def build_config(
     use_cache: bool = True,
 ) -> TranscribeConfig:
     """The job's configuration: command-line choices first, then the settings."""
-    from jobs.transcribe import TranscribeConfig
-
     return TranscribeConfig(
         backend=backend or settings.backend,
         model=model,

@@ -202,6 +202,8 @@ class LocalExecutor:
                 argv += ["--model", spec.model]
             if spec.language:
                 argv += ["--language", spec.language]
+            if spec.name:  # the user's name for the source, said instead of our file's
+                argv += ["--name", spec.name]
             # After `--` the source is only ever a source, even if it starts with a dash.
             argv += ["--", spec.source]
         else:

@@ -8,13 +8,9 @@ the chosen one fails (`backend_chain`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from jobs.backends.base import Backend, Segment
+from jobs.config import TranscribeConfig
 from jobs.errors import ConfigError
-
-if TYPE_CHECKING:
-    from jobs.transcribe import TranscribeConfig
 
 __all__ = ["BACKENDS", "Backend", "Segment", "backend_chain", "make_backend", "resolve_auto"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import stat
 import sys
 from collections.abc import AsyncIterator
@@ -217,3 +218,36 @@ async def test_a_job_left_running_by_a_killed_bot_is_stopped_before_it_runs_agai
     assert log.read_text().splitlines() == ["started slow", "interrupted slow", "started slow"]
     await after.close()
     await before.close()
+
+
+async def test_the_users_name_for_the_source_is_what_every_step_and_failure_says(
+    tmp_path: Path,
+) -> None:
+    """Through the real job entry: the bot keeps uploads under its own names (F1.bin, in its
+    state folder); the job's steps and its failure speak of the user's names only."""
+    import jobs
+
+    samples = Path(jobs.__file__).parent / "samples"
+    uploads = tmp_path / "state" / "uploads"
+    uploads.mkdir(parents=True)
+    (uploads / "F1.bin").write_bytes((samples / "speech.ogg").read_bytes())
+    (uploads / "F6.bin").write_bytes(b"not audio " * 100)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYQ_")}
+    env["RELAYQ_STATE_DIR"] = str(tmp_path / "state")
+    ex = LocalExecutor(tmp_path / "state" / "local-jobs", env=env)
+    try:
+        await ex.submit(JobSpec("n1", "transcribe", str(uploads / "F1.bin"), "mac", "w.yml",
+                                name="meeting.m4a"))  # fmt: skip
+        await ex.submit(JobSpec("n6", "transcribe", str(uploads / "F6.bin"), "mac", "w.yml",
+                                name="notes.mp3"))  # fmt: skip
+        good = await asyncio.wait_for(collect(ex, "n1"), 120)
+        bad = await asyncio.wait_for(collect(ex, "n6"), 60)
+    finally:
+        await ex.close()
+    steps = [s.detail for s in good if s.phase is Phase.RUNNING and s.step != "start"]
+    assert steps[:2] == ["read meeting.m4a", "decode meeting.m4a"]
+    assert re.fullmatch(r"write \d+ segments?", steps[3]), steps
+    assert good[-1].phase is Phase.SUCCEEDED
+    assert bad[-1].detail.startswith("notes.mp3 is not audio we can read")
+    said = " ".join(s.detail for s in good + bad)
+    assert "F1.bin" not in said and "F6.bin" not in said and str(tmp_path) not in said

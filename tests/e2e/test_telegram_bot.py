@@ -352,7 +352,7 @@ async def test_an_upload_reaches_a_github_runner_and_the_token_shows_nowhere(
 
         secret = TOKEN.split(":")[1]
         logs = " ".join(p.read_text() for p in (tmp_path / "gh").glob("act-*.log"))
-        assert "fetch the file sent to the bot" in logs  # the runner fetched it itself
+        assert "fetch the file you sent" in logs  # the runner fetched it itself
         artifacts = b"".join(p.read_bytes() for p in (tmp_path / "gh").rglob("*") if p.is_file())
         sent = " ".join(t for s in tg.sent for t in s.texts)
         where = {"run inputs": str(run.inputs), "run name": run.display_title, "act log": logs,

@@ -14,9 +14,8 @@ from types import FrameType
 
 import pytest
 
-from jobs.errors import RefusedSource, SourceUnreachable, TooLarge
-from jobs.fetch import check_url, fetch, is_url, safe_url
-from jobs.netguard import refusal_reason
+from jobs.errors import RefusedSource, SourceUnreachable, TooLarge, UsageError
+from jobs.fetch import check_url, fetch, is_url, refusal_reason, safe_url
 from tests.jobs.httpserver import (
     Route,
     body,
@@ -182,9 +181,6 @@ def test_relative_and_absolute_locations_resolve_against_the_current_link(dest: 
         ("dict://127.0.0.1:11211/", "only http and https links are accepted"),
         ("http://user:hunter2@example.org/a.mp3", "user name or password"),
         ("http://hunter2@example.org/a.mp3", "user name or password"),
-        ("http:///a.mp3", "has no host name"),
-        ("http://exa$mple.org/a.mp3", "has an invalid host name"),
-        ("http://example.org:99999/a.mp3", "is not a valid link"),
     ],
 )  # fmt: skip
 def test_internal_and_odd_destinations_are_refused_before_any_connection(
@@ -195,6 +191,38 @@ def test_internal_and_odd_destinations_are_refused_before_any_connection(
     assert expected in str(caught.value)
     assert "hunter2" not in str(caught.value)
     assert list(dest.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http:///a.mp3", "http:///a.mp3 is not a valid link: it has no host name; send a full http(s) link"),
+        ("http://exa$mple.org/a.mp3", "http://exa$mple.org/a.mp3 is not a valid link: its host name exa$mple.org is not a valid name; check the link"),
+        ("http://exa mple.com/a.mp3", "http://exa mple.com/a.mp3 is not a valid link: its host name has a space in it; check the link"),
+        ("http://example.org:99999/a.mp3", "http://example.org:99999/a.mp3 is not a valid link: its port 99999 is not a number from 1 to 65535; check the link"),
+        ("http://example.org:0/a.mp3", "http://example.org:0/a.mp3 is not a valid link: its port 0 is not a number from 1 to 65535; check the link"),
+        ("http://example.org:8o8o/a.mp3?k=SECRET", "http://example.org:8o8o/a.mp3 is not a valid link: its port 8o8o is not a number from 1 to 65535; check the link"),
+        ("http://[::1/a.mp3", "(an unreadable link) is not a valid link: it cannot be read as a link; check the link"),
+    ],
+)  # fmt: skip
+def test_malformed_links_are_bad_usage_before_any_connection(
+    dest: Path, url: str, expected: str
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        fetch(url, dest, max_bytes=MB)
+    assert str(caught.value) == expected
+    assert caught.value.exit_code == 2
+    assert list(dest.iterdir()) == []
+
+
+def test_a_redirect_to_a_malformed_link_is_the_servers_fault_not_the_users(dest: Path) -> None:
+    with serve({"/a.mp3": redirect("http://exa mple.com:99999/b.mp3")}) as (base, _):
+        with pytest.raises(SourceUnreachable) as caught:
+            fetch(f"{base}/a.mp3", dest, max_bytes=MB, allow_private=True)
+    assert str(caught.value) == (
+        f"{base}/a.mp3 redirected to a link that is not valid (its port 99999 is not a number "
+        "from 1 to 65535); check the link"
+    )
 
 
 def test_a_refusal_says_what_to_set_to_allow_a_trusted_network(dest: Path) -> None:
@@ -500,10 +528,32 @@ def test_check_url(url: str, expected_error: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("url", "expected"),
+    [("ftp://a.example/x", "an ftp"), ("FTP://a.example/x", "an ftp"), ("ftps://a/x", "an ftps"),
+     ("sftp://a/x", "an sftp"), ("ssh://a", "an ssh"), ("smb://nas/share", "an smb"),
+     ("rtsp://cam/live", "an rtsp"), ("rtmp://a/x", "an rtmp"), ("nfs://a/x", "an nfs"),
+     ("s3://bucket/a.mp3", "an s3"), ("ldap://a", "an ldap"), ("irc://a", "an irc"),
+     ("file:///etc/passwd", "a file"), ("data://x", "a data"), ("javascript://x", "a javascript"),
+     ("gopher://a", "a gopher"), ("dict://a", "a dict"), ("ws://a", "a ws"), ("wss://a", "a wss"),
+     ("git+ssh://a/x", "a git+ssh"), ("unix://a", "a unix"), ("about://blank", "an about"),
+     ("magnet://x", "a magnet"), ("mms://a/x", "an mms"), ("hdfs://a/x", "an hdfs")],
+)  # fmt: skip
+def test_schemes_are_named_with_the_right_article(url: str, expected: str) -> None:
+    with pytest.raises(RefusedSource) as caught:
+        check_url(url)
+    assert str(caught.value) == (
+        f"refusing to fetch {expected} link: only http and https links are accepted; send an "
+        "http(s) link or upload the file"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
     [
         ("https://me:pw@host.example:8443/a.mp3?sig=SECRET", "https://host.example:8443/a.mp3"),
         ("https://api.telegram.org/file/bot123456:AAE-secret_x/voice/f.oga", "https://api.telegram.org/file/bot(token)/voice/f.oga"),
         ("http://[::1]:80/a", "http://[::1]:80/a"),
+        ("http://127.0.0.1:99999/x", "http://127.0.0.1:99999/x"),  # a bad port, as typed
+        ("http://u:pw@[::1]:9x9/x", "http://[::1]:9x9/x"),
         ("http://h.example/" + "p" * 200, "http://h.example/" + "p" * 76 + "..."),
     ],
 )  # fmt: skip

@@ -127,3 +127,66 @@ def test_the_runner_venv_is_rebuilt_when_the_code_changes_and_only_then(tmp_path
     with (checkout / "jobs" / "transcribe.py").open("a") as code:
         code.write("\n# a change\n")
     assert prepare() == 2  # the code changed: reinstalled
+
+
+def test_the_users_name_for_the_source_reaches_the_job_as_one_argument(tmp_path: Path) -> None:
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "relayq").write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@"\n')
+    (fake_bin / "relayq").chmod(0o755)
+    name = 'My "talk"; $(id) --out=/etc\nrelayq: done'
+    env = dict(os.environ, PATH=f"{fake_bin}:{os.environ['PATH']}", RELAYQ_JOB="transcribe",
+               RELAYQ_SOURCE="https://example.org/a.mp3", RELAYQ_OUT=str(tmp_path / "o"),
+               RELAYQ_JOB_NAME=name)  # fmt: skip
+    done = subprocess.run(["bash", str(JOBS / "run_job.sh")], env=env, capture_output=True,
+                          text=True, timeout=30, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    args = done.stdout.split("\n")
+    at = args.index("--name")
+    assert "\n".join(args[at + 1 : at + 3]) == name  # one argument (its newline kept)
+    assert args[-3:-1] == ["--", "https://example.org/a.mp3"]
+
+
+def test_without_a_name_the_job_gets_no_name_option(tmp_path: Path) -> None:
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "relayq").write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@"\n')
+    (fake_bin / "relayq").chmod(0o755)
+    env = dict(os.environ, PATH=f"{fake_bin}:{os.environ['PATH']}", RELAYQ_JOB="transcribe",
+               RELAYQ_SOURCE="tg:F1", RELAYQ_OUT=str(tmp_path / "o"), RELAYQ_JOB_NAME="")  # fmt: skip
+    done = subprocess.run(["bash", str(JOBS / "run_job.sh")], env=env, capture_output=True,
+                          text=True, timeout=30, check=False)  # fmt: skip
+    assert "--name" not in done.stdout.split("\n")
+
+
+WORKFLOWS = JOBS.parent / ".github" / "workflows"
+
+
+@pytest.mark.parametrize(
+    "workflow", ["transcribe_audio.yml", "transcribe_mac.yml", "transcribe_rpi.yml"]
+)
+def test_each_transcribe_workflow_takes_an_optional_name_and_hands_it_on(workflow: str) -> None:
+    import yaml
+
+    spec = yaml.safe_load((WORKFLOWS / workflow).read_text())
+    dispatch = spec[True]["workflow_dispatch"]["inputs"]  # YAML 1.1 reads `on:` as True
+    assert dispatch["name"].get("default") == "" and not dispatch["name"].get("required")
+    [job] = spec["jobs"].values()
+    assert job["uses"] == "./.github/workflows/_job.yml"
+    assert job["with"]["name"] == "${{ inputs.name }}"
+
+
+def test_the_shared_job_passes_the_name_to_the_script_only_through_env() -> None:
+    import yaml
+
+    text = (WORKFLOWS / "_job.yml").read_text()
+    spec = yaml.safe_load(text)
+    assert spec[True]["workflow_call"]["inputs"]["name"] == {
+        "description": spec[True]["workflow_call"]["inputs"]["name"]["description"],
+        "type": "string",
+        "default": "",
+    }
+    steps = spec["jobs"]["run"]["steps"]
+    [step] = [s for s in steps if s.get("env", {}).get("RELAYQ_JOB_NAME")]
+    assert step["env"]["RELAYQ_JOB_NAME"] == "${{ inputs.name }}"
+    assert all("inputs.name" not in s.get("run", "") for s in steps)

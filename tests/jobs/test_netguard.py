@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from jobs.netguard import refusal_reason
+from jobs.fetch import refusal_reason
 
 INSIDE = " (inside an IPv6 address)"
 METADATA = "a link-local address (cloud metadata lives here)"

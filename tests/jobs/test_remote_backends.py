@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from jobs.backends import backend_chain
+from jobs.config import TranscribeConfig
 from jobs.errors import BackendFailed, ConfigError
 from jobs.quality import wer
-from jobs.transcribe import TranscribeConfig, transcribe
+from jobs.transcribe import transcribe
 from tests.emulators.openai.server import Fault, OpenAIEmulator
 from tests.jobs.media import silence
 

@@ -164,13 +164,16 @@ def test_what_is_not_a_transcript_is_refused_before_any_call(
     says: str,
 ) -> None:
     source = tmp_path / "in"
-    if content is None:
-        source.mkdir()
-    else:
-        source.write_bytes(content)
-    with pytest.raises(expected_error, match=says):
-        summarize(str(source), tmp_path / "out", config(api))
+    source.mkdir()
+    if content is not None:
+        (source / "transcript.txt").write_bytes(content)
+    lines: list[str] = []
+    with pytest.raises(expected_error, match=says) as caught:
+        summarize(str(source / "transcript.txt" if content else source), tmp_path / "out",
+                  config(api), progress=lines.append)  # fmt: skip
     assert api.requests == []
+    if content is not None:  # the file's name only, never where it is on this machine
+        assert str(tmp_path) not in str(caught.value) + " ".join(lines)
 
 
 @pytest.mark.parametrize("limit", [50, 200, 1000])

@@ -106,7 +106,8 @@ def test_the_job_transcribes_an_upload_and_never_prints_the_token(
         env=job_env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "relayq: fetch the file sent to the bot" in done.stderr
+    assert "relayq: fetch the file you sent\n" in done.stderr  # never Telegram's own file path
+    assert "relayq: decode the file you sent\n" in done.stderr
     assert wer(speech_text, (tmp_path / "o" / "transcript.txt").read_text()) <= 0.25
     assert json.loads((tmp_path / "o" / "meta.json").read_text())["source"] == source
     secret = TOKEN.split(":")[1]

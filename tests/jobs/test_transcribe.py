@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from jobs.backends.local import LocalWhisper
+from jobs.config import TranscribeConfig
 from jobs.errors import NotAudio
 from jobs.quality import wer
-from jobs.transcribe import TranscribeConfig, transcribe
+from jobs.transcribe import transcribe
 from tests.conftest import SAMPLES
-from tests.jobs.httpserver import body, serve
+from tests.jobs.httpserver import body, serve, status
 from tests.jobs.media import reencode, silence, video_only
 
 SAMPLE = SAMPLES / "speech.ogg"
@@ -74,9 +75,8 @@ def assert_one_error_line(stderr: str, expected_text: str) -> None:
 
 
 def assert_no_temp_left(env: dict[str, str]) -> None:
-    # onnxruntime (faster-whisper's VAD) keeps a 51-byte session id in $TMPDIR/.ses for the
-    # life of the machine; it is the library's, not a leftover of the job.
-    assert [p.name for p in Path(env["TMPDIR"]).iterdir() if p.name != ".ses"] == []
+    # Not even onnxruntime's $TMPDIR/.ses: relayq turns its telemetry off.
+    assert [p.name for p in Path(env["TMPDIR"]).iterdir()] == []
 
 
 @pytest.mark.slow
@@ -313,3 +313,108 @@ def _half_of(path: Path) -> Path:
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+# -- what the messages call the source ------------------------------------------------------
+
+
+def test_with_a_name_no_step_or_sentence_shows_the_files_own_name_or_a_path(
+    speech_ogg: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    """The bot keeps an upload as F1.bin in its own folders; the user called it meeting.m4a."""
+    internal = tmp_path / "local-jobs" / "j1" / "F1.bin"
+    internal.parent.mkdir(parents=True)
+    clip = reencode(speech_ogg, tmp_path / "clip.ogg", "libopus", seconds=2.0)
+    internal.write_bytes(clip.read_bytes())
+    out = tmp_path / "local-jobs" / "j1" / "out"
+    done = run_job("--name", "meeting.m4a", "--out", str(out), "--", str(internal), env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[:4] == [
+        "relayq: read meeting.m4a",
+        "relayq: decode meeting.m4a",
+        "relayq: transcribe 2.0 s of audio with tiny.en",
+        "relayq: write 1 segment",
+    ]
+    assert "F1.bin" not in done.stderr and "/" not in done.stderr
+    assert json.loads((out / "meta.json").read_text())["source_name"] == "meeting.m4a"
+
+    again = run_job("--name", "again.m4a", "--out", str(tmp_path / "o2"), str(internal), env=env)
+    assert again.returncode == 0, again.stderr
+    assert "F1.bin" not in again.stderr and "/" not in again.stderr
+    assert "relayq: write 1 segment\n" in again.stderr  # reused, and still singular
+    assert json.loads((tmp_path / "o2" / "meta.json").read_text())["source_name"] == "again.m4a"
+
+
+@pytest.mark.parametrize(
+    ("make_source", "expected_code", "expected_error"),
+    [
+        (lambda d: _write(d / "F6.bin", b"not audio " * 100), 4,
+         "notes.mp3 is not audio we can read (not a media file, or cut short); send an audio or "
+         "video file such as mp3, m4a, ogg, opus, wav, flac, webm or mp4"),
+        (lambda d: _write(d / "F7.bin", b""), 4, "notes.mp3 is empty (0 bytes)"),
+        (lambda d: d / "F8.bin", 3, "no such file: notes.mp3; check the path"),
+        (lambda d: d, 2, "notes.mp3 is a folder; give one audio or video file"),
+    ],
+)  # fmt: skip
+def test_with_a_name_a_failure_names_the_source_by_it(
+    tmp_path: Path, env: dict[str, str], make_source: object, expected_code: int,
+    expected_error: str,
+) -> None:  # fmt: skip
+    folder = tmp_path / "local-jobs" / "j6"
+    folder.mkdir(parents=True)
+    source = make_source(folder)  # type: ignore[operator]
+    done = run_job("--name", "notes.mp3", "--out", str(tmp_path / "o"), str(source), env=env)
+    assert done.returncode == expected_code, done.stderr
+    assert_one_error_line(done.stderr, expected_error)
+    assert "F6.bin" not in done.stderr and str(tmp_path) not in done.stderr
+
+
+def test_without_a_name_a_file_is_called_by_its_base_name(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    (tmp_path / "deep").mkdir()
+    source = _write(tmp_path / "deep" / "F6.bin", b"not audio " * 100)
+    done = run_job("--out", str(tmp_path / "o"), str(source), env=env)
+    assert done.returncode == 4
+    assert done.stderr.splitlines()[:2] == ["relayq: read F6.bin", "relayq: decode F6.bin"]
+    assert_one_error_line(done.stderr, "relayq: F6.bin is not audio we can read")
+    assert str(tmp_path) not in done.stderr
+
+
+def test_a_link_is_called_by_its_safe_form_or_by_its_name(
+    speech_ogg: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    env = dict(env, RELAYQ_ALLOW_PRIVATE_URLS="1")
+    with serve({"/gone.ogg": status(404)}) as (base, _):
+        plain = run_job(f"{base}/gone.ogg?sig=SECRET", "--out", str(tmp_path / "o"), env=env)
+        named = run_job("--name", "the talk", f"{base}/gone.ogg", "--out", str(tmp_path / "o"),
+                        env=env)  # fmt: skip
+    assert plain.stderr.splitlines() == [
+        f"relayq: fetch {base}/gone.ogg",
+        f"relayq: {base}/gone.ogg answered HTTP 404: the file is not there (any more); check the link",
+    ]
+    assert named.stderr.splitlines() == [
+        "relayq: fetch the talk",
+        "relayq: the talk answered HTTP 404: the file is not there (any more); check the link",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("meeting.m4a", "meeting.m4a"),
+        ("  two  words ", "two words"),
+        ("x\nrelayq: done in 0.1 s", "x relayq: done in 0.1 s"),  # cannot forge a step line
+        ("evil\u202egpj.exe", "evil gpj.exe"),  # no right-to-left override
+        ("tab\there\x00", "tab here"),
+        ("", None),
+        ("\n\u200b", None),
+        ("a" * 200, "a" * 79 + "…"),
+    ],
+)
+def test_a_name_is_shown_on_one_line_without_hidden_characters(
+    name: str, expected: str | None
+) -> None:
+    from jobs.transcribe import clean_name
+
+    assert clean_name(name) == expected

@@ -75,3 +75,46 @@ def test_a_missing_file_is_one_line_and_exit_3(
     assert code == 3
     assert captured.err == f"relayq: no such file: {tmp_path / 'nope.ogg'}; check the path\n"
     assert captured.out == ""
+
+
+REFUSED = "only http and https links are accepted; send an http(s) link or upload the file"
+
+
+@pytest.mark.parametrize(
+    ("source", "expected_code", "expected_error"),
+    [
+        ("http://exa mple.com/a.mp3", 2, "http://exa mple.com/a.mp3 is not a valid link: its host name has a space in it; check the link"),
+        ("http://127.0.0.1:99999/x", 2, "http://127.0.0.1:99999/x is not a valid link: its port 99999 is not a number from 1 to 65535; check the link"),
+        ("https:example.org/a.mp3", 2, "https:example.org/a.mp3 is not a valid link: it has no host name; send a full http(s) link"),
+        ("javascript:alert(1)", 6, f"refusing to fetch a javascript link: {REFUSED}"),
+        ("data:audio/mp3;base64,AAAA", 6, f"refusing to fetch a data link: {REFUSED}"),
+        ("mailto:me@example.org", 6, f"refusing to fetch a mailto link: {REFUSED}"),
+        ("ftp://example.org/a.mp3", 6, f"refusing to fetch an ftp link: {REFUSED}"),
+        ("sftp://example.org/a.mp3", 6, f"refusing to fetch an sftp link: {REFUSED}"),
+        ("FILE:///etc/passwd", 6, f"refusing to fetch a file link: {REFUSED}"),
+    ],
+)  # fmt: skip
+def test_a_link_that_is_malformed_or_of_another_scheme_says_so_with_its_exit_code(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    source: str,
+    expected_code: int,
+    expected_error: str,
+) -> None:
+    monkeypatch.setenv("RELAYQ_STATE_DIR", str(tmp_path / "state"))
+    code = main(["transcribe", "--out", str(tmp_path / "o"), "--", source])
+    captured = capsys.readouterr()
+    assert (code, captured.err) == (expected_code, f"relayq: {expected_error}\n")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_file_whose_name_looks_like_a_scheme_is_still_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RELAYQ_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+    Path("data:notes.mp3").write_bytes(b"not audio " * 100)
+    code = main(["transcribe", "--out", str(tmp_path / "o"), "--", "data:notes.mp3"])
+    assert code == 4
+    assert "data:notes.mp3 is not audio we can read" in capsys.readouterr().err

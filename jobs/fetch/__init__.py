@@ -1,0 +1,31 @@
+"""Getting a source onto the runner's disk: the runner's only way onto the network.
+
+    links.py      which sources are links, which links we accept, how we print them
+    netguard.py   which addresses a runner may connect to (pure tables, the SSRF guard's core)
+    guard.py      resolve a host once and check every address it resolves to
+    watchdog.py   the overall deadline of a download, cut from outside the connection
+    download.py   the guarded HTTP download: every hop checked, streamed to disk under a cap
+
+A fetcher for media pages (a video or podcast page, through yt-dlp) belongs beside
+`download.py` as its own module, its connections checked by `guard.py` like every other.
+"""
+
+from jobs.fetch.download import BadStatus, FetchResult, fetch
+from jobs.fetch.guard import Guard, Resolver, literal_refusal
+from jobs.fetch.links import BadLink, check_url, is_url, looks_like_link, safe_url
+from jobs.fetch.netguard import refusal_reason
+
+__all__ = [
+    "BadLink",
+    "BadStatus",
+    "FetchResult",
+    "Guard",
+    "Resolver",
+    "check_url",
+    "fetch",
+    "is_url",
+    "literal_refusal",
+    "looks_like_link",
+    "refusal_reason",
+    "safe_url",
+]
