@@ -88,7 +88,7 @@ def test_the_policy_engine_is_pure() -> None:
 
 
 def test_only_the_github_executor_imports_pygithub() -> None:
-    assert all(_within(m, "bot.executors.github") for m in _importers_of("github"))
+    assert all(m.startswith("bot.executors.github") for m in _importers_of("github"))
 
 
 def test_the_runner_side_imports_nothing_of_the_bot() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -648,18 +647,3 @@ async def test_a_workflow_that_does_not_declare_name_gets_the_job_without_it(
         assert [h.status for h in gh.dispatches()] == [422, 200, 200]
         assert all("name" not in r.inputs for r in gh.runs()) and len(gh.runs()) == 2
         assert (await follow(ex, "req-old-1"))[-1].phase is Phase.SUCCEEDED
-
-
-def test_pygithub_is_imported_only_by_the_github_executor_modules() -> None:
-    """The rest of the bot speaks relayq's own types (STYLE.md: one module per outside system)."""
-    importers = sorted(
-        str(path.relative_to(ROOT))
-        for path in (ROOT / "bot").rglob("*.py")
-        if re.search(r"^\s*(from github\b|import github\b)", path.read_text(), re.MULTILINE)
-    )
-    assert importers == [
-        "bot/executors/github.py",
-        "bot/executors/github_calls.py",
-        "bot/executors/github_dispatch.py",
-        "bot/executors/github_watch.py",
-    ]
