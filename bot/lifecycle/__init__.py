@@ -50,7 +50,8 @@ class JobService:
         self.routing = Routing(self.executor, self.policy)
         self.driver = Driver(self.ledger, self.executor, self.policy, self.chat, self.routing,
                              self.settings)  # fmt: skip
-        self.intake = Intake(self.ledger, self.executor, self.driver)
+        self.intake = Intake(self.ledger, self.executor, self.driver,
+                             allow_private=self.settings.allow_private_urls)  # fmt: skip
 
     def resume_all(self) -> int:
         """Take up every job not yet final; returns how many."""

@@ -16,6 +16,7 @@ from bot.executors.base import Executor, JobState, Phase
 from bot.ledger import JobRow, Ledger
 from bot.lifecycle.driving import Driver
 from jobs.errors import RelayqError
+from jobs.fetch import literal_refusal
 
 __all__ = ["MAX_LINKS", "Answer", "Intake", "Upload", "find_links"]
 
@@ -52,10 +53,18 @@ class Upload:
 
 
 class Intake:
-    def __init__(self, ledger: Ledger, executor: Executor, driver: Driver) -> None:
+    def __init__(self, ledger: Ledger, executor: Executor, driver: Driver, *,
+                 allow_private: bool = False) -> None:  # fmt: skip
         self._ledger = ledger
         self._executor = executor
         self._driver = driver
+        self._allow_private = allow_private
+
+    def refusal(self, link: str) -> str | None:
+        """Why no runner would fetch `link`, when that is plain from the link alone (its host is
+        a literal internal address): the runner's own sentence. Names are resolved on the
+        runner only; RELAYQ_ALLOW_PRIVATE_URLS on the VM leaves it to the runners."""
+        return None if self._allow_private else literal_refusal(link)
 
     def accept(self, *, chat_id: int, user_id: int, message_id: int, sources: list[str],
                kind: str = "transcribe") -> list[JobRow]:  # fmt: skip

@@ -94,8 +94,13 @@ def register_handlers(
                 update, f"That message has {len(found)} links; send at most {MAX_LINKS} at a time."
             )
             return
-        intake.accept(chat_id=message.chat_id, user_id=_user(update),
-                      message_id=message.message_id, sources=found)  # fmt: skip
+        refused = {link: why for link in found if (why := intake.refusal(link)) is not None}
+        for why in refused.values():
+            await reply(update, texts.link_refused(why))
+        wanted = [link for link in found if link not in refused]
+        if wanted:
+            intake.accept(chat_id=message.chat_id, user_id=_user(update),
+                          message_id=message.message_id, sources=wanted)  # fmt: skip
 
     async def upload(update: Update, context: Context) -> None:
         message = _message(update)
@@ -124,6 +129,9 @@ def register_handlers(
     async def route(update: Update, context: Context) -> None:
         args = context.args or []
         kinds = list(policy.routes)
+        if args and len(args) == 1 and (why := intake.refusal(args[0])) is not None:
+            await reply(update, texts.link_refused(why))
+            return
         if not args or (len(args) == 1 and args[0].lower().startswith(("http://", "https://"))):
             kind = "transcribe"  # what a link becomes; its size is not known before the job
         elif len(args) == 1 and args[0] in kinds:

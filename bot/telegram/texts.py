@@ -21,6 +21,7 @@ __all__ = [
     "cancel_answer",
     "github_down",
     "jobs_text",
+    "link_refused",
     "no_room",
     "not_media",
     "not_summarizable",
@@ -234,6 +235,11 @@ def not_summarizable(answer: Answer, job_id: str) -> str:
     if answer is Answer.NO_SPEECH:
         return f"Job {job_id} found no speech, so there is nothing to summarize."
     return f"Job {job_id} is not a delivered transcript; summarize one that is done."
+
+
+def link_refused(why: str) -> str:
+    """A link no runner would fetch (the runner's own sentence), refused before any job."""
+    return f"{why[:1].upper()}{why[1:]}."
 
 
 def no_room(why: str) -> str:

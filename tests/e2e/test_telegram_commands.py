@@ -233,3 +233,23 @@ async def test_silence_says_no_speech_offers_no_summary_and_summarize_skips_it(
         f"Job {job.id} found no speech, so there is nothing to summarize."
     )
     assert not [s for s in tg.to_chat(OWNER) if s.document]  # no empty subtitle file either
+
+
+async def test_a_link_to_an_internal_address_is_refused_at_once_with_the_runners_sentence(
+    tmp_path: Path,
+) -> None:
+    from jobs.fetch import literal_refusal
+
+    metadata = "http://169.254.169.254/latest/meta-data/"
+    with BotApiEmulator(TOKEN) as tg:
+        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local",
+                                RELAYQ_ALLOW_PRIVATE_URLS=False)  # fmt: skip
+        async with running(settings):
+            route = await answer_to(tg, f"/route {metadata}")
+            sent = await answer_to(tg, f"summarize this {metadata} and http://2130706433/a.mp3")
+            second = await wait_for(tg, lambda: tg.to_chat(OWNER)[2:], 30)
+    said = literal_refusal(metadata)
+    assert said is not None and said.startswith("refusing to fetch http://169.254.169.254/")
+    assert route.text == sent.text == said[0].upper() + said[1:] + "."
+    assert "2130706433 resolves to 127.0.0.1, which is a loopback address" in second[0].text  # type: ignore[index]
+    assert Ledger(settings.state_dir / "ledger.sqlite3").all_jobs() == []  # nothing ran
