@@ -94,7 +94,8 @@ async def _run(
     await executor.submit(spec)
     try:
         async for state in executor.watch(spec.job_id):
-            if not quiet:
+            # A job that failed or was cancelled is said once, by the last line (`_finish`).
+            if not quiet and state.phase not in (Phase.FAILED, Phase.CANCELLED):
                 line = f"  [{state.phase.value}] {state.detail}"
                 print(line, file=stream or sys.stderr, flush=True)
             final = state

@@ -29,6 +29,7 @@ __all__ = ["LocalExecutor", "job_entry", "read_job_states"]
 STEP_PREFIX = "relayq: "
 PROCESS_FILE = "process"  # in the job's folder: the running job's pid and start mark
 _GRACE_S = 5.0
+STEP_SETTLE_S = 0.3  # a step line is shown this long after it came, if no other came first
 
 
 BOT_SECRETS = frozenset({"TELEGRAM_BOT_TOKEN", "GITHUB_TOKEN"})
@@ -50,6 +51,7 @@ class _Job:
     process: asyncio.subprocess.Process | None = None
     cancel_requested: bool = False
     last_line: str = ""
+    unsettled: str | None = None  # the last step line, when the job ended right after it
 
     @property
     def last(self) -> JobState:
@@ -103,9 +105,12 @@ class LocalExecutor:
     async def resume(self, spec: JobSpec, *, run_url: str | None = None, since: float = 0) -> str:
         """After a restart: run it again (the result cache makes a finished transcription
         free), once what the old process left running of it is stopped. A job this process
-        still has (its watcher gave up on an outage) is only watched again."""
-        if spec.job_id in self._jobs:
+        still has (its watcher gave up on an outage) is only watched again, unless it failed
+        (its failure was the outage, a full disk here): then it runs again."""
+        known = self._jobs.get(spec.job_id)
+        if known is not None and known.last.phase is not Phase.FAILED:
             return spec.job_id
+        self._jobs.pop(spec.job_id, None)
         await _stop_leftover(self._work_dir / spec.job_id / PROCESS_FILE)
         shutil.rmtree(self._work_dir / spec.job_id, ignore_errors=True)
         return await self.submit(spec)
@@ -251,6 +256,7 @@ class LocalExecutor:
         if job.cancel_requested:
             await self._record(job, Phase.CANCELLED, "cancelled while running", exit_code=code)
         elif code == 0:
+            await self._step(job, job.unsettled)  # a step after all: the job went on to succeed
             await self._record(
                 job, Phase.SUCCEEDED, "done", step="done", exit_code=0, result_dir=out_dir
             )
@@ -259,18 +265,37 @@ class LocalExecutor:
             await self._record(job, Phase.FAILED, reason, step=job.last.step, exit_code=code)
 
     async def _follow(self, job: _Job, process: asyncio.subprocess.Process, log: BinaryIO) -> None:
-        """Read the job's stderr: step lines become RUNNING states."""
+        """Read the job's stderr: step lines become RUNNING states. A job that fails says why
+        in its last `relayq: ` line, which looks like a step: so a line becomes a step once
+        the next one comes, or STEP_SETTLE_S after it came, and the last one not at all when
+        the job ends then (it is the failure's reason, or "done")."""
         assert process.stderr is not None
-        async for raw in process.stderr:
+        pending: str | None = None
+        while True:
+            try:
+                raw = await asyncio.wait_for(process.stderr.readline(),
+                                             STEP_SETTLE_S if pending else None)  # fmt: skip
+            except TimeoutError:
+                await self._step(job, pending)
+                pending = None
+                continue
+            if not raw:
+                job.unsettled = pending
+                return
             line = raw.decode("utf-8", "replace").rstrip()
             log.write(raw)
             if not line:
                 continue
             job.last_line = line
-            if line.startswith(STEP_PREFIX):
-                text = line.removeprefix(STEP_PREFIX)
-                step = text.split(" ", 1)[0].rstrip(":.…")
-                await self._record(job, Phase.RUNNING, text, step=step)
+            if pending is not None:
+                await self._step(job, pending)
+            pending = line if line.startswith(STEP_PREFIX) else None
+
+    async def _step(self, job: _Job, line: str | None) -> None:
+        if line is None:
+            return
+        text = line.removeprefix(STEP_PREFIX)
+        await self._record(job, Phase.RUNNING, text, step=text.split(" ", 1)[0].rstrip(":.…"))
 
     async def _record(
         self,

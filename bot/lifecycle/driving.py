@@ -26,7 +26,7 @@ from bot.lifecycle.delivery import Delivery
 from bot.lifecycle.routing import Routing
 from bot.policy import Policy
 from bot.settings import Settings
-from jobs.errors import RelayqError, SourceUnreachable
+from jobs.errors import NoSpace, RelayqError, SourceUnreachable
 
 __all__ = ["OUTAGE_FIRST_S", "OUTAGE_LONGEST_S", "REQUEUE_SEQ", "Driver"]
 
@@ -49,7 +49,8 @@ class Driver:
         self._routing = routing
         self._settings = settings
         self._state_dir = settings.state_dir
-        self.cards = Cards(ledger, chat, policy, local=executor.name == "local")
+        self._local = executor.name == "local"
+        self.cards = Cards(ledger, chat, policy, local=self._local)
         self._delivery = Delivery(ledger, chat, self.cards)
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -169,6 +170,9 @@ class Driver:
             if not state.phase.terminal:
                 await self.cards.progress(self.cards.card(row, state))
         assert final is not None
+        if self._local and final.phase is Phase.FAILED and final.exit_code == NoSpace.exit_code:
+            # The job ran on this machine, whose disk is full: an outage of the bot's own.
+            raise StateFull(final.detail)
         await self._finish(self._ledger.get(job_id), final)
 
     async def _finish(self, row: JobRow, final: JobState) -> None:

@@ -99,3 +99,34 @@ async def test_a_full_state_disk_keeps_the_job_says_which_folder_and_goes_on_onc
         tally.add("faults injected: state folder read-only or full", 1)
         await service.close()
         ledger.close()
+
+
+async def test_a_local_job_that_found_this_machines_disk_full_waits_and_runs_again(
+    tmp_path: Path,
+) -> None:
+    from jobs.errors import NoSpace
+
+    runs: list[str] = []
+
+    def play(spec: JobSpec) -> list[JobState]:
+        runs.append(spec.job_id)
+        if len(runs) == 1:  # the first run: the job's own sentence, exit 9
+            return [JobState(spec.job_id, Phase.FAILED, "the disk holding /tmp is full; free "
+                             "some space there", exit_code=NoSpace.exit_code)]  # fmt: skip
+        return script(tmp_path / "results")(spec)  # type: ignore[no-any-return]
+
+    chat = MemoryChat()
+    executor = ScriptedExecutor(play, name="local")
+    settings = Settings(_env_file=None, RELAYQ_STATE_DIR=tmp_path / "state")  # type: ignore[call-arg]
+    ledger = Ledger(tmp_path / "state" / "ledger.sqlite3")
+    service = JobService(ledger=ledger, executor=executor, policy=POLICY, settings=settings,
+                         chat=chat)  # fmt: skip
+    (row,) = service.intake.accept(chat_id=7, user_id=7, message_id=1,
+                                   sources=["https://example.org/a.mp3"])  # fmt: skip
+    await service.driver.drained()
+    told = [c for c in chat.cards_of(row.id) if c.retry_in_s is not None]
+    assert told and told[0].state is not None
+    assert told[0].state.detail.startswith("the disk holding /tmp is full")
+    assert ledger.get(row.id).state == "delivered" and len(runs) == 2
+    await service.close()
+    ledger.close()

@@ -109,6 +109,25 @@ async def test_a_failing_job_reports_its_last_line_and_exit_code(executor: Local
     assert final.detail == "input.bin is not audio we can read; send an audio file"
 
 
+async def test_a_failing_jobs_reason_is_its_failure_not_a_step(executor: LocalExecutor) -> None:
+    await executor.submit(spec("bad", "fail"))
+    states = await asyncio.wait_for(collect(executor, "bad"), 10)
+    said = "input.bin is not audio we can read; send an audio file"
+    assert [s.phase for s in states if s.detail == said] == [Phase.FAILED]
+
+
+async def test_a_job_that_failed_is_run_again_when_resumed(
+    executor: LocalExecutor, log: Path
+) -> None:
+    """The lifecycle resumes a job whose failure was an outage (this machine's disk full)."""
+    await executor.submit(spec("again", "fail"))
+    await asyncio.wait_for(collect(executor, "again"), 10)
+    await executor.resume(spec("again", "fail"))
+    states = await asyncio.wait_for(collect(executor, "again"), 10)
+    assert states[-1].phase is Phase.FAILED
+    assert log.read_text().count("started fail") == 2
+
+
 async def test_cancelling_a_queued_job_means_it_never_starts(
     executor: LocalExecutor, log: Path
 ) -> None:

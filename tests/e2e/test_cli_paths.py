@@ -104,6 +104,15 @@ def test_dispatch_without_wait_returns_a_job_id_and_runs_in_the_background(
     assert "not audio" in str(phase["detail"])
 
 
+def test_a_failed_dispatch_wait_says_its_reason_once(env: dict[str, str], tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.mp3"
+    bogus.write_text("not audio at all")
+    done = relayq("dispatch", "--file", str(bogus), "--wait", env=env)
+    assert done.returncode == 4
+    assert done.stderr.count("is not audio we can read") == 1
+    assert done.stderr.splitlines()[-1].startswith("relayq: job ")
+
+
 @pytest.mark.parametrize(
     ("args", "expected_code", "expected_text"),
     [
