@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from bot.errors import disk_full, state_full
+from bot.errors import StateFull, disk_full, state_full
 from jobs.errors import ConfigError
 
 __all__ = ["FINAL_STATES", "JobRow", "Ledger", "LedgerUnwritable", "RunnerSeen"]
@@ -146,7 +146,7 @@ class Ledger:
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('opened_at', ?)", (str(time.time()),)
                 )
-        except (sqlite3.Error, OSError) as err:
+        except (sqlite3.Error, OSError, StateFull) as err:
             raise LedgerUnwritable(
                 f"cannot write the ledger in {path.parent} ({_why(err)}); make RELAYQ_STATE_DIR "
                 "a writable folder with free space, then start relayq again"

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -22,13 +21,20 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bot.executors.base import JobSpec, JobState, Phase
+from bot.executors.processes import (
+    GRACE_S,
+    signal_group,
+    signal_if_running,
+    start_mark,
+    stop,
+    stop_leftover,
+)
 from jobs.errors import UsageError
 
 __all__ = ["LocalExecutor", "job_entry", "read_job_states"]
 
 STEP_PREFIX = "relayq: "
 PROCESS_FILE = "process"  # in the job's folder: the running job's pid and start mark
-_GRACE_S = 5.0
 STEP_SETTLE_S = 0.3  # a step line is shown this long after it came, if no other came first
 
 
@@ -111,7 +117,7 @@ class LocalExecutor:
         if known is not None and known.last.phase is not Phase.FAILED:
             return spec.job_id
         self._jobs.pop(spec.job_id, None)
-        await _stop_leftover(self._work_dir / spec.job_id / PROCESS_FILE)
+        await stop_leftover(self._work_dir / spec.job_id / PROCESS_FILE)
         shutil.rmtree(self._work_dir / spec.job_id, ignore_errors=True)
         return await self.submit(spec)
 
@@ -140,10 +146,10 @@ class LocalExecutor:
         # SIGINT, then SIGTERM: the job turns either into a clean stop that removes its temp
         # files (a shell that started us in the background may have left SIGINT ignored);
         # whatever still runs after the grace period is killed.
-        _signal_group(job.process, signal.SIGINT)
+        signal_group(job.process, signal.SIGINT)
         loop = asyncio.get_running_loop()
-        loop.call_later(1.0, _signal_if_running, job.process, signal.SIGTERM)
-        loop.call_later(_GRACE_S, _signal_if_running, job.process, signal.SIGKILL)
+        loop.call_later(1.0, signal_if_running, job.process, signal.SIGTERM)
+        loop.call_later(GRACE_S, signal_if_running, job.process, signal.SIGKILL)
 
     async def close(self) -> None:
         """Cancel everything still queued or running and stop the workers."""
@@ -233,24 +239,24 @@ class LocalExecutor:
             job.process = process
             # A bot killed now leaves the job running in its own session: this names it, so
             # the next bot stops it before running the job again (`resume`).
-            _write_atomic(job.folder / PROCESS_FILE, f"{process.pid} {_start_mark(process.pid)}")
+            _write_atomic(job.folder / PROCESS_FILE, f"{process.pid} {start_mark(process.pid)}")
             follow = asyncio.create_task(self._follow(job, process, log))
             try:
                 code = await asyncio.wait_for(process.wait(), timeout=self._timeout_s)
             except TimeoutError:
-                await _stop(process)
+                await stop(process)
                 await _finish(follow)
                 await self._record(
                     job, Phase.FAILED, f"timed out after {self._timeout_s / 60:.0f} minutes"
                 )
                 return
             except asyncio.CancelledError:
-                await _stop(process)
+                await stop(process)
                 await _finish(follow)
                 raise
             # The job is over; anything it left running in its group goes too, or it would
             # hold the pipe open.
-            _signal_group(process, signal.SIGKILL)
+            signal_group(process, signal.SIGKILL)
             await _finish(follow)
         last_line = job.last_line
         if job.cancel_requested:
@@ -346,61 +352,7 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def _signal_if_running(process: asyncio.subprocess.Process, sig: signal.Signals) -> None:
-    if process.returncode is None:
-        _signal_group(process, sig)
-
-
 async def _finish(follow: asyncio.Task[None]) -> None:
     """Let the stderr reader drain for a moment, then stop it."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(follow, timeout=2)
-
-
-def _signal_group(process: asyncio.subprocess.Process, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, sig)
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    """SIGINT and SIGTERM the job's process group (it cleans up), SIGKILL if it lingers."""
-    _signal_group(process, signal.SIGINT)
-    _signal_group(process, signal.SIGTERM)
-    try:
-        await asyncio.wait_for(process.wait(), timeout=_GRACE_S)
-    except TimeoutError:
-        _signal_group(process, signal.SIGKILL)
-        await process.wait()
-
-
-def _start_mark(pid: int) -> str | None:
-    """When process `pid` started (an opaque mark), or None once it is gone or a zombie. With
-    the pid it names one process, whatever pid reuse does."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        if Path("/proc/self/stat").exists():
-            return None  # Linux: it is gone
-        ps = subprocess.run(["ps", "-o", "stat=,lstart=", "-p", str(pid)], capture_output=True,
-                            text=True, check=False)  # fmt: skip
-        state, _, started = ps.stdout.strip().partition(" ")
-        return None if not started or state.startswith("Z") else started.strip()
-    return None if fields[0] == "Z" else fields[19]  # state, and starttime (field 22)
-
-
-async def _stop_leftover(record: Path) -> None:
-    """Stop a job an earlier bot started and did not live to see end (TERM, then KILL)."""
-    try:
-        pid_text, mark = record.read_text().split(" ", 1)
-        pid = int(pid_text)
-    except (OSError, ValueError):
-        return
-    for sig, wait_s in ((signal.SIGTERM, _GRACE_S), (signal.SIGKILL, 1.0)):
-        if mark == "None" or _start_mark(pid) != mark:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, sig)
-        for _ in range(int(wait_s / 0.05)):
-            if _start_mark(pid) != mark:
-                return
-            await asyncio.sleep(0.05)
