@@ -1,8 +1,10 @@
-"""Shared fixtures (the bundled speech sample), and the order and grouping in which tests are
-handed to the workers."""
+"""Shared fixtures (the bundled speech sample, the run's transcript cache), and the order and
+grouping in which tests are handed to the workers."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,32 @@ def speech_ogg() -> Path:
 @pytest.fixture(scope="session")
 def speech_text() -> str:
     return (SAMPLES / "speech.txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def transcripts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One result cache (RELAYQ_CACHE_DIR, jobs/cache.py) for the whole run, shared by the
+    xdist workers: the first job that transcribes a file with given settings runs the model,
+    later ones with the same audio and settings reuse its result. Its home is the run's own
+    temporary folder (with xdist, the parent of the workers' folders), so each run starts
+    empty and nothing is kept between runs. jobs/cache.py's entries appear with one rename,
+    so workers filling it at once see a whole entry or none.
+
+    Only tests that say so use it (the `harness` bot, `cached_transcripts`); a test that
+    asserts a fresh transcription, the accuracy of a real run or the cache itself builds its
+    environment without it, as tests/jobs/test_transcribe.py does."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = root / "transcripts"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def cached_transcripts(transcripts: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """This test's jobs (and what it starts: a bot, act's runners) use the run's cache."""
+    monkeypatch.setenv("RELAYQ_CACHE_DIR", str(transcripts))
+    yield transcripts
 
 
 # Workers take tests one at a time (`--dist loadgroup --no-loadscope-reorder` in the Makefile),
