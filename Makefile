@@ -52,11 +52,14 @@ audit: $(VENV)/.dev system-deps workflows
 	$(BIN)/python tools/audit_deps.py
 	$(BIN)/python tools/secret_scan.py
 
-# Two workers, each taking whole files (a module's expensive fixture, such as the hour of
-# speech, is made once). PYTEST_ARGS adds to this, e.g. PYTEST_ARGS="-n0 -k restart".
+# Two workers taking tests one at a time, in the order tests/conftest.py gives them (the
+# longest first; xdist would otherwise reorder them), except the files whose module fixture is
+# made once (the hour of speech), which go to one worker whole. The 15 slowest are listed at
+# the end. PYTEST_ARGS adds to this, e.g. PYTEST_ARGS="-n0 -k restart".
 PYTEST_WORKERS ?= 2
 unit: $(VENV)/.dev
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder \
+		--durations=15 $(PYTEST_ARGS)
 
 # Debian packages, installed only when missing: espeak-ng speaks the tests' and benchmarks'
 # long speech (text known, so accuracy is a word error rate); systemd-analyze checks the bot's

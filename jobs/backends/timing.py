@@ -5,9 +5,11 @@ known (the VAD found them), so the text is cut into sentence-sized cues and each
 the stretch of speech its share of the characters takes, counted in speech time (silences
 take no characters). Then the boundary is moved into a pause: after a sentence, the longest
 pause within 1.5 s (people pause longest between sentences); inside a long sentence, the
-nearest pause within 0.5 s. The rest of the text is spread again from there, so an error
-never carries on. On an hour of speech this puts sentence starts within 0.7 s of where the
-local model's word times put them (tests/jobs/test_remote_long.py).
+nearest pause within 0.5 s; and never farther than half the time the cue itself takes to say
+(a sentence end the model made up, with no pause in the speech, stays where its share puts
+it). The rest of the text is spread again from there, so an error never carries on. On an
+hour of speech this puts sentence starts within 0.7 s of where the local model's word times
+put them (tests/jobs/test_remote_long.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ __all__ = ["cue_texts", "stitch", "time_text"]
 
 SENTENCE_SNAP_S = 1.5  # after a sentence end: the longest pause this close
 PHRASE_SNAP_S = 0.5  # inside a sentence: the nearest pause this close
+# ... and never farther than this part of the cue's own estimated length. A share is off by a
+# part of the cue it measures, so a pause farther away than half the cue belongs to another
+# sentence: with a sentence end the model made up ("the old oak tree" heard as "all docked.
+# Treat"), the longest pause within 1.5 s was the next real sentence end, 1.4 s on, and the
+# cues after it were each one pause late (1.8 s on the test hour; 0.4-0.6 all give 0.69 s).
+SNAP_PART = 0.5
 _ENDS = (".", "?", "!", "…", '."', ".'", ".”", '?"', '!"')
 _SENTENCE = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”)\]]))\s+")
 
@@ -72,7 +80,10 @@ def time_text(text: str, speech: Sequence[Region]) -> list[Segment]:
         # Where the first cue would end if the remaining text were spread evenly.
         share = _weight(cues[0]) / sum(_weight(c) for c in cues)
         end = _at(regions, start, share)
-        gap = _pause_near(regions, end, sentence_end=cues[0].endswith(_ENDS))
+        spoken = share * sum(e - max(s, start) for s, e in regions if e > start)
+        gap = _pause_near(
+            regions, end, sentence_end=cues[0].endswith(_ENDS), reach=SNAP_PART * spoken
+        )
         if gap is not None:
             index, (pause_start, pause_end) = gap
             out.append(Segment(round(start, 3), round(pause_start, 3), cues.pop(0)))
@@ -119,10 +130,11 @@ def _at(regions: list[Region], start: float, share: float) -> float:
 
 
 def _pause_near(
-    regions: list[Region], t: float, *, sentence_end: bool
+    regions: list[Region], t: float, *, sentence_end: bool, reach: float
 ) -> tuple[int, Region] | None:
-    """The pause (after region i) to end a cue in, if one is close enough to t."""
-    window = SENTENCE_SNAP_S if sentence_end else PHRASE_SNAP_S
+    """The pause (after region i) to end a cue in, if one is close enough to t: within the
+    sentence or phrase window, and within `reach`."""
+    window = min(SENTENCE_SNAP_S if sentence_end else PHRASE_SNAP_S, reach)
     best: tuple[float, int] | None = None
     for i in range(len(regions) - 1):
         start, end = regions[i][1], regions[i + 1][0]

@@ -53,10 +53,11 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 async def harness(
-    tmp_path: Path, speech_ogg: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, speech_ogg: Path, monkeypatch: pytest.MonkeyPatch, cached_transcripts: Path
 ) -> AsyncIterator[Harness]:
     """The bot running in this process with the local executor, the Bot API emulator, and a
-    server with the speech sample at /talk.ogg."""
+    server with the speech sample at /talk.ogg. Its jobs share the run's transcript cache:
+    these tests are about the bot, and tests/jobs/test_transcribe.py runs the model."""
     from tests.e2e.test_telegram_bot import TOKEN as BOT_TOKEN
     from tests.e2e.test_telegram_bot import Harness, bot_settings, running
     from tests.emulators.telegram import BotApiEmulator

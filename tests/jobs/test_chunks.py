@@ -142,6 +142,27 @@ def test_numbers_and_symbols_take_the_time_their_words_do() -> None:
     assert (cues[fine].end, cues[fine + 1].start) == (793.78, 794.03)
 
 
+def test_a_sentence_end_with_no_pause_stays_where_its_share_puts_it() -> None:
+    """A chunk of the hour of speech as the VAD and the model heard it: "the corner by the old
+    oak tree is a good place" came back as "... all docked. Treat is a good place", a sentence
+    end where nobody paused (the VAD heard none between 1492.85 and 1496.31 s). The longest
+    pause within 1.5 s of where that sentence's share ends (1494.90 s) was the real sentence
+    end after "them." (1496.31 s): taken, it put "Treat" 1.8 s late and every sentence after it
+    one pause late. The local model's word times start "Treat" at 1494.81 s."""
+    regions = [(1492.85, 1496.31), (1496.62, 1499.15), (1499.25, 1501.81), (1502.16, 1507.63),
+               (1508.01, 1508.63), (1508.75, 1509.49), (1509.77, 1512.5)]  # fmt: skip
+    text = (
+        "So the corner might be all docked. Treat is a good place for them. The water barrel "
+        "collect, srain from the roof. And it holds about 200 liters. That should be half for "
+        "most of the summer. Unless we have a hundred ride-like last year. Second, the budget. "
+        "We spend a little more on planned on timber."
+    )
+    starts = {c.text.split()[0]: c.start for c in time_text(text, regions)}
+    assert starts["Treat"] == pytest.approx(1494.81, abs=0.2)
+    assert starts["The"] == 1496.62  # the real sentence end's pause, as before
+    assert starts["That"] == 1502.16  # local: 1502.29
+
+
 def test_text_without_pauses_is_spread_by_length_in_order() -> None:
     cues = time_text("Aaaa aaaa. Bbbb bbbb bbbb bbbb. Cccc.", [(10.0, 20.0)])
     assert cues[0].start == 10.0 and cues[-1].end == 20.0

@@ -74,7 +74,7 @@ class OpenAIEmulator:
     def __enter__(self) -> OpenAIEmulator:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.emulator = self  # type: ignore[attr-defined]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
