@@ -140,7 +140,9 @@ def ledger_states(state: Path) -> list[str]:
         return []
     with contextlib.closing(sqlite3.connect(f"{ledger.as_uri()}?mode=ro", uri=True)) as db:
         try:
-            return [str(r[0]) for r in db.execute("SELECT state FROM jobs ORDER BY created_at, seq")]
+            return [
+                str(r[0]) for r in db.execute("SELECT state FROM jobs ORDER BY created_at, seq")
+            ]
         except sqlite3.OperationalError:  # the bot is creating it
             return []
 
@@ -192,8 +194,8 @@ def _running(pid: int) -> bool:
         return False
 
 
-def test_killed_right_after_fetching_the_update_the_job_still_happens(world: Any) -> None:
-    tg, bot, link, state = world
+def test_killed_right_after_fetching_the_update_the_job_still_happens(world_cached: Any) -> None:
+    tg, bot, link, state = world_cached
     killed: list[bool] = []
 
     def kill_now(batch: list[dict[str, Any]]) -> None:
@@ -212,11 +214,11 @@ def test_killed_right_after_fetching_the_update_the_job_still_happens(world: Any
 
 
 def test_killed_while_telegram_holds_back_the_subtitles_they_still_arrive_once(
-    world: Any,
+    world_cached: Any,
 ) -> None:
     from tests.emulators.telegram.server import Fault
 
-    tg, bot, link, state = world
+    tg, bot, link, state = world_cached
     bot.start()
     tg.inject(Fault("sendDocument", 429, retry_after=60))
     tg.user_sends(OWNER, link)
