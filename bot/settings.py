@@ -108,6 +108,7 @@ class Settings(BaseSettings):
     )
     allow_private_urls: bool = Field(False, validation_alias=_alias("RELAYQ_ALLOW_PRIVATE_URLS"))
     cache_dir: Path | None = Field(None, validation_alias=_alias("RELAYQ_CACHE_DIR"))
+    models_dir: Path | None = Field(None, validation_alias=_alias("RELAYQ_MODELS_DIR"))
     openai_api_key: SecretStr | None = Field(None, validation_alias=_alias("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_alias("OPENAI_BASE_URL"))
     openai_model: str | None = Field(None, validation_alias=_alias("RELAYQ_OPENAI_MODEL"))
@@ -191,6 +192,15 @@ class Settings(BaseSettings):
     @property
     def resolved_cache_dir(self) -> Path:
         return self.cache_dir if self.cache_dir is not None else self.state_dir / "cache"
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        """Where the bundled multilingual model is unpacked (jobs/models.py)."""
+        from jobs.models import default_models_dir
+
+        return (
+            self.models_dir if self.models_dir is not None else default_models_dir(self.state_dir)
+        )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -16,9 +16,11 @@ __all__ = ["TranscribeConfig"]
 class TranscribeConfig:
     backend: str = "auto"  # local, openai, openrouter, or auto (jobs.backends.resolve_auto)
     model: str | None = None  # --model: for the backend that runs first, over its own setting
-    language: str | None = None
+    language: str | None = None  # a code from jobs.language.LANGUAGES; None: detect it
+    task: str = "transcribe"  # or "translate" (to English)
     fallback: tuple[str, ...] = ()  # backends to try, in order, when the first one fails
     whisper_model: str | None = None  # local: a faster-whisper name or folder (None: tiny.en)
+    models_dir: Path | None = None  # where the multilingual model is unpacked (jobs/models.py)
     compute_type: str = "int8"
     beam_size: int = 5
     batch_size: int = 8

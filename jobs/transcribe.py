@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import time
 import unicodedata
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from jobs.decode import decode
 from jobs.disk import job_folder, writing_temp
 from jobs.errors import BackendFailed, ConfigError, SourceUnreachable, UsageError
 from jobs.fetch import check_url, fetch, is_url, looks_like_link, safe_url
+from jobs.language import LANGUAGES, TASKS
 from jobs.outputs import RESULT_FILES, check_out_dir, install, write_results
 from jobs.telegram_file import UNNAMED_UPLOAD, fetch_upload, is_upload
 
@@ -31,8 +31,6 @@ __all__ = ["Outcome", "clean_name", "transcribe"]
 
 Progress = Callable[[str], None]
 
-# The shape of a language code (en, de, haw); the backend checks that it knows the code.
-_LANGUAGE = re.compile(r"[a-z]{2,3}")
 _HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # control, format (bidi), unassigned
 _NAME_MAX = 80
 
@@ -61,10 +59,13 @@ def transcribe(
     without one: a file's base name, a link as `safe_url` prints it, "the file you sent".
     """
     started = time.monotonic()
-    if config.language is not None and not _LANGUAGE.fullmatch(config.language):
+    if config.language is not None and config.language not in LANGUAGES:
         raise UsageError(
-            f"--language wants a language code such as en or de, not {config.language!r}"
+            f"--language wants auto or a language code such as en, de or fr, not "
+            f"{config.language!r}"
         )
+    if config.task not in TASKS:
+        raise UsageError(f"--task wants transcribe or translate, not {config.task!r}")
     check_out_dir(out_dir)
     chain = backend_chain(config)
     failed: list[dict[str, str]] = []
@@ -107,7 +108,7 @@ def _run(
     """The job with the first backend in `opened`; fallbacks are appended as they are made."""
     out_dir, config, progress = job.out_dir, job.config, job.progress
     backend = opened[0]
-    settings = {**backend.identity(), "language": config.language}
+    settings = _settings(backend, config)
     with job_folder() as tmp:
         audio_path, label = _obtain(job, tmp)
         digest = sha256_file(audio_path)
@@ -127,13 +128,21 @@ def _run(
             )
             progress(f"decode: {warnings[-1]}")
         while True:
-            progress(
-                f"transcribe {audio.duration_s:.1f} s of audio with {backend.model}"
-                + ("" if backend.name == "local" else f" ({backend.name})")
-            )
+            verb = "translate" if config.task == "translate" else "transcribe"
+            where = "" if backend.name == "local" else f" ({backend.name})"
+
+            def begin(model: str, verb: str = verb, where: str = where) -> None:
+                progress(f"{verb} {audio.duration_s:.1f} s of audio with {model}{where}")
+
             t0 = time.monotonic()
             try:
-                segments = backend.transcribe(audio.samples, language=config.language)
+                made = backend.transcribe(
+                    audio.samples,
+                    language=config.language,
+                    task=config.task,
+                    step=progress,
+                    begin=begin,
+                )
                 break
             except (BackendFailed, ConfigError) as err:
                 _failed(backend.name, backend.model, err, chain, failed, progress)
@@ -141,7 +150,8 @@ def _run(
                 opened.append(backend)
         compute_s = time.monotonic() - t0
         rtf = round(compute_s / audio.duration_s, 4) if audio.duration_s else None
-        settings = {**backend.identity(), "language": config.language}
+        segments = made.segments
+        settings = _settings(backend, config)
         public_settings = {k: v for k, v in settings.items() if k != "model_ref"}
         progress(f"write {_segments(len(segments))}")
         meta = {
@@ -150,7 +160,10 @@ def _run(
             "sha256": digest,
             "duration_s": round(audio.duration_s, 3),
             "backend": backend.name,
-            "model": backend.model,
+            "model": made.model,
+            "language": made.language,
+            "language_probability": made.language_probability,
+            "task": config.task,
             "settings": public_settings,
             "failed": failed,
             "requests": getattr(backend, "requests", None),
@@ -171,6 +184,11 @@ def _run(
             )
     wall = time.monotonic() - started
     return Outcome(out_dir, False, audio.duration_s, wall, rtf, len(segments))
+
+
+def _settings(backend: Backend, config: TranscribeConfig) -> dict[str, object]:
+    """What makes this job's result: the cache key's settings (None language: detected)."""
+    return {**backend.identity(), "language": config.language, "task": config.task}
 
 
 def _next_backend(

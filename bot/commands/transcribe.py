@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from bot import interrupts
 from bot.settings import Settings
 from jobs.config import TranscribeConfig
+from jobs.errors import UsageError
+from jobs.language import parse_language
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -42,7 +44,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="model for the chosen backend (default: RELAYQ_WHISPER_MODEL, RELAYQ_OPENAI_MODEL "
         "or RELAYQ_OPENROUTER_MODEL)",
     )
-    parser.add_argument("--language", help="spoken language, e.g. en (default: detect)")
+    parser.add_argument(
+        "--language",
+        default="auto",
+        help="the spoken language as a code, e.g. en, de, fr; auto (the default) detects it",
+    )
+    parser.add_argument(
+        "--task",
+        choices=["transcribe", "translate"],
+        default="transcribe",
+        help="transcribe (the default), or translate the speech into English",
+    )
     parser.add_argument("--no-cache", action="store_true", help="do not reuse earlier results")
     parser.add_argument(
         "--name",
@@ -60,6 +72,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         backend=args.backend,
         model=args.model,
         language=args.language,
+        task=args.task,
         use_cache=not args.no_cache,
     )
     outcome = transcribe(args.source, args.out, config, progress=_step, name=args.name)
@@ -80,15 +93,23 @@ def build_config(
     backend: str | None = None,
     model: str | None = None,
     language: str | None = None,
+    task: str = "transcribe",
     use_cache: bool = True,
 ) -> TranscribeConfig:
-    """The job's configuration: command-line choices first, then the settings."""
+    """The job's configuration: command-line choices first, then the settings. `language` is
+    what was typed (`auto`, `de`, `German`); UsageError when it is no language."""
+    try:
+        code = parse_language(language)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     return TranscribeConfig(
         backend=backend or settings.backend,
         model=model,
-        language=language,
+        language=code,
+        task=task,
         fallback=settings.fallback_backends,
         whisper_model=settings.whisper_model,
+        models_dir=settings.resolved_models_dir,
         compute_type=settings.whisper_compute_type,
         beam_size=settings.whisper_beam_size,
         batch_size=settings.whisper_batch_size,

@@ -8,11 +8,19 @@ the chosen one fails (`backend_chain`).
 
 from __future__ import annotations
 
-from jobs.backends.base import Backend, Segment
+from jobs.backends.base import Backend, Segment, Transcript
 from jobs.config import TranscribeConfig
 from jobs.errors import ConfigError
 
-__all__ = ["BACKENDS", "Backend", "Segment", "backend_chain", "make_backend", "resolve_auto"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "Segment",
+    "Transcript",
+    "backend_chain",
+    "make_backend",
+    "resolve_auto",
+]
 
 BACKENDS = ("local", "openai", "openrouter")
 
@@ -100,6 +108,7 @@ def make_backend(name: str, config: TranscribeConfig, *, model: str | None = Non
         beam_size=config.beam_size,
         batch_size=config.batch_size,
         cpu_threads=config.cpu_threads,
+        models_dir=config.models_dir,
     )
 
 

@@ -6,6 +6,7 @@ same interface, so the job code never knows which one it holds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -13,7 +14,9 @@ if TYPE_CHECKING:  # the bot reads Segment through jobs.outputs, and needs no nu
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["Backend", "Segment"]
+__all__ = ["Backend", "Segment", "Step", "Transcript"]
+
+Step = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,16 @@ class Segment:
     text: str
 
 
+@dataclass(frozen=True)
+class Transcript:
+    """What a backend made: the cues, and what it knows of the language and its model."""
+
+    segments: list[Segment]
+    language: str | None  # what was spoken (given, or detected); None when not known
+    language_probability: float | None  # the detection's confidence; None when it was given
+    model: str  # the model that made the cues (meta.json's `model`)
+
+
 class Backend(Protocol):
     name: str  # "local", "openai", "openrouter": meta.json's `backend`
     model: str  # as it should appear in meta.json (a name, or a model folder's name)
@@ -33,8 +46,20 @@ class Backend(Protocol):
         """Everything that changes the output: part of the cache key and of meta.json."""
         ...
 
-    def transcribe(self, audio: npt.NDArray[np.float32], *, language: str | None) -> list[Segment]:
-        """Transcribe 16 kHz mono float32 audio; BackendFailed when it cannot."""
+    def transcribe(
+        self,
+        audio: npt.NDArray[np.float32],
+        *,
+        language: str | None,
+        task: str = "transcribe",
+        step: Step = lambda _: None,
+        begin: Step = lambda _: None,
+    ) -> Transcript:
+        """Transcribe (or, with task "translate", translate to English) 16 kHz mono float32
+        audio; `language` None detects it. `step` hears what is being done ("detect the
+        language with base"), `begin` the name of the model just before it runs.
+        BackendFailed when it fails, LanguageUnsupported when it cannot do this language or
+        task."""
         ...
 
     def close(self) -> None:

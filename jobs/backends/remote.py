@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from jobs.apiclient import Provider
-from jobs.backends.base import Segment
+from jobs.backends.base import Segment, Step, Transcript
 from jobs.backends.chunks import (
     BYTES_PER_S,
     WAV_HEADER,
@@ -28,7 +28,7 @@ from jobs.backends.chunks import (
     wav_bytes,
 )
 from jobs.backends.timing import stitch, time_text
-from jobs.errors import BackendFailed
+from jobs.errors import BackendFailed, LanguageUnsupported
 
 __all__ = ["Answer", "ChunkTooLarge", "RemoteBackend", "RemoteLimits", "Send"]
 
@@ -90,10 +90,24 @@ class RemoteBackend:
             "chunk_s": self._limits.max_chunk_s,
         }
 
-    def transcribe(self, audio: npt.NDArray[np.float32], *, language: str | None) -> list[Segment]:
+    def transcribe(
+        self,
+        audio: npt.NDArray[np.float32],
+        *,
+        language: str | None,
+        task: str = "transcribe",
+        step: Step = lambda _: None,
+        begin: Step = lambda _: None,
+    ) -> Transcript:
+        if task != "transcribe":
+            raise LanguageUnsupported(
+                f"the {self.name} backend only transcribes; translation to English runs with "
+                "the local model: use --backend local"
+            )
+        begin(self.model)
         chunks = chunk_audio(audio, self._limits.max_chunk_s)
         if not chunks:
-            return []
+            return Transcript([], language, None, self.model)
         pool = ThreadPoolExecutor(max_workers=self._limits.concurrency, thread_name_prefix="chunk")
         try:
             results = list(pool.map(lambda c: self._chunk(audio, c, language), chunks))
@@ -101,7 +115,9 @@ class RemoteBackend:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown()
-        return stitch([cue for cues in results for cue in cues])
+        return Transcript(
+            stitch([cue for cues in results for cue in cues]), language, None, self.model
+        )
 
     def _chunk(
         self, audio: npt.NDArray[np.float32], chunk: Chunk, language: str | None

@@ -265,7 +265,9 @@ async def test_the_users_name_for_the_source_is_what_every_step_and_failure_says
         await ex.close()
     steps = [s.detail for s in good if s.phase is Phase.RUNNING and s.step != "start"]
     assert steps[:2] == ["read meeting.m4a", "decode meeting.m4a"]
-    assert re.fullmatch(r"write \d+ segments?", steps[3]), steps
+    assert steps[2:4] == ["detect the language with base", steps[3]], steps
+    assert re.fullmatch(r"detected English \(\d+%\)", steps[3]), steps
+    assert re.fullmatch(r"write \d+ segments?", steps[5]), steps
     assert good[-1].phase is Phase.SUCCEEDED
     assert bad[-1].detail.startswith("notes.mp3 is not audio we can read")
     said = " ".join(s.detail for s in good + bad)

