@@ -23,6 +23,7 @@ from jobs.models import BASE, bundled_base_path, bundled_tiny_en_path, default_m
 __all__ = ["LocalWhisper", "bundled_model_path", "resolve_model"]
 
 _SET_MODEL = "set RELAYQ_WHISPER_MODEL to a local model folder"
+_DETECT_S = 90  # seconds of speech the language is told from (three of Whisper's windows)
 
 bundled_model_path = bundled_tiny_en_path  # the embedded default
 
@@ -107,7 +108,11 @@ class LocalWhisper:
             else:
                 detect = lang.detector(main_is_multilingual=knows_all, have_multilingual=have_other)
                 step(f"detect the language with {self._shown(detect)}")
-                spoken, probability = self._detect(self._load(detect), audio)
+                found = self._detect(self._load(detect), audio)
+                if found is None:
+                    step("detected no speech")
+                    return Transcript([], None, None, self.model)
+                spoken, probability = found
                 step(f"detected {lang.language_name(spoken)} ({round(probability * 100)}%)")
             which = lang.transcriber(
                 spoken, task, main_is_multilingual=knows_all, have_multilingual=have_other
@@ -128,11 +133,18 @@ class LocalWhisper:
     def _multilingual_ref(self) -> Path | None:
         return bundled_base_path(self._models_dir or default_models_dir())
 
-    def _detect(self, pipeline: Any, audio: npt.NDArray[np.float32]) -> tuple[str, float]:
+    def _detect(self, pipeline: Any, audio: npt.NDArray[np.float32]) -> tuple[str, float] | None:
+        """The language of the first 90 s of speech and its probability; None when the VAD
+        hears no speech at all (then there is no language to tell, and nothing to transcribe)."""
+        from faster_whisper.vad import get_speech_timestamps
+
         try:
-            # On the speech only (VAD), over up to the first few 30-second windows.
+            spans = get_speech_timestamps(audio)
+            if not spans:
+                return None
+            speech = np.concatenate([audio[s["start"] : s["end"]] for s in spans])
             code, probability, _all = pipeline.model.detect_language(
-                audio, vad_filter=True, language_detection_segments=3
+                speech[: _DETECT_S * 16000], language_detection_segments=_DETECT_S // 30
             )
         except (RuntimeError, ValueError, MemoryError) as exc:
             raise BackendFailed(

@@ -217,3 +217,20 @@ def test_without_a_multilingual_model_another_language_is_refused_before_any_wor
             transcribe(str(spoken["de"]), tmp_path / "o", config)
         assert caught.value.exit_code == 13
         assert not (tmp_path / "o").exists()
+
+
+def test_silence_has_no_language_and_no_model_is_run_on_it(tmp_path: Path) -> None:
+    import wave
+
+    silence = tmp_path / "silence.wav"
+    with wave.open(str(silence), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(b"\0\0" * 16000 * 10)
+    steps: list[str] = []
+    outcome = transcribe(str(silence), tmp_path / "o", TranscribeConfig(), progress=steps.append)
+    meta = json.loads((tmp_path / "o" / "meta.json").read_text())
+    assert outcome.segments == 0 and meta["language"] is None
+    assert meta["language_probability"] is None
+    assert "detected no speech" in steps and not [s for s in steps if "of audio with" in s]
