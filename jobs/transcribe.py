@@ -22,8 +22,9 @@ from jobs.cache import CachedResult, ResultCache, cache_key, sha256_file
 from jobs.config import TranscribeConfig
 from jobs.decode import decode
 from jobs.disk import job_folder, writing_temp
-from jobs.errors import BackendFailed, ConfigError, SourceUnreachable, UsageError
+from jobs.errors import BackendFailed, ConfigError, SourceUnreachable, TooLong, UsageError
 from jobs.fetch import check_url, fetch, is_url, looks_like_link, safe_url
+from jobs.fetch.media import MediaResult, fetch_media, is_media_site, is_page
 from jobs.outputs import RESULT_FILES, check_out_dir, install, write_results
 from jobs.telegram_file import UNNAMED_UPLOAD, fetch_upload, is_upload
 
@@ -109,16 +110,18 @@ def _run(
     backend = opened[0]
     settings = {**backend.identity(), "language": config.language}
     with job_folder() as tmp:
-        audio_path, label = _obtain(job, tmp)
+        audio_path, label, page = _obtain(job, tmp)
         digest = sha256_file(audio_path)
         key = cache_key(digest, settings)
         cache = ResultCache(config.cache_dir) if config.cache_dir is not None else None
         hit = cache.lookup(key) if cache is not None else None
         if hit is not None:
+            _check_length(float(hit.meta.get("duration_s") or 0.0), config, job.shown)
             return _reuse(job, hit, label, failed, started)
 
         progress(f"decode {job.shown}")
         audio = decode(audio_path, name=job.shown)
+        _check_length(audio.duration_s, config, job.shown)
         warnings = []
         if audio.cut_short:
             warnings.append(
@@ -147,6 +150,9 @@ def _run(
         meta = {
             "source": label,
             "source_name": job.name,
+            "title": page.title if page else None,
+            "uploader": page.uploader if page else None,
+            "page_url": page.page_url if page else None,
             "sha256": digest,
             "duration_s": round(audio.duration_s, 3),
             "backend": backend.name,
@@ -206,8 +212,10 @@ def _failed(
     progress(f"{name} failed: {err}; trying {chain[0]} instead")
 
 
-def _obtain(job: _Job, tmp: Path) -> tuple[Path, str]:
-    """The source as a file in `tmp` (or where it is), and how meta.json records it."""
+def _obtain(job: _Job, tmp: Path) -> tuple[Path, str, MediaResult | None]:
+    """The source as a file in `tmp` (or where it is), how meta.json records it, and what a
+    media page said about it. A link is tried as a file first; a page (HTML, HLS) or a known
+    media site's link goes to yt-dlp."""
     source, config, progress = job.source, job.config, job.progress
     if is_upload(source):
         progress(f"fetch {job.shown}")
@@ -219,23 +227,37 @@ def _obtain(job: _Job, tmp: Path) -> tuple[Path, str]:
                 api_base=config.telegram_api_base,
                 max_bytes=config.max_download_bytes,
                 timeout_s=config.download_timeout_s,
-                allow_private=config.allow_private_urls,
+                allow=config.allow_private_urls,
                 name=job.shown,
             )
-        return result.path, source
+        return result.path, source, None
     if _is_link(source):
         check_url(source)  # a malformed or refused link says so before any step
         progress(f"fetch {job.shown}")
         with writing_temp(f"download {job.shown}"):
-            result = fetch(
+            if not is_media_site(source):
+                result = fetch(
+                    source,
+                    tmp,
+                    max_bytes=config.max_download_bytes,
+                    timeout_s=config.download_timeout_s,
+                    allow=config.allow_private_urls,
+                    name=job.name,
+                )
+                if not is_page(result.content_type, result.final_url):
+                    return result.path, safe_url(source), None
+                result.path.unlink()
+            page = fetch_media(
                 source,
                 tmp,
                 max_bytes=config.max_download_bytes,
                 timeout_s=config.download_timeout_s,
-                allow_private=config.allow_private_urls,
+                max_duration_s=config.max_duration_s,
+                allow=config.allow_private_urls,
                 name=job.name,
+                cookies=config.ytdlp_cookies,
             )
-        return result.path, safe_url(source)
+        return page.path, safe_url(source), page
     path = Path(source).expanduser()
     typed = job.name or source  # as the user gave it: theirs to recognise, not our path
     if path.is_dir():
@@ -247,7 +269,18 @@ def _obtain(job: _Job, tmp: Path) -> tuple[Path, str]:
     if not os.access(path, os.R_OK):
         raise SourceUnreachable(f"cannot read {typed} (permission denied); check its permissions")
     progress(f"read {job.shown}")
-    return path, str(path.resolve())
+    return path, str(path.resolve()), None
+
+
+def _check_length(duration_s: float, config: TranscribeConfig, shown: str) -> None:
+    limit = config.max_duration_s
+    if limit is not None and duration_s > limit:
+        raise TooLong(
+            f"{shown} is {duration_s / 60:.1f} min long, more than the {limit / 60:g} min this "
+            "runner takes; send a shorter recording",
+            duration_s=duration_s,
+            max_duration_s=limit,
+        )
 
 
 def _reuse(
