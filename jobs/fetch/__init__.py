@@ -6,9 +6,13 @@
     guard.py      resolve a host once and check every address it resolves to
     watchdog.py   the overall deadline of a download, cut from outside the connection
     download.py   the guarded HTTP download: every hop checked, streamed to disk under a cap
+    media.py      media pages (video and podcast pages, HLS) through yt-dlp's Python API
+    connguard.py  every connection yt-dlp makes, checked at connect time (an audit hook
+                  active only inside a fetch), and no program started meanwhile
+    siteerrors.py what a media site's refusal means, in one sentence
 
-A fetcher for media pages (a video or podcast page, through yt-dlp) belongs beside
-`download.py` as its own module, its connections checked by `guard.py` like every other.
+`media.py` is imported on its own (`jobs.fetch.media`), so that only a job that needs yt-dlp
+loads it.
 """
 
 from jobs.fetch.allow import ALL_PRIVATE, NO_PRIVATE, AllowPrivate, allowing, parse_allow

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import gc
 import logging
-import re
 import shutil
+import unicodedata
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,6 @@ from jobs.errors import (
     NotOneRecording,
     RefusedSource,
     RelayqError,
-    SiteRefused,
     SourceUnreachable,
     TooLarge,
     TooLong,
@@ -39,6 +39,7 @@ from jobs.fetch.allow import NO_PRIVATE, AllowPrivate, allowing
 from jobs.fetch.connguard import Block, Stopped, checked_connections
 from jobs.fetch.links import check_url, safe_url
 from jobs.fetch.netguard import refusal_reason
+from jobs.fetch.siteerrors import TRY_AGAIN, site_error
 
 __all__ = ["MEDIA_HOSTS", "MediaResult", "fetch_media", "is_media_site", "is_page"]
 
@@ -57,7 +58,7 @@ _PAGE_TYPES = frozenset({
     "text/html", "application/xhtml+xml", "application/vnd.apple.mpegurl", "application/x-mpegurl",
 })  # fmt: skip
 _LIVE = {"is_live", "is_upcoming", "post_live"}
-_TRY_AGAIN = "try again later, or upload the file"
+_HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # control, format (bidi), unassigned
 _log = logging.getLogger("relayq.ytdlp")
 
 
@@ -93,7 +94,7 @@ def fetch_media(
     allow: AllowPrivate = NO_PRIVATE,
     name: str | None = None,
     cookies: Path | None = None,
-    guard: Any = refusal_reason,
+    guard: Callable[[str], str | None] = refusal_reason,
 ) -> MediaResult:
     """Fetch the one recording on the page at `url` into `dest_dir` (made if needed).
 
@@ -114,6 +115,13 @@ def fetch_media(
     work.mkdir(exist_ok=True)
     state = _State(shown, max_bytes, max_duration_s)
     try:
+        if cookies is not None:
+            # A copy of ours: yt-dlp writes its cookie jar back when it closes, and the
+            # owner's file is not its to rewrite.
+            jar = work / "cookies.txt"
+            shutil.copyfile(cookies, jar)
+            jar.chmod(0o600)
+            cookies = jar
         with checked_connections(allowing(allow, guard), timeout_s) as block:
             try:
                 info = _run(url.strip(), _params(work, state, cookies, timeout_s), state)
@@ -124,7 +132,7 @@ def fetch_media(
             except Exception as exc:  # yt-dlp's errors, and anything it did not expect
                 if block.refused or block.programs or block.expired:
                     raise _stopped(block, state, timeout_s) from None
-                raise _site_error(exc, shown) from None
+                raise site_error(exc, shown) from None
         return _result(info, work, dest_dir, url)
     except BaseException:
         _release_open_files()
@@ -269,10 +277,10 @@ def _one_recording(info: dict[str, Any] | None, state: _State) -> None:
 def _result(info: dict[str, Any], work: Path, dest_dir: Path, url: str) -> MediaResult:
     downloads = info.get("requested_downloads") or [info]
     where = downloads[0].get("filepath") or downloads[0].get("_filename")
-    files = [p for p in work.iterdir() if p.is_file() and not p.name.endswith(".part")]
+    files = [p for p in work.glob("recording.*") if p.is_file() and p.suffix != ".part"]
     path = Path(where) if where and Path(where).is_file() else (files[0] if files else None)
     if path is None:
-        raise SourceUnreachable(f"yt-dlp saved nothing for {safe_url(url)}; {_TRY_AGAIN}")
+        raise SourceUnreachable(f"yt-dlp saved nothing for {safe_url(url)}; {TRY_AGAIN}")
     final = dest_dir / ("source" + path.suffix.lower())
     path.replace(final)
     shutil.rmtree(work, ignore_errors=True)
@@ -284,9 +292,17 @@ def _result(info: dict[str, Any], work: Path, dest_dir: Path, url: str) -> Media
         path=final,
         title=title,
         uploader=_text(info.get("uploader") or info.get("channel") or info.get("creator")),
-        page_url=safe_url(str(info.get("webpage_url") or url)),
+        page_url=_page_url(str(info.get("webpage_url") or url)),
         duration_s=float(duration) if isinstance(duration, int | float) else None,
     )
+
+
+def _page_url(url: str) -> str:
+    """A media site's page link as it is (its query names the video: watch?v=…); any other
+    printed safely, without the query a signed link carries."""
+    parts = urlsplit(url)
+    plain = parts.scheme in ("http", "https") and "@" not in parts.netloc
+    return url if plain and is_media_site(url) else safe_url(url)
 
 
 def _release_open_files() -> None:
@@ -318,48 +334,6 @@ def _stopped(block: Block, state: _State, timeout_s: float) -> RelayqError:
     )
 
 
-# (pattern in yt-dlp's message, error class, what to tell the user); the first match wins.
-_SITE_ERRORS: tuple[tuple[str, type[RelayqError], str], ...] = (
-    (r"private video|is private|been made private", SiteRefused,
-     "the recording is private; ask for a public link or upload the file"),
-    (r"sign in|log ?in|registered users|cookies|not a bot|confirm your age|age.restricted",
-     SiteRefused, "the site wants a sign-in or a bot check first; set RELAYQ_YTDLP_COOKIES on "
-     "the runner (docs/SETUP_RUNNERS_mac.md) or upload the file"),
-    (r"geo|not available (from|in) your (location|country)|country", SiteRefused,
-     "the site does not offer it in the runner's country; upload the file instead"),
-    (r"removed|no longer available|deleted|terminated|video unavailable|does not exist|"
-     r"HTTP Error 404|HTTP Error 410", SiteRefused,
-     "it is not there (any more); check the link"),
-    (r"HTTP Error 40[13]", SiteRefused, "the site refused access; ask for a public link or "
-     "upload the file"),
-    (r"Unsupported URL|no video formats|no media found", NotAudio,
-     "found no recording there; send the link of the recording's own page, or upload the file"),
-    (r"Requested format is not available", NotAudio,
-     "it offers no audio this runner can fetch on its own; send a direct link to the file or "
-     "upload it"),
-    (r"HTTP Error 429", SourceUnreachable, "the site is limiting requests; " + _TRY_AGAIN),
-    (r"HTTP Error 5\d\d", SourceUnreachable, "the site failed; " + _TRY_AGAIN),
-    (r"connection refused|name or service|nodename|getaddrinfo|unreachable|no route",
-     SourceUnreachable, "could not connect to it; check the link, or " + _TRY_AGAIN),
-    (r"timed out|timeout", SourceUnreachable, "it did not answer in time; " + _TRY_AGAIN),
-    (r"certificate|SSL", SourceUnreachable, "its TLS certificate could not be verified; "
-     "check the link"),
-)  # fmt: skip
-
-
-def _site_error(exc: Exception, shown: str) -> RelayqError:
-    """One sentence for what yt-dlp said (never its multi-line message or a traceback)."""
-    text = str(exc)
-    original = getattr(exc, "exc_info", None)
-    if original and original[1] is not None:
-        text += " " + str(original[1])
-    for pattern, kind, advice in _SITE_ERRORS:
-        if re.search(pattern, text, re.IGNORECASE):
-            return kind(f"{shown}: {advice}")
-    _log.debug("unclassified yt-dlp error: %s", text)
-    return SourceUnreachable(f"could not fetch the recording on {shown}; {_TRY_AGAIN}")
-
-
 def _length(seconds: float) -> str:
     minutes = seconds / 60
     if minutes >= 90:
@@ -368,7 +342,10 @@ def _length(seconds: float) -> str:
 
 
 def _text(value: object) -> str | None:
+    """What a page calls itself, fit to print on one line: no control or direction-changing
+    characters (a page is anyone's to write), at most 200 characters."""
     if not isinstance(value, str):
         return None
-    kept = " ".join(value.split())
-    return kept[:200] or None
+    kept = "".join(" " if unicodedata.category(c) in _HIDDEN else c for c in value)
+    kept = " ".join(kept.split())
+    return (kept if len(kept) <= 200 else kept[:199] + "…") or None

@@ -123,9 +123,12 @@ def test_a_cookies_file_is_sent_to_the_site(speech_ogg: Path, dest: Path, tmp_pa
         "/p": recording(seen, html("Members", '<audio src="/a.ogg"></audio>')),
         "/a.ogg": body(speech_ogg.read_bytes()),
     }
+    before = cookies.read_bytes()
     with serve(routes) as (base, _hits):
         fetch_media(f"{base}/p", dest, max_bytes=MB, allow=LOOPBACK_1, cookies=cookies)
     assert seen[0].get("Cookie") == "session=abc123"
+    assert cookies.read_bytes() == before  # yt-dlp saved its jar into a copy, not this file
+    assert left_in(dest) == ["source.ogg"]
 
 
 # -- SSRF: nothing is fetched from a refused address, however the link gets there ----------
@@ -238,6 +241,27 @@ def test_bytes_past_the_cap_stop_the_download_whatever_the_server_announces(
         "RELAYQ_MAX_DOWNLOAD_MB on the runner"
     )
     assert left_in(dest) == []
+
+
+def test_hls_fragments_count_against_the_cap_too(segments: list[bytes], dest: Path) -> None:
+    names = [f"s{n}.ts" for n in range(40)]
+    routes: dict[str, Route] = {f"/{n}": body(segments[0], "video/mp2t") for n in names}
+    routes["/t.m3u8"] = body(hls_playlist(names), "application/vnd.apple.mpegurl")
+    cap = 3 * len(segments[0])
+    with serve(routes) as (base, hits), pytest.raises(TooLarge):
+        fetch_media(f"{base}/t.m3u8", dest, max_bytes=cap, allow=LOOPBACK_1)
+    assert len([h for h in hits if h.endswith(".ts")]) <= 4
+    assert left_in(dest) == []
+
+
+def test_a_page_title_is_one_printable_line(speech_ogg: Path, dest: Path) -> None:
+    routes = {
+        "/p": html("Line one\nline\u202etwo\u0007", '<audio src="/a.ogg"></audio>'),
+        "/a.ogg": body(speech_ogg.read_bytes()),
+    }
+    with serve(routes) as (base, _hits):
+        result = fetch_media(f"{base}/p", dest, max_bytes=MB, allow=LOOPBACK_1)
+    assert result.title == "Line one line two"
 
 
 def test_the_deadline_holds_while_a_server_trickles_its_page(dest: Path) -> None:
