@@ -172,6 +172,34 @@ def test_an_hls_fragment_at_a_refused_address_is_refused(
     assert left_in(dest) == []
 
 
+def test_a_name_that_rebinds_to_a_refused_address_is_refused_at_the_second_connection(
+    speech_ogg: Path, dest: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: rebind.test answers 127.0.0.1 for the page, then 127.0.0.2 (the same
+    port there) for the recording. The check sits at connect, so the second answer meets it."""
+    answers = iter(["127.0.0.1", REFUSED_HOST])
+    real = socket.getaddrinfo
+
+    def dns(host: object, port: object, *args: object, **kwargs: object) -> object:
+        # The test's DNS: only this made-up name, with the answers above, one per lookup.
+        if host == "rebind.test":
+            host = next(answers)
+        return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    routes = {"/page": html("Rebound", '<audio src="/talk.ogg"></audio>'),
+              "/talk.ogg": body(speech_ogg.read_bytes())}  # fmt: skip
+    with serve(routes) as (base, hits):
+        port = int(base.rsplit(":", 1)[1])
+        with serve(routes, host=REFUSED_HOST, port=port) as (_far, far_hits):
+            monkeypatch.setattr(socket, "getaddrinfo", dns)
+            with pytest.raises(RefusedSource, match="it led to 127.0.0.2"):
+                fetch_media(f"http://rebind.test:{port}/page", dest, max_bytes=MB,
+                            allow=LOOPBACK_1)  # fmt: skip
+            monkeypatch.undo()
+    assert hits == ["/page"] and far_hits == []
+    assert left_in(dest) == []
+
+
 def test_without_an_allow_list_even_the_first_page_is_not_fetched(dest: Path) -> None:
     routes = {"/p": html("Mine", '<audio src="/a.ogg"></audio>')}
     with serve(routes) as (base, hits), pytest.raises(RefusedSource, match="127.0.0.1"):
