@@ -9,7 +9,9 @@ inside one it stops, before it happens:
 
 - a connection to an address the guard refuses (or to anything but a numeric IP address,
   which the socket would resolve itself, unchecked),
-- any new program (yt-dlp must never hand a link to ffmpeg or an external downloader),
+- any new program (yt-dlp must never hand a link to ffmpeg or an external downloader), but
+  those the block's `programs` rule lets run (the media fetcher lets deno, sandboxed without
+  network permission, solve YouTube's JavaScript challenges),
 - any connection once the block's deadline has passed; at the deadline the block also shuts
   down every socket it let through, so a trickling server cannot hold the fetch past it.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ipaddress
+import os
 import socket
 import sys
 import threading
@@ -33,6 +36,9 @@ from typing import NoReturn
 __all__ = ["Block", "Stopped", "checked_connections"]
 
 Guard = Callable[[str], str | None]
+Programs = Callable[[list[str]], bool]  # may this command line run?
+_PROGRAM_EVENTS = frozenset({"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn",
+                             "os.spawn"})  # fmt: skip
 
 
 class Stopped(BaseException):
@@ -46,6 +52,7 @@ class Block:
 
     guard: Guard
     deadline: float
+    allowed_programs: Programs = lambda _argv: False
     refused: list[tuple[str, str]] = field(default_factory=list)  # (address, reason)
     programs: list[str] = field(default_factory=list)
     expired: bool = False
@@ -71,8 +78,11 @@ class Block:
                 copy = sock.dup()  # the same socket under another descriptor: ours to close
                 self._sockets.append(copy)
 
-    def program(self, executable: object) -> None:
-        self.programs.append(str(executable)[:80])
+    def program(self, event: str, args: tuple[object, ...]) -> None:
+        argv = _command_line(event, args)
+        if event != "os.system" and argv and self.allowed_programs(argv):
+            return
+        self.programs.append((argv[0] if argv else "a program")[:80])
         raise Stopped("program")
 
     def expire(self) -> None:
@@ -103,13 +113,29 @@ _install_lock = threading.Lock()
 
 
 def _hook(event: str, args: tuple[object, ...]) -> None:
-    if not _active or event not in ("socket.connect", "subprocess.Popen", "os.system"):
+    if not _active or (event != "socket.connect" and event not in _PROGRAM_EVENTS):
         return
     block = _current.get() or _active[-1]
     if event == "socket.connect":
         block.connect(args[0], args[1])
     else:
-        block.program(args[0])
+        block.program(event, args)
+
+
+def _command_line(event: str, args: tuple[object, ...]) -> list[str]:
+    """The program and its arguments, as far as the audit event tells them."""
+    if event == "os.system":
+        return [os.fsdecode(args[0])] if isinstance(args[0], str | bytes) else []
+    executable, argv = args[0], args[1] if len(args) > 1 else None
+    if isinstance(argv, str | bytes):
+        words = [os.fsdecode(argv)]
+    elif isinstance(argv, list | tuple):
+        words = [os.fsdecode(a) if isinstance(a, str | bytes) else str(a) for a in argv]
+    else:
+        words = []
+    if isinstance(executable, str | bytes | os.PathLike):
+        words = [os.fsdecode(executable), *words[1:]]
+    return words
 
 
 def _install() -> None:
@@ -121,10 +147,15 @@ def _install() -> None:
 
 
 @contextlib.contextmanager
-def checked_connections(guard: Guard, timeout_s: float) -> Iterator[Block]:
-    """Check every connection and program started inside the block (see the module's doc)."""
+def checked_connections(
+    guard: Guard, timeout_s: float, programs: Programs | None = None
+) -> Iterator[Block]:
+    """Check every connection and program started inside the block (see the module's doc);
+    `programs` says which command lines may run anyway (default: none)."""
     _install()
     block = Block(guard=guard, deadline=time.monotonic() + timeout_s)
+    if programs is not None:
+        block.allowed_programs = programs
     timer = threading.Timer(timeout_s, block.expire)
     timer.daemon = True
     token = _current.set(block)

@@ -57,6 +57,7 @@ _FORMAT = f"bestaudio[protocol~='{_NATIVE}']/best[protocol~='{_NATIVE}']"
 _PAGE_TYPES = frozenset({
     "text/html", "application/xhtml+xml", "application/vnd.apple.mpegurl", "application/x-mpegurl",
 })  # fmt: skip
+_PYTHON_HANDLERS = frozenset({"Urllib", "Requests"})
 _LIVE = {"is_live", "is_upcoming", "post_live"}
 _HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # control, format (bidi), unassigned
 _log = logging.getLogger("relayq.ytdlp")
@@ -122,7 +123,7 @@ def fetch_media(
             shutil.copyfile(cookies, jar)
             jar.chmod(0o600)
             cookies = jar
-        with checked_connections(allowing(allow, guard), timeout_s) as block:
+        with checked_connections(allowing(allow, guard), timeout_s, sandboxed_js) as block:
             try:
                 info = _run(url.strip(), _params(work, state, cookies, timeout_s), state)
             except Stopped:
@@ -138,6 +139,18 @@ def fetch_media(
         _release_open_files()
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+def sandboxed_js(argv: list[str]) -> bool:
+    """The one program a media fetch may start: deno, yt-dlp's default JavaScript runtime for
+    YouTube's challenges, as yt-dlp runs it (`deno run --no-remote … -`): no remote code, and
+    no network, files or environment, since none was granted (`--allow-*`) and `--no-prompt`
+    refuses any request for them. Anything else, ffmpeg above all, is refused."""
+    if not argv or Path(argv[0]).name not in ("deno", "deno.exe") or argv[1:2] != ["run"]:
+        return False
+    options = argv[2:]
+    granted = any(o.startswith(("--allow-", "-A")) or o == "--unstable-net" for o in options)
+    return "--no-remote" in options and "--no-prompt" in options and not granted
 
 
 class _State:
@@ -239,15 +252,28 @@ def _params(work: Path, state: _State, cookies: Path | None, timeout_s: float) -
     }
 
 
-def _run(url: str, params: dict[str, Any], state: _State) -> dict[str, Any]:
+def youtube_dl(params: dict[str, Any]) -> Any:
+    """yt-dlp with only the request handlers whose sockets are Python's (urllib, requests),
+    so that connguard sees every connection: curl_cffi, when installed, connects inside
+    libcurl, where no audit hook reaches."""
     from yt_dlp import YoutubeDL
+
+    class Guarded(YoutubeDL):  # type: ignore[misc]
+        def build_request_director(self, handlers: Any, preferences: Any = None) -> Any:
+            ours = [h for h in handlers if getattr(h, "RH_KEY", None) in _PYTHON_HANDLERS]
+            return super().build_request_director(ours, preferences)
+
+    return Guarded(params)
+
+
+def _run(url: str, params: dict[str, Any], state: _State) -> dict[str, Any]:
     from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 
     # What yt-dlp's own command line sets: its downloaders ask "is ffmpeg there?" without
     # our params, and would run `ffmpeg -version` (a program; connguard stops it) to see.
     hidden = FFmpegPostProcessor._ffmpeg_location.set(params["ffmpeg_location"])
     try:
-        with YoutubeDL(params) as ydl:
+        with youtube_dl(params) as ydl:
             found = ydl.extract_info(url, download=False, process=False)
             _one_recording(found, state)
             if found.get("_type") in ("url", "url_transparent"):

@@ -29,7 +29,7 @@ from jobs.errors import (
 )
 from jobs.fetch import parse_allow
 from jobs.fetch.connguard import Stopped, checked_connections
-from jobs.fetch.media import fetch_media, is_media_site, is_page
+from jobs.fetch.media import fetch_media, is_media_site, is_page, sandboxed_js, youtube_dl
 from tests.jobs.httpserver import Route, body, recording, redirect, serve, status, stream, trickle
 from tests.jobs.media import hls_playlist, hls_segments
 
@@ -400,6 +400,52 @@ def test_inside_the_block_no_program_starts_and_threads_are_checked_too() -> Non
         thread.join()
     assert block.programs == ["true"]
     assert len(caught) == 1 and isinstance(caught[0], Stopped)
+
+
+def test_yt_dlp_gets_only_request_handlers_whose_sockets_the_guard_sees() -> None:
+    from yt_dlp.networking.common import _REQUEST_HANDLERS
+
+    ydl = youtube_dl({"quiet": True, "logger": None})
+    try:
+        kept = set(ydl._request_director.handlers)
+    finally:
+        ydl.close()
+    assert kept == {"Urllib", "Requests"} & set(_REQUEST_HANDLERS)
+    assert kept <= {"Urllib", "Requests"}
+
+
+DENO = ["run", "--ext=js", "--no-code-cache", "--no-prompt", "--no-remote", "--no-lock",
+        "--node-modules-dir=none", "--no-config", "--no-npm", "--cached-only", "-"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["/usr/local/bin/deno", *DENO], True),  # what yt-dlp runs for YouTube's challenges
+        (["/usr/local/bin/deno", *DENO[:-1], "--allow-net", "-"], False),
+        (["/usr/local/bin/deno", *DENO[:-1], "-A", "-"], False),
+        (["/usr/local/bin/deno", "run", "--no-prompt", "-"], False),  # remote code allowed
+        (["/usr/bin/ffmpeg", "-i", "https://example.org/a.m3u8", "out.m4a"], False),
+        (["/usr/bin/node", "-"], False),
+        (["deno"], False),
+    ],
+)
+def test_only_a_sandboxed_deno_may_run_during_a_fetch(argv: list[str], expected: bool) -> None:
+    assert sandboxed_js(argv) is expected
+
+
+def test_a_sandboxed_deno_really_starts_inside_the_block_and_ffmpeg_does_not(
+    tmp_path: Path,
+) -> None:
+    deno = tmp_path / "deno"
+    deno.write_text("#!/bin/sh\necho solved\n")
+    deno.chmod(0o755)
+    with checked_connections(refuse_all, 10, sandboxed_js) as block:
+        done = subprocess.run([str(deno), *DENO], capture_output=True, text=True, check=True)
+        with pytest.raises(Stopped):
+            subprocess.run(["ffmpeg", "-version"], check=False)
+    assert done.stdout == "solved\n"
+    assert block.programs == ["ffmpeg"]
 
 
 @pytest.mark.parametrize(
