@@ -23,8 +23,9 @@ from jobs.config import TranscribeConfig
 from jobs.decode import decode
 from jobs.disk import job_folder, writing_temp
 from jobs.errors import BackendFailed, ConfigError, SourceUnreachable, TooLong, UsageError
-from jobs.fetch import check_url, fetch, is_url, looks_like_link, safe_url
-from jobs.fetch.media import MediaResult, fetch_media, is_media_site, is_page
+from jobs.fetch import check_url, is_url, looks_like_link, safe_url
+from jobs.fetch.media import MediaResult
+from jobs.fetch.pick import fetch_link
 from jobs.outputs import RESULT_FILES, check_out_dir, install, write_results
 from jobs.telegram_file import UNNAMED_UPLOAD, fetch_upload, is_upload
 
@@ -117,7 +118,7 @@ def _run(
         hit = cache.lookup(key) if cache is not None else None
         if hit is not None:
             _check_length(float(hit.meta.get("duration_s") or 0.0), config, job.shown)
-            return _reuse(job, hit, label, failed, started)
+            return _reuse(job, hit, label, page, failed, started)
 
         progress(f"decode {job.shown}")
         audio = decode(audio_path, name=job.shown)
@@ -150,9 +151,7 @@ def _run(
         meta = {
             "source": label,
             "source_name": job.name,
-            "title": page.title if page else None,
-            "uploader": page.uploader if page else None,
-            "page_url": page.page_url if page else None,
+            **_page_meta(page),
             "sha256": digest,
             "duration_s": round(audio.duration_s, 3),
             "backend": backend.name,
@@ -235,19 +234,7 @@ def _obtain(job: _Job, tmp: Path) -> tuple[Path, str, MediaResult | None]:
         check_url(source)  # a malformed or refused link says so before any step
         progress(f"fetch {job.shown}")
         with writing_temp(f"download {job.shown}"):
-            if not is_media_site(source):
-                result = fetch(
-                    source,
-                    tmp,
-                    max_bytes=config.max_download_bytes,
-                    timeout_s=config.download_timeout_s,
-                    allow=config.allow_private_urls,
-                    name=job.name,
-                )
-                if not is_page(result.content_type, result.final_url):
-                    return result.path, safe_url(source), None
-                result.path.unlink()
-            page = fetch_media(
+            path, page = fetch_link(
                 source,
                 tmp,
                 max_bytes=config.max_download_bytes,
@@ -257,7 +244,7 @@ def _obtain(job: _Job, tmp: Path) -> tuple[Path, str, MediaResult | None]:
                 name=job.name,
                 cookies=config.ytdlp_cookies,
             )
-        return page.path, safe_url(source), page
+        return path, safe_url(source), page
     path = Path(source).expanduser()
     typed = job.name or source  # as the user gave it: theirs to recognise, not our path
     if path.is_dir():
@@ -272,6 +259,15 @@ def _obtain(job: _Job, tmp: Path) -> tuple[Path, str, MediaResult | None]:
     return path, str(path.resolve()), None
 
 
+def _page_meta(page: MediaResult | None) -> dict[str, str | None]:
+    """What meta.json says of the source's page (all None for a file or an upload)."""
+    return {
+        "title": page.title if page else None,
+        "uploader": page.uploader if page else None,
+        "page_url": page.page_url if page else None,
+    }
+
+
 def _check_length(duration_s: float, config: TranscribeConfig, shown: str) -> None:
     limit = config.max_duration_s
     if limit is not None and duration_s > limit:
@@ -284,13 +280,19 @@ def _check_length(duration_s: float, config: TranscribeConfig, shown: str) -> No
 
 
 def _reuse(
-    job: _Job, hit: CachedResult, label: str, failed: list[dict[str, str]], started: float
+    job: _Job,
+    hit: CachedResult,
+    label: str,
+    page: MediaResult | None,
+    failed: list[dict[str, str]],
+    started: float,
 ) -> Outcome:
     """The cached result, told as this job's: its own source and what failed for it (a
     fallback that made the cached transcript is no warning for a job that asked for it)."""
     out_dir, progress = job.out_dir, job.progress
     progress(f"reusing the transcript made at {hit.created_at} for the same audio and settings")
     meta = dict(hit.meta, source=label, source_name=job.name, cached=True, failed=failed)
+    meta.update(_page_meta(page))
     meta["wall_time_s"] = round(time.monotonic() - started, 3)
     contents: dict[str, str | bytes] = {
         name: (hit.folder / name).read_bytes() for name in RESULT_FILES if name != "meta.json"

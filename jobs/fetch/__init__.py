@@ -10,9 +10,10 @@
     connguard.py  every connection yt-dlp makes, checked at connect time (an audit hook
                   active only inside a fetch), and no program started meanwhile
     siteerrors.py what a media site's refusal means, in one sentence
+    pick.py       a link, fetched by the fetcher it needs (a file, or a page for yt-dlp)
 
-`media.py` is imported on its own (`jobs.fetch.media`), so that only a job that needs yt-dlp
-loads it.
+`media.py` and `pick.py` are imported on their own (`jobs.fetch.pick.fetch_link`); yt-dlp
+itself is loaded only by a fetch that needs it.
 """
 
 from jobs.fetch.allow import ALL_PRIVATE, NO_PRIVATE, AllowPrivate, allowing, parse_allow

@@ -41,7 +41,7 @@ from jobs.fetch.links import check_url, safe_url
 from jobs.fetch.netguard import refusal_reason
 from jobs.fetch.siteerrors import TRY_AGAIN, site_error
 
-__all__ = ["MEDIA_HOSTS", "MediaResult", "fetch_media", "is_media_site", "is_page"]
+__all__ = ["MEDIA_HOSTS", "MediaResult", "fetch_media", "is_media_site"]
 
 # Hosts whose links are pages, never files: they go to yt-dlp without a direct try first.
 MEDIA_HOSTS = frozenset({
@@ -53,10 +53,6 @@ MEDIA_HOSTS = frozenset({
 # yt-dlp's own downloaders for these; anything else (rtmp, rtsp, mms, ...) needs a program.
 _NATIVE = r"^(https?|m3u8_native|m3u8|http_dash_segments)$"
 _FORMAT = f"bestaudio[protocol~='{_NATIVE}']/best[protocol~='{_NATIVE}']"
-# HTML, and HLS's own types; a radio playlist (.m3u, audio/x-mpegurl) stays a file, not audio.
-_PAGE_TYPES = frozenset({
-    "text/html", "application/xhtml+xml", "application/vnd.apple.mpegurl", "application/x-mpegurl",
-})  # fmt: skip
 _PYTHON_HANDLERS = frozenset({"Urllib", "Requests"})
 _LIVE = {"is_live", "is_upcoming", "post_live"}
 _HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # control, format (bidi), unassigned
@@ -76,13 +72,6 @@ def is_media_site(url: str) -> bool:
     """True when `url`'s host is (under) a known media site's: a page, not a file."""
     host = (urlsplit(url.strip()).hostname or "").lower().rstrip(".")
     return any(host == site or host.endswith("." + site) for site in MEDIA_HOSTS)
-
-
-def is_page(content_type: str | None, url: str) -> bool:
-    """True when a download turned out to be a page for yt-dlp (HTML, an HLS playlist), not
-    the recording itself."""
-    kind = (content_type or "").lower()
-    return kind in _PAGE_TYPES or urlsplit(url).path.lower().endswith(".m3u8")
 
 
 def fetch_media(

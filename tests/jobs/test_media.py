@@ -29,7 +29,8 @@ from jobs.errors import (
 )
 from jobs.fetch import parse_allow
 from jobs.fetch.connguard import Stopped, checked_connections
-from jobs.fetch.media import fetch_media, is_media_site, is_page, sandboxed_js, youtube_dl
+from jobs.fetch.media import fetch_media, is_media_site, sandboxed_js, youtube_dl
+from jobs.fetch.pick import is_page
 from tests.jobs.httpserver import Route, body, recording, redirect, serve, status, stream, trickle
 from tests.jobs.media import hls_playlist, hls_segments
 

@@ -72,6 +72,13 @@ def test_a_redirected_media_page_is_transcribed_with_its_title_in_meta(
     ]  # fmt: skip
     assert list(Path(env["TMPDIR"]).iterdir()) == []
 
+    with serve(routes) as (base_again, _hits):  # the same audio again: the cached transcript
+        again = run_job(f"{base_again}/share/7", "--out", str(tmp_path / "again"), env=env)
+    assert again.returncode == 0, again.stderr
+    meta2 = json.loads((tmp_path / "again" / "meta.json").read_text())
+    assert meta2["cached"] is True
+    assert meta2["title"] == "Episode seven" and meta2["page_url"] == f"{base_again}/episode/7"
+
 
 @pytest.mark.slow
 def test_an_hls_link_is_transcribed(
