@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from jobs.errors import ConfigError
+from jobs.fetch.allow import NO_PRIVATE, AllowPrivate, parse_allow
 
 __all__ = ["Settings", "default_env_files", "load_settings", "readable_env_files"]
 
@@ -106,7 +108,11 @@ class Settings(BaseSettings):
     download_timeout_s: float = Field(
         600, gt=0, validation_alias=_alias("RELAYQ_DOWNLOAD_TIMEOUT_S")
     )
-    allow_private_urls: bool = Field(False, validation_alias=_alias("RELAYQ_ALLOW_PRIVATE_URLS"))
+    # NoDecode: a list of networks is our own syntax, not JSON for pydantic-settings to parse.
+    allow_private_urls: Annotated[AllowPrivate, NoDecode] = Field(
+        NO_PRIVATE, validation_alias=_alias("RELAYQ_ALLOW_PRIVATE_URLS")
+    )
+    ytdlp_cookies: Path | None = Field(None, validation_alias=_alias("RELAYQ_YTDLP_COOKIES"))
     cache_dir: Path | None = Field(None, validation_alias=_alias("RELAYQ_CACHE_DIR"))
     models_dir: Path | None = Field(None, validation_alias=_alias("RELAYQ_MODELS_DIR"))
     openai_api_key: SecretStr | None = Field(None, validation_alias=_alias("OPENAI_API_KEY"))
@@ -144,6 +150,17 @@ class Settings(BaseSettings):
         if not all(part.strip().isdigit() for part in value.split(",") if part.strip()):
             raise ValueError("must be Telegram user ids (numbers) separated by commas")
         return value
+
+    @field_validator("allow_private_urls", mode="before")
+    @classmethod
+    def _allow_list(cls, value: object) -> AllowPrivate:
+        if not isinstance(value, str | bool | AllowPrivate | None):
+            raise PydanticCustomError("allow_list", "must be 1, or addresses and networks")
+        try:
+            return parse_allow(value)
+        except ValueError as err:
+            # Our sentence as it is, without pydantic's "Value error, " in front.
+            raise PydanticCustomError("allow_list", str(err)) from None
 
     @field_validator("backend_fallback")
     @classmethod

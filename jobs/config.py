@@ -1,13 +1,16 @@
 """What one transcription job is configured with: a plain value, below everything that reads it.
 
 `jobs.transcribe` runs a job with it and `jobs.backends` builds backends from it; keeping it
-here, importing nothing of relayq's, is what lets both import it without importing each other.
+here, importing nothing of relayq's but a pure value type (the private-address allow-list), is
+what lets both import it without importing each other.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from jobs.fetch.allow import NO_PRIVATE, AllowPrivate
 
 __all__ = ["TranscribeConfig"]
 
@@ -27,7 +30,9 @@ class TranscribeConfig:
     cpu_threads: int = 0
     max_download_bytes: int = 500_000_000
     download_timeout_s: float = 600.0
-    allow_private_urls: bool = False
+    allow_private_urls: AllowPrivate = NO_PRIVATE  # RELAYQ_ALLOW_PRIVATE_URLS, parsed
+    max_duration_s: float | None = None  # --max-duration-min: longer recordings are refused
+    ytdlp_cookies: Path | None = None  # RELAYQ_YTDLP_COOKIES: a cookies file for media pages
     cache_dir: Path | None = None
     # For uploads (`tg:<file_id>`); kept out of repr so the token is never printed with it.
     telegram_token: str | None = field(default=None, repr=False)

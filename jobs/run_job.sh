@@ -11,6 +11,10 @@ if [[ -n "${RELAYQ_JOB_MODEL:-}" ]]; then args+=(--model "$RELAYQ_JOB_MODEL"); f
 if [[ -n "${RELAYQ_JOB_LANGUAGE:-}" ]]; then args+=(--language "$RELAYQ_JOB_LANGUAGE"); fi
 # What to call the source in messages (the user's file name), instead of the runner's names.
 if [[ -n "${RELAYQ_JOB_NAME:-}" ]]; then args+=(--name "$RELAYQ_JOB_NAME"); fi
+# The target's longest recording: a longer one is refused (exit 10) with refusal.json.
+if [[ -n "${RELAYQ_JOB_MAX_DURATION_MIN:-}" ]]; then
+  args+=(--max-duration-min "$RELAYQ_JOB_MAX_DURATION_MIN")
+fi
 source="$RELAYQ_SOURCE"
 # A summary of an earlier run: the workflow has fetched that run's results into this folder.
 if [[ -n "${RELAYQ_EARLIER_DIR:-}" ]]; then source="$RELAYQ_EARLIER_DIR"; fi

@@ -22,7 +22,7 @@ from pathlib import Path
 from jobs.apiclient import Provider, explain, make_client, where
 from jobs.disk import job_folder, writing_temp
 from jobs.errors import BackendFailed, ConfigError, NotAudio, SourceUnreachable, UsageError
-from jobs.fetch import check_url, fetch, is_url, looks_like_link, safe_url
+from jobs.fetch import NO_PRIVATE, AllowPrivate, check_url, fetch, is_url, looks_like_link, safe_url
 from jobs.outputs import check_out_dir, install
 
 __all__ = ["SUMMARY_FILES", "SummaryConfig", "SummaryOutcome", "split_text", "summarize"]
@@ -53,7 +53,7 @@ class SummaryConfig:
     openrouter_base_url: str = OPENROUTER_BASE_URL
     piece_chars: int = 12_000
     download_timeout_s: float = 120.0
-    allow_private_urls: bool = False
+    allow_private_urls: AllowPrivate = NO_PRIVATE
     max_retries: int = 4
     timeout_s: float = 120.0
 
@@ -187,7 +187,7 @@ def _read_source(source: str, config: SummaryConfig, progress: Progress) -> tupl
                 tmp,
                 max_bytes=_MAX_TEXT_BYTES,
                 timeout_s=config.download_timeout_s,
-                allow_private=config.allow_private_urls,
+                allow=config.allow_private_urls,
             )
             return _text_of(result.path, label), label
     path = Path(source).expanduser()

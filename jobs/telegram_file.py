@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from jobs.errors import ConfigError, SourceUnreachable, UsageError
-from jobs.fetch import BadStatus, FetchResult, fetch
+from jobs.fetch import AllowPrivate, BadStatus, FetchResult, fetch
 
 __all__ = ["UNNAMED_UPLOAD", "UPLOAD_PREFIX", "fetch_upload", "is_upload"]
 
@@ -40,7 +40,7 @@ def fetch_upload(
     api_base: str,
     max_bytes: int,
     timeout_s: float,
-    allow_private: bool,
+    allow: AllowPrivate,
     name: str = UNNAMED_UPLOAD,
 ) -> FetchResult:
     """Download the upload named by `source` (`tg:<file_id>`) into `dest_dir`; `name` is what
@@ -70,7 +70,7 @@ def fetch_upload(
             answer_dir,
             max_bytes=_ANSWER_LIMIT,
             timeout_s=timeout_s,
-            allow_private=allow_private,
+            allow=allow,
             name=f"Telegram's answer about {name}",
         )
         file_path = _file_path(answer.path.read_bytes())
@@ -83,7 +83,7 @@ def fetch_upload(
         dest_dir,
         max_bytes=max_bytes,
         timeout_s=max(deadline - time.monotonic(), 1.0),
-        allow_private=allow_private,
+        allow=allow,
         name=name,
     )
 

@@ -21,8 +21,10 @@ from jobs.cache import CachedResult, ResultCache, cache_key, sha256_file
 from jobs.config import TranscribeConfig
 from jobs.decode import decode
 from jobs.disk import job_folder, writing_temp
-from jobs.errors import BackendFailed, ConfigError, SourceUnreachable, UsageError
-from jobs.fetch import check_url, fetch, is_url, looks_like_link, safe_url
+from jobs.errors import BackendFailed, ConfigError, SourceUnreachable, TooLong, UsageError
+from jobs.fetch import check_url, is_url, looks_like_link, safe_url
+from jobs.fetch.media import MediaResult
+from jobs.fetch.pick import fetch_link
 from jobs.language import LANGUAGES, TASKS
 from jobs.outputs import RESULT_FILES, check_out_dir, install, write_results
 from jobs.telegram_file import UNNAMED_UPLOAD, fetch_upload, is_upload
@@ -110,16 +112,18 @@ def _run(
     backend = opened[0]
     settings = _settings(backend, config)
     with job_folder() as tmp:
-        audio_path, label = _obtain(job, tmp)
+        audio_path, label, page = _obtain(job, tmp)
         digest = sha256_file(audio_path)
         key = cache_key(digest, settings)
         cache = ResultCache(config.cache_dir) if config.cache_dir is not None else None
         hit = cache.lookup(key) if cache is not None else None
         if hit is not None:
-            return _reuse(job, hit, label, failed, started)
+            _check_length(float(hit.meta.get("duration_s") or 0.0), config, job.shown)
+            return _reuse(job, hit, label, page, failed, started)
 
         progress(f"decode {job.shown}")
         audio = decode(audio_path, name=job.shown)
+        _check_length(audio.duration_s, config, job.shown)
         warnings = []
         if audio.cut_short:
             warnings.append(
@@ -157,6 +161,7 @@ def _run(
         meta = {
             "source": label,
             "source_name": job.name,
+            **_page_meta(page),
             "sha256": digest,
             "duration_s": round(audio.duration_s, 3),
             "backend": backend.name,
@@ -224,8 +229,10 @@ def _failed(
     progress(f"{name} failed: {err}; trying {chain[0]} instead")
 
 
-def _obtain(job: _Job, tmp: Path) -> tuple[Path, str]:
-    """The source as a file in `tmp` (or where it is), and how meta.json records it."""
+def _obtain(job: _Job, tmp: Path) -> tuple[Path, str, MediaResult | None]:
+    """The source as a file in `tmp` (or where it is), how meta.json records it, and what a
+    media page said about it. A link is tried as a file first; a page (HTML, HLS) or a known
+    media site's link goes to yt-dlp."""
     source, config, progress = job.source, job.config, job.progress
     if is_upload(source):
         progress(f"fetch {job.shown}")
@@ -237,23 +244,25 @@ def _obtain(job: _Job, tmp: Path) -> tuple[Path, str]:
                 api_base=config.telegram_api_base,
                 max_bytes=config.max_download_bytes,
                 timeout_s=config.download_timeout_s,
-                allow_private=config.allow_private_urls,
+                allow=config.allow_private_urls,
                 name=job.shown,
             )
-        return result.path, source
+        return result.path, source, None
     if _is_link(source):
         check_url(source)  # a malformed or refused link says so before any step
         progress(f"fetch {job.shown}")
         with writing_temp(f"download {job.shown}"):
-            result = fetch(
+            path, page = fetch_link(
                 source,
                 tmp,
                 max_bytes=config.max_download_bytes,
                 timeout_s=config.download_timeout_s,
-                allow_private=config.allow_private_urls,
+                max_duration_s=config.max_duration_s,
+                allow=config.allow_private_urls,
                 name=job.name,
+                cookies=config.ytdlp_cookies,
             )
-        return result.path, safe_url(source)
+        return path, safe_url(source), page
     path = Path(source).expanduser()
     typed = job.name or source  # as the user gave it: theirs to recognise, not our path
     if path.is_dir():
@@ -265,17 +274,43 @@ def _obtain(job: _Job, tmp: Path) -> tuple[Path, str]:
     if not os.access(path, os.R_OK):
         raise SourceUnreachable(f"cannot read {typed} (permission denied); check its permissions")
     progress(f"read {job.shown}")
-    return path, str(path.resolve())
+    return path, str(path.resolve()), None
+
+
+def _page_meta(page: MediaResult | None) -> dict[str, str | None]:
+    """What meta.json says of the source's page (all None for a file or an upload)."""
+    return {
+        "title": page.title if page else None,
+        "uploader": page.uploader if page else None,
+        "page_url": page.page_url if page else None,
+    }
+
+
+def _check_length(duration_s: float, config: TranscribeConfig, shown: str) -> None:
+    limit = config.max_duration_s
+    if limit is not None and duration_s > limit:
+        raise TooLong(
+            f"{shown} is {duration_s / 60:.1f} min long, more than the {limit / 60:g} min this "
+            "runner takes; send a shorter recording",
+            duration_s=duration_s,
+            max_duration_s=limit,
+        )
 
 
 def _reuse(
-    job: _Job, hit: CachedResult, label: str, failed: list[dict[str, str]], started: float
+    job: _Job,
+    hit: CachedResult,
+    label: str,
+    page: MediaResult | None,
+    failed: list[dict[str, str]],
+    started: float,
 ) -> Outcome:
     """The cached result, told as this job's: its own source and what failed for it (a
     fallback that made the cached transcript is no warning for a job that asked for it)."""
     out_dir, progress = job.out_dir, job.progress
     progress(f"reusing the transcript made at {hit.created_at} for the same audio and settings")
     meta = dict(hit.meta, source=label, source_name=job.name, cached=True, failed=failed)
+    meta.update(_page_meta(page))
     meta["wall_time_s"] = round(time.monotonic() - started, 3)
     contents: dict[str, str | bytes] = {
         name: (hit.folder / name).read_bytes() for name in RESULT_FILES if name != "meta.json"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,7 +12,7 @@ from typing import TYPE_CHECKING
 from bot import interrupts
 from bot.settings import Settings
 from jobs.config import TranscribeConfig
-from jobs.errors import UsageError
+from jobs.errors import TooLong, UsageError
 from jobs.language import parse_language
 
 if TYPE_CHECKING:
@@ -55,6 +57,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="transcribe",
         help="transcribe (the default), or translate the speech into English",
     )
+    parser.add_argument(
+        "--max-duration-min",
+        type=_minutes,
+        metavar="N",
+        help="refuse a recording longer than N minutes (exit 10, with refusal.json in --out); "
+        "a media page's length is checked before anything is downloaded",
+    )
     parser.add_argument("--no-cache", action="store_true", help="do not reuse earlier results")
     parser.add_argument(
         "--name",
@@ -74,8 +83,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         language=args.language,
         task=args.task,
         use_cache=not args.no_cache,
+        max_duration_s=None if args.max_duration_min is None else args.max_duration_min * 60,
     )
-    outcome = transcribe(args.source, args.out, config, progress=_step, name=args.name)
+    try:
+        outcome = transcribe(args.source, args.out, config, progress=_step, name=args.name)
+    except TooLong as err:
+        _write_refusal(args.out, err)
+        raise
     if outcome.cached:
         how = "reused an earlier transcript"
     elif outcome.real_time_factor is not None:
@@ -95,6 +109,7 @@ def build_config(
     language: str | None = None,
     task: str = "transcribe",
     use_cache: bool = True,
+    max_duration_s: float | None = None,
 ) -> TranscribeConfig:
     """The job's configuration: command-line choices first, then the settings. `language` is
     what was typed (`auto`, `de`, `German`); UsageError when it is no language."""
@@ -117,6 +132,8 @@ def build_config(
         max_download_bytes=int(settings.max_download_mb * 1_000_000),
         download_timeout_s=settings.download_timeout_s,
         allow_private_urls=settings.allow_private_urls,
+        max_duration_s=max_duration_s,
+        ytdlp_cookies=settings.ytdlp_cookies,
         cache_dir=settings.resolved_cache_dir if use_cache else None,
         telegram_token=_secret(settings.telegram_bot_token),
         telegram_api_base=settings.telegram_api_base,
@@ -131,6 +148,28 @@ def build_config(
         remote_max_file_bytes=int(settings.remote_max_mb * 1024 * 1024),
         remote_concurrency=settings.remote_concurrency,
     )
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 100_000 or value != value:
+        raise argparse.ArgumentTypeError(f"wants a number of minutes above 0, not {text!r}")
+    return value
+
+
+def _write_refusal(out_dir: Path, err: TooLong) -> None:
+    """refusal.json: how long the recording is, so the bot can route it once more."""
+    refusal = {
+        "reason": "too_long",
+        "duration_s": round(float(err.duration_s), 3),
+        "max_duration_s": round(float(err.max_duration_s), 3),
+    }
+    with contextlib.suppress(OSError):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "refusal.json").write_text(json.dumps(refusal) + "\n", encoding="utf-8")
 
 
 def _secret(value: SecretStr | None) -> str | None:

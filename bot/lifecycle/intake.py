@@ -16,7 +16,7 @@ from bot.executors.base import Executor, JobState, Phase
 from bot.ledger import JobRow, Ledger
 from bot.lifecycle.driving import Driver
 from jobs.errors import RelayqError
-from jobs.fetch import literal_refusal
+from jobs.fetch import NO_PRIVATE, AllowPrivate, allowing, literal_refusal
 
 __all__ = ["MAX_LINKS", "Answer", "Intake", "Upload", "find_links"]
 
@@ -54,7 +54,7 @@ class Upload:
 
 class Intake:
     def __init__(self, ledger: Ledger, executor: Executor, driver: Driver, *,
-                 allow_private: bool = False) -> None:  # fmt: skip
+                 allow_private: AllowPrivate = NO_PRIVATE) -> None:  # fmt: skip
         self._ledger = ledger
         self._executor = executor
         self._driver = driver
@@ -63,8 +63,9 @@ class Intake:
     def refusal(self, link: str) -> str | None:
         """Why no runner would fetch `link`, when that is plain from the link alone (its host is
         a literal internal address): the runner's own sentence. Names are resolved on the
-        runner only; RELAYQ_ALLOW_PRIVATE_URLS on the VM leaves it to the runners."""
-        return None if self._allow_private else literal_refusal(link)
+        runner only; addresses RELAYQ_ALLOW_PRIVATE_URLS on the VM allows (all of them for
+        `1`) are left to the runners, which apply their own list."""
+        return literal_refusal(link, guard=allowing(self._allow_private))
 
     def accept(self, *, chat_id: int, user_id: int, message_id: int, sources: list[str],
                kind: str = "transcribe") -> list[JobRow]:  # fmt: skip

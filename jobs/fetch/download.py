@@ -24,6 +24,7 @@ from urllib3.exceptions import (
 )
 
 from jobs.errors import SourceUnreachable, TooLarge
+from jobs.fetch.allow import NO_PRIVATE, AllowPrivate, allowing
 from jobs.fetch.guard import Guard, Resolver, check_addresses, resolve, system_resolver
 from jobs.fetch.links import BadLink, check_url, default_port, host_of, safe_url
 from jobs.fetch.netguard import refusal_reason
@@ -70,7 +71,7 @@ def fetch(
     timeout_s: float = 600.0,
     connect_timeout_s: float = 10.0,
     read_timeout_s: float = 30.0,
-    allow_private: bool = False,
+    allow: AllowPrivate = NO_PRIVATE,
     max_redirects: int = 5,
     resolver: Resolver | None = None,
     guard: Guard = refusal_reason,
@@ -81,9 +82,10 @@ def fetch(
     `name` is what the sentences call the source (the user's name for it); without one they
     show each hop's link, printed safely. `guard` says why an address is refused (None:
     allowed); tests swap it to let their loopback server count as public while everything
-    else stays guarded.
+    else stays guarded. `allow` (RELAYQ_ALLOW_PRIVATE_URLS) lets refused addresses through.
     """
     resolver = resolver or system_resolver
+    guard = allowing(allow, guard)
     dest_dir.mkdir(parents=True, exist_ok=True)
     current, came_from = url.strip(), ""
     with Watchdog(timeout_s) as watchdog:
@@ -92,8 +94,7 @@ def fetch(
             shown = name or safe_url(current)
             port = default_port(parts)
             addresses = resolve(resolver, host, port, shown)
-            if not allow_private:
-                check_addresses(addresses, host, shown, guard)
+            check_addresses(addresses, host, shown, guard)
             watchdog.check(shown)
             conn = _Connection(
                 parts, host, port, shown, (connect_timeout_s, read_timeout_s), watchdog

@@ -27,7 +27,7 @@ __all__ = [
 Resolver = Callable[[str, int], list[str]]
 Guard = Callable[[str], str | None]
 
-_PRIVATE_HINT = "set RELAYQ_ALLOW_PRIVATE_URLS=1 on the runner only if you trust that network"
+_PRIVATE_HINT = "add it to RELAYQ_ALLOW_PRIVATE_URLS on the runner only if you trust that address"
 
 
 def system_resolver(host: str, port: int) -> list[str]:

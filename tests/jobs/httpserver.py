@@ -50,16 +50,20 @@ class _Server(ThreadingHTTPServer):
 
 @contextmanager
 def serve(
-    routes: dict[str, Route], host: str = "127.0.0.1", tls: ssl.SSLContext | None = None
+    routes: dict[str, Route],
+    host: str = "127.0.0.1",
+    tls: ssl.SSLContext | None = None,
+    port: int = 0,
 ) -> Iterator[tuple[str, list[str]]]:
-    """Serve `routes`; yields the base URL and the list of paths requested."""
+    """Serve `routes` (on `port`, or any free one); yields the base URL and the list of paths
+    requested."""
 
     class Handler(_Handler):
         pass
 
     Handler.routes = routes
     Handler.hits = []
-    server = _Server((host, 0), Handler)
+    server = _Server((host, port), Handler)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)

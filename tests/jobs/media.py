@@ -76,3 +76,39 @@ def silence(out: Path, seconds: float) -> Path:
         for packet in stream.encode(None):
             container.mux(packet)
     return out
+
+
+def hls_segments(source: Path, folder: Path, seconds_each: float = 4.0) -> list[Path]:
+    """`source` as MPEG-TS segments of AAC, `seconds_each` long, timestamps running on from
+    one segment to the next (what an HLS server hands out)."""
+    samples = decode(source).samples
+    step = int(seconds_each * 16000)
+    paths = []
+    for n, start in enumerate(range(0, len(samples), step)):
+        pcm = (samples[start : start + step] * 32767).astype(np.int16)
+        path = folder / f"seg{n}.ts"
+        with av.open(str(path), "w", format="mpegts") as container:
+            stream = container.add_stream("aac", rate=16000, layout="mono")
+            resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=16000)
+            frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+            frame.sample_rate = 16000
+            frame.time_base = Fraction(1, 16000)
+            frame.pts = start
+            for chunk in resampler.resample(frame) + resampler.resample(None):
+                for packet in stream.encode(chunk):
+                    container.mux(packet)
+            for packet in stream.encode(None):
+                container.mux(packet)
+        paths.append(path)
+    return paths
+
+
+def hls_playlist(urls: list[str], seconds_each: float = 4.0, *, ended: bool = True) -> bytes:
+    """A media playlist of `urls`; without `ended` (no #EXT-X-ENDLIST) it is a live stream."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{int(seconds_each) + 1}"]
+    lines.append("#EXT-X-MEDIA-SEQUENCE:0")
+    for url in urls:
+        lines += [f"#EXTINF:{seconds_each:.3f},", url]
+    if ended:
+        lines.append("#EXT-X-ENDLIST")
+    return ("\n".join(lines) + "\n").encode()

@@ -15,7 +15,7 @@ from types import FrameType
 import pytest
 
 from jobs.errors import RefusedSource, SourceUnreachable, TooLarge, UsageError
-from jobs.fetch import check_url, fetch, is_url, refusal_reason, safe_url
+from jobs.fetch import ALL_PRIVATE, check_url, fetch, is_url, refusal_reason, safe_url
 from tests.jobs.httpserver import (
     Route,
     body,
@@ -59,7 +59,7 @@ def dest(tmp_path: Path) -> Path:
 
 def test_a_file_streams_to_disk_with_a_suffix_from_the_link(dest: Path) -> None:
     with serve({"/talk.ogg": body(AUDIO)}) as (base, _):
-        result = fetch(f"{base}/talk.ogg", dest, max_bytes=MB, allow_private=True)
+        result = fetch(f"{base}/talk.ogg", dest, max_bytes=MB, allow=ALL_PRIVATE)
     assert result.path.parent == dest
     assert result.path.read_bytes() == AUDIO
     assert result.path.suffix == ".ogg"
@@ -70,14 +70,14 @@ def test_a_file_streams_to_disk_with_a_suffix_from_the_link(dest: Path) -> None:
 
 def test_the_suffix_comes_from_the_content_type_when_the_link_has_none(dest: Path) -> None:
     with serve({"/download": body(AUDIO, "audio/mpeg; charset=binary")}) as (base, _):
-        result = fetch(f"{base}/download?id=7", dest, max_bytes=MB, allow_private=True)
+        result = fetch(f"{base}/download?id=7", dest, max_bytes=MB, allow=ALL_PRIVATE)
     assert result.path.name == "source.mp3"
     assert result.content_type == "audio/mpeg"
 
 
 def test_a_missing_destination_folder_is_created(tmp_path: Path) -> None:
     with serve({"/a.ogg": body(AUDIO)}) as (base, _):
-        result = fetch(f"{base}/a.ogg", tmp_path / "new" / "dl", max_bytes=MB, allow_private=True)
+        result = fetch(f"{base}/a.ogg", tmp_path / "new" / "dl", max_bytes=MB, allow=ALL_PRIVATE)
     assert result.path.read_bytes() == AUDIO
 
 
@@ -93,7 +93,7 @@ def test_a_compressed_answer_is_saved_as_sent_never_inflated(dest: Path) -> None
         h.wfile.write(packed)
 
     with serve({"/bomb.mp3": gzipped}) as (base, _):
-        result = fetch(f"{base}/bomb.mp3", dest, max_bytes=MB, allow_private=True)
+        result = fetch(f"{base}/bomb.mp3", dest, max_bytes=MB, allow=ALL_PRIVATE)
     assert result.path.read_bytes() == packed
 
 
@@ -114,7 +114,7 @@ def test_an_ipv6_server_is_reached_when_private_addresses_are_allowed(dest: Path
     except OSError:
         pytest.skip("no IPv6 on this machine")
     with serve({"/a.ogg": body(AUDIO)}, host="::1") as (base, _):
-        result = fetch(f"{base}/a.ogg", dest, max_bytes=MB, allow_private=True)
+        result = fetch(f"{base}/a.ogg", dest, max_bytes=MB, allow=ALL_PRIVATE)
     assert result.size == len(AUDIO)
 
 
@@ -126,7 +126,7 @@ def test_redirects_are_followed_up_to_five(dest: Path) -> None:
     routes = {f"/r{n}": redirect(f"/r{n + 1}", code) for n, code in enumerate(codes)}
     routes["/r5"] = body(AUDIO)
     with serve(routes) as (base, hits):
-        result = fetch(f"{base}/r0", dest, max_bytes=MB, allow_private=True)
+        result = fetch(f"{base}/r0", dest, max_bytes=MB, allow=ALL_PRIVATE)
     assert result.final_url == f"{base}/r5"
     assert hits == [f"/r{n}" for n in range(6)]
 
@@ -135,7 +135,7 @@ def test_a_sixth_redirect_is_refused(dest: Path) -> None:
     routes = {f"/r{n}": redirect(f"/r{n + 1}") for n in range(6)}
     routes["/r6"] = body(AUDIO)
     with serve(routes) as (base, hits), pytest.raises(SourceUnreachable, match="more than 5 times"):
-        fetch(f"{base}/r0", dest, max_bytes=MB, allow_private=True)
+        fetch(f"{base}/r0", dest, max_bytes=MB, allow=ALL_PRIVATE)
     assert "/r6" not in hits
     assert list(dest.iterdir()) == []
 
@@ -147,7 +147,7 @@ def test_relative_and_absolute_locations_resolve_against_the_current_link(dest: 
         "/c.ogg": body(AUDIO),
     }
     with serve(routes) as (base, hits):
-        result = fetch(f"{base}/dir/a", dest, max_bytes=MB, allow_private=True)
+        result = fetch(f"{base}/dir/a", dest, max_bytes=MB, allow=ALL_PRIVATE)
     assert hits == ["/dir/a", "/dir/b", "/c.ogg"]
     assert result.path.suffix == ".ogg"
 
@@ -218,7 +218,7 @@ def test_malformed_links_are_bad_usage_before_any_connection(
 def test_a_redirect_to_a_malformed_link_is_the_servers_fault_not_the_users(dest: Path) -> None:
     with serve({"/a.mp3": redirect("http://exa mple.com:99999/b.mp3")}) as (base, _):
         with pytest.raises(SourceUnreachable) as caught:
-            fetch(f"{base}/a.mp3", dest, max_bytes=MB, allow_private=True)
+            fetch(f"{base}/a.mp3", dest, max_bytes=MB, allow=ALL_PRIVATE)
     assert str(caught.value) == (
         f"{base}/a.mp3 redirected to a link that is not valid (its port 99999 is not a number "
         "from 1 to 65535); check the link"
@@ -230,7 +230,7 @@ def test_a_refusal_says_what_to_set_to_allow_a_trusted_network(dest: Path) -> No
         fetch("http://127.1/", dest, max_bytes=MB)
     assert str(caught.value) == (
         "refusing to fetch http://127.1/: 127.1 resolves to 127.0.0.1, which is a loopback "
-        "address; set RELAYQ_ALLOW_PRIVATE_URLS=1 on the runner only if you trust that network"
+        "address; add it to RELAYQ_ALLOW_PRIVATE_URLS on the runner only if you trust that address"
     )
 
 
@@ -268,7 +268,7 @@ def test_each_checked_address_is_tried_in_turn(dest: Path) -> None:
         result = fetch(
             f"http://media.example:{port_of(base)}/a.ogg", dest, max_bytes=MB,
             resolver=lambda host, port: ["127.0.0.3", "127.0.0.1"],  # nothing on .3
-            allow_private=True,
+            allow=ALL_PRIVATE,
         )  # fmt: skip
     assert result.size == len(AUDIO)
 
@@ -310,7 +310,7 @@ def test_a_redirect_to_a_forbidden_link_is_refused(
 ) -> None:
     with serve({"/go": redirect(location)}) as (base, _):
         with pytest.raises(RefusedSource) as caught:
-            fetch(f"{base}/go", dest, max_bytes=MB, allow_private=True)
+            fetch(f"{base}/go", dest, max_bytes=MB, allow=ALL_PRIVATE)
     assert expected in str(caught.value)
     assert "hunter2" not in str(caught.value)
 
@@ -323,7 +323,7 @@ def test_a_declared_oversize_body_is_refused_before_reading(dest: Path) -> None:
         with pytest.raises(
             TooLarge, match=r"larger than the 1 MB limit; .* raise RELAYQ_MAX_DOWNLOAD_MB"
         ):
-            fetch(f"{base}/big.mp3", dest, max_bytes=MB, allow_private=True)
+            fetch(f"{base}/big.mp3", dest, max_bytes=MB, allow=ALL_PRIVATE)
     assert list(dest.iterdir()) == []
 
 
@@ -338,14 +338,14 @@ def test_an_undeclared_oversize_stream_is_cut_at_the_cap_and_removed(dest: Path)
     route = stream(b"y" * 65536, count=80, delay_s=0.002, before_each=measure)
     with serve({"/big.mp3": route}) as (base, _):
         with pytest.raises(TooLarge, match="larger than the 1 MB limit"):
-            fetch(f"{base}/big.mp3", dest, max_bytes=MB, allow_private=True)
+            fetch(f"{base}/big.mp3", dest, max_bytes=MB, allow=ALL_PRIVATE)
     assert list(dest.iterdir()) == []
     assert 0 < largest[0] <= MB  # seen growing, never past the cap
 
 
 def test_a_content_length_that_lies_low_cannot_bring_more_than_it_declared(dest: Path) -> None:
     with serve({"/lie.mp3": body(b"z" * (2 * MB), length=100)}) as (base, _):
-        result = fetch(f"{base}/lie.mp3", dest, max_bytes=MB, allow_private=True)
+        result = fetch(f"{base}/lie.mp3", dest, max_bytes=MB, allow=ALL_PRIVATE)
     assert result.size == 100
     assert result.path.stat().st_size == 100
 
@@ -353,7 +353,7 @@ def test_a_content_length_that_lies_low_cannot_bring_more_than_it_declared(dest:
 def test_a_content_length_that_lies_high_is_a_broken_download(dest: Path) -> None:
     with serve({"/short.mp3": body(b"a" * 1000, length=50_000)}) as (base, _):
         with pytest.raises(SourceUnreachable, match="broke off before the file was complete"):
-            fetch(f"{base}/short.mp3", dest, max_bytes=MB, allow_private=True, read_timeout_s=2)
+            fetch(f"{base}/short.mp3", dest, max_bytes=MB, allow=ALL_PRIVATE, read_timeout_s=2)
     assert list(dest.iterdir()) == []
 
 
@@ -375,7 +375,7 @@ def test_a_slow_server_is_cut_off_at_the_deadline(dest: Path, route: Route) -> N
     started = time.monotonic()
     with serve({"/slow.mp3": route}) as (base, _):
         with pytest.raises(TooLarge, match=r"took longer than 0.5 s; .*RELAYQ_DOWNLOAD_TIMEOUT_S"):
-            fetch(f"{base}/slow.mp3", dest, max_bytes=MB, allow_private=True, timeout_s=0.5)
+            fetch(f"{base}/slow.mp3", dest, max_bytes=MB, allow=ALL_PRIVATE, timeout_s=0.5)
     assert time.monotonic() - started < 1.5
     assert list(dest.iterdir()) == []
 
@@ -383,7 +383,7 @@ def test_a_slow_server_is_cut_off_at_the_deadline(dest: Path, route: Route) -> N
 def test_a_server_that_stops_sending_hits_the_read_timeout(dest: Path) -> None:
     with serve({"/quiet.mp3": stall(HEAD + b"x" * 10)}) as (base, _):
         with pytest.raises(SourceUnreachable, match="stopped sending data"):
-            fetch(f"{base}/quiet.mp3", dest, max_bytes=MB, allow_private=True, read_timeout_s=0.3)
+            fetch(f"{base}/quiet.mp3", dest, max_bytes=MB, allow=ALL_PRIVATE, read_timeout_s=0.3)
     assert list(dest.iterdir()) == []
 
 
@@ -396,7 +396,7 @@ def test_ctrl_c_while_streaming_leaves_no_partial_file(dest: Path) -> None:
         with serve({"/slow.mp3": stream(b"s" * 1000, count=100, delay_s=0.05)}) as (base, _):
             signal.setitimer(signal.ITIMER_REAL, 0.4)
             with pytest.raises(KeyboardInterrupt):
-                fetch(f"{base}/slow.mp3", dest, max_bytes=MB, allow_private=True, timeout_s=10)
+                fetch(f"{base}/slow.mp3", dest, max_bytes=MB, allow=ALL_PRIVATE, timeout_s=10)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -405,7 +405,7 @@ def test_ctrl_c_while_streaming_leaves_no_partial_file(dest: Path) -> None:
 
 def test_no_watchdog_thread_outlives_a_download(dest: Path) -> None:
     with serve({"/a.ogg": body(AUDIO)}) as (base, _):
-        fetch(f"{base}/a.ogg", dest, max_bytes=MB, allow_private=True)
+        fetch(f"{base}/a.ogg", dest, max_bytes=MB, allow=ALL_PRIVATE)
     assert [t for t in threading.enumerate() if isinstance(t, threading.Timer)] == []
 
 
@@ -426,14 +426,14 @@ def test_no_watchdog_thread_outlives_a_download(dest: Path) -> None:
 def test_http_errors_say_the_status_and_what_to_do(dest: Path, code: int, expected: str) -> None:
     with serve({"/x.mp3": status(code)}) as (base, _):
         with pytest.raises(SourceUnreachable, match=expected):
-            fetch(f"{base}/x.mp3", dest, max_bytes=MB, allow_private=True)
+            fetch(f"{base}/x.mp3", dest, max_bytes=MB, allow=ALL_PRIVATE)
     assert list(dest.iterdir()) == []
 
 
 def test_a_redirect_without_a_location_is_unreachable(dest: Path) -> None:
     with serve({"/go": status(302)}) as (base, _):
         with pytest.raises(SourceUnreachable, match="redirected without saying where"):
-            fetch(f"{base}/go", dest, max_bytes=MB, allow_private=True)
+            fetch(f"{base}/go", dest, max_bytes=MB, allow=ALL_PRIVATE)
 
 
 @pytest.mark.parametrize("answers", [[], ["not-an-address"]])
@@ -448,7 +448,7 @@ def test_a_closed_port_is_unreachable(dest: Path) -> None:
     with pytest.raises(
         SourceUnreachable, match="could not connect to 127.0.0.1:.*connection refused"
     ):
-        fetch(f"{base}/a.mp3", dest, max_bytes=MB, allow_private=True)
+        fetch(f"{base}/a.mp3", dest, max_bytes=MB, allow=ALL_PRIVATE)
 
 
 # -- TLS: verified against the name, while connected to the checked address -------------------

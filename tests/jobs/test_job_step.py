@@ -195,3 +195,39 @@ def test_the_shared_job_passes_the_name_to_the_script_only_through_env() -> None
     [step] = [s for s in steps if s.get("env", {}).get("RELAYQ_JOB_NAME")]
     assert step["env"]["RELAYQ_JOB_NAME"] == "${{ inputs.name }}"
     assert all("inputs.name" not in s.get("run", "") for s in steps)
+
+
+def test_the_duration_limit_reaches_the_job_as_one_option(tmp_path: Path) -> None:
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "relayq").write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@"\n')
+    (fake_bin / "relayq").chmod(0o755)
+    env = dict(os.environ, PATH=f"{fake_bin}:{os.environ['PATH']}", RELAYQ_JOB="transcribe",
+               RELAYQ_SOURCE="https://example.org/a", RELAYQ_OUT=str(tmp_path / "o"),
+               RELAYQ_JOB_MAX_DURATION_MIN="90 $(id)")  # fmt: skip
+    done = subprocess.run(["bash", str(JOBS / "run_job.sh")], env=env, capture_output=True,
+                          text=True, timeout=30, check=False)  # fmt: skip
+    args = done.stdout.split("\n")
+    assert args[args.index("--max-duration-min") + 1] == "90 $(id)"  # one argument, as sent
+    done = subprocess.run(["bash", str(JOBS / "run_job.sh")],
+                          env=dict(env, RELAYQ_JOB_MAX_DURATION_MIN=""), capture_output=True,
+                          text=True, timeout=30, check=False)  # fmt: skip
+    assert "--max-duration-min" not in done.stdout.split("\n")
+
+
+@pytest.mark.parametrize(
+    "workflow", ["transcribe_audio.yml", "transcribe_mac.yml", "transcribe_rpi.yml"]
+)
+def test_each_transcribe_workflow_takes_an_optional_duration_limit(workflow: str) -> None:
+    import yaml
+
+    spec = yaml.safe_load((WORKFLOWS / workflow).read_text())
+    dispatch = spec[True]["workflow_dispatch"]["inputs"]
+    assert dispatch["max_duration_min"].get("default") == ""
+    [job] = spec["jobs"].values()
+    assert job["with"]["max_duration_min"] == "${{ inputs.max_duration_min }}"
+    shared = yaml.safe_load((WORKFLOWS / "_job.yml").read_text())
+    steps = shared["jobs"]["run"]["steps"]
+    [step] = [s for s in steps if "RELAYQ_JOB_MAX_DURATION_MIN" in s.get("env", {})]
+    assert step["env"]["RELAYQ_JOB_MAX_DURATION_MIN"] == "${{ inputs.max_duration_min }}"
+    assert all("inputs.max_duration_min" not in s.get("run", "") for s in steps)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from jobs.errors import ConfigError, RelayqError, SourceUnreachable, UsageError
+from jobs.fetch import ALL_PRIVATE
 from jobs.quality import wer
 from jobs.telegram_file import _file_path, fetch_upload
 from tests.emulators.telegram import BotApiEmulator
@@ -33,7 +34,7 @@ def upload(tg: BotApiEmulator, data: bytes) -> str:
 def fetch_it(tg: BotApiEmulator, source: str, dest: Path, *, token: str | None = TOKEN) -> Path:
     result = fetch_upload(
         source, dest, token=token, api_base=tg.base, max_bytes=50_000_000, timeout_s=30,
-        allow_private=True,
+        allow=ALL_PRIVATE,
     )  # fmt: skip
     return result.path
 

@@ -17,6 +17,7 @@ import pytest
 from jobs.backends.local import LocalWhisper
 from jobs.config import TranscribeConfig
 from jobs.errors import NotAudio
+from jobs.fetch import ALL_PRIVATE
 from jobs.quality import wer
 from jobs.transcribe import transcribe
 from tests.conftest import SAMPLES
@@ -273,7 +274,7 @@ def test_a_playlist_is_not_followed_wherever_it_points(tmp_path: Path) -> None:
         with pytest.raises(NotAudio):
             transcribe(
                 f"{base}/radio.m3u", tmp_path / "o",
-                TranscribeConfig(allow_private_urls=True, cache_dir=None),
+                TranscribeConfig(allow_private_urls=ALL_PRIVATE, cache_dir=None),
             )  # fmt: skip
     assert hits == ["/radio.m3u"]  # fetched once, as a file; nothing else
     assert not (tmp_path / "o").exists()
