@@ -81,8 +81,18 @@ class Result:
     @property
     def subtitles(self) -> Path | None:
         """transcript.srt, when the job made one with something in it."""
-        srt = self.folder / "transcript.srt"
-        return srt if srt.is_file() and srt.stat().st_size else None
+        return self.made("srt")
+
+    def made(self, suffix: str) -> Path | None:
+        """transcript.<suffix>, when the job made one with something in it."""
+        path = self.folder / f"transcript.{suffix}"
+        return path if path.is_file() and path.stat().st_size else None
+
+    @property
+    def heard(self) -> str | None:
+        """The language the transcript is in, as meta.json says (older results do not)."""
+        value = self.meta.get("language")
+        return value if isinstance(value, str) and value else None
 
     @property
     def no_speech(self) -> bool:

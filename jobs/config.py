@@ -17,6 +17,7 @@ class TranscribeConfig:
     backend: str = "auto"  # local, openai, openrouter, or auto (jobs.backends.resolve_auto)
     model: str | None = None  # --model: for the backend that runs first, over its own setting
     language: str | None = None
+    task: str = "transcribe"  # or "translate" (to English)
     fallback: tuple[str, ...] = ()  # backends to try, in order, when the first one fails
     whisper_model: str | None = None  # local: a faster-whisper name or folder (None: tiny.en)
     compute_type: str = "int8"

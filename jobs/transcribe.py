@@ -107,7 +107,7 @@ def _run(
     """The job with the first backend in `opened`; fallbacks are appended as they are made."""
     out_dir, config, progress = job.out_dir, job.config, job.progress
     backend = opened[0]
-    settings = {**backend.identity(), "language": config.language}
+    settings = {**backend.identity(), "language": config.language, **_task(config)}
     with job_folder() as tmp:
         audio_path, label = _obtain(job, tmp)
         digest = sha256_file(audio_path)
@@ -141,7 +141,7 @@ def _run(
                 opened.append(backend)
         compute_s = time.monotonic() - t0
         rtf = round(compute_s / audio.duration_s, 4) if audio.duration_s else None
-        settings = {**backend.identity(), "language": config.language}
+        settings = {**backend.identity(), "language": config.language, **_task(config)}
         public_settings = {k: v for k, v in settings.items() if k != "model_ref"}
         progress(f"write {_segments(len(segments))}")
         meta = {
@@ -304,3 +304,9 @@ def _version() -> str:
         return version("relayq")
     except PackageNotFoundError:
         return "unknown"
+
+
+def _task(config: TranscribeConfig) -> dict[str, str]:
+    """A translation's results are not a transcription's: they are cached apart (the key of a
+    transcription is unchanged, so the entries already cached still count)."""
+    return {} if config.task == "transcribe" else {"task": config.task}

@@ -43,6 +43,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "or RELAYQ_OPENROUTER_MODEL)",
     )
     parser.add_argument("--language", help="spoken language, e.g. en (default: detect)")
+    parser.add_argument(
+        "--task",
+        choices=["transcribe", "translate"],
+        default="transcribe",
+        help="transcribe in the spoken language (default), or translate to English",
+    )
     parser.add_argument("--no-cache", action="store_true", help="do not reuse earlier results")
     parser.add_argument(
         "--name",
@@ -60,6 +66,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         backend=args.backend,
         model=args.model,
         language=args.language,
+        task=args.task,
         use_cache=not args.no_cache,
     )
     outcome = transcribe(args.source, args.out, config, progress=_step, name=args.name)
@@ -80,6 +87,7 @@ def build_config(
     backend: str | None = None,
     model: str | None = None,
     language: str | None = None,
+    task: str = "transcribe",
     use_cache: bool = True,
 ) -> TranscribeConfig:
     """The job's configuration: command-line choices first, then the settings."""
@@ -87,6 +95,7 @@ def build_config(
         backend=backend or settings.backend,
         model=model,
         language=language,
+        task=task,
         fallback=settings.fallback_backends,
         whisper_model=settings.whisper_model,
         compute_type=settings.whisper_compute_type,

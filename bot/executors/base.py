@@ -44,7 +44,8 @@ class JobSpec:
     labels: tuple[str, ...] = ()
     backend: str = ""  # empty: the runner's own RELAYQ_BACKEND decides
     model: str | None = None
-    language: str | None = None
+    language: str | None = None  # None: detect it
+    task: str = "transcribe"  # or "translate" (to English)
     # What the user calls the source ("meeting.m4a", "your voice message"): the runner says
     # this in its step lines and sentences, never a file name of the bot's or its own.
     name: str = ""

@@ -213,6 +213,8 @@ class LocalExecutor:
                 argv += ["--model", spec.model]
             if spec.language:
                 argv += ["--language", spec.language]
+            if spec.task != "transcribe":
+                argv += ["--task", spec.task]
             if spec.name:  # the user's name for the source, said instead of our file's
                 argv += ["--name", spec.name]
             # After `--` the source is only ever a source, even if it starts with a dash.
@@ -222,7 +224,8 @@ class LocalExecutor:
             argv = ["bash", str(self._entry.with_name("run_job.sh"))]
             env.update(RELAYQ_JOB=spec.kind, RELAYQ_SOURCE=spec.source, RELAYQ_OUT=str(out_dir),
                        RELAYQ_JOB_BACKEND=spec.backend, RELAYQ_JOB_MODEL=spec.model or "",
-                       RELAYQ_JOB_LANGUAGE=spec.language or "")  # fmt: skip
+                       RELAYQ_JOB_LANGUAGE=spec.language or "",
+                       RELAYQ_JOB_TASK=spec.task)  # fmt: skip
         # The entry script runs `relayq`; make it the one from this interpreter's environment.
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         await self._record(job, Phase.RUNNING, "starting", step="start")

@@ -207,6 +207,7 @@ class Driver:
                 message_id=row.message_id, seq=row.seq + REQUEUE_SEQ, kind=row.kind,
                 source=row.source, pin=row.pin, size_mb=row.size_mb,
                 duration_min=row.duration_min, source_name=row.source_name,
+                language=row.language, task=row.task, formats=row.result_formats,
             )  # fmt: skip
             detail = f"{final.detail} — sent again as job {again.id}"
             row = self._ledger.update(row.id, state="failed", detail=detail, run_url=run_url)
@@ -219,8 +220,8 @@ class Driver:
     def _spec(self, row: JobRow, labels: tuple[str, ...] | list[str], source: str) -> JobSpec:
         assert row.target is not None and row.workflow is not None
         return JobSpec(job_id=row.id, kind=row.kind, source=source, target=row.target,
-                       workflow=row.workflow, labels=tuple(labels),
-                       name=row.source_name or "")  # fmt: skip
+                       workflow=row.workflow, labels=tuple(labels), language=row.language,
+                       task=row.task, name=row.source_name or "")  # fmt: skip
 
     async def _source(self, row: JobRow) -> str:
         """What the job fetches: a link as it is; an upload (`tg:<file_id>`) as it is for a

@@ -270,3 +270,60 @@ async def test_the_users_name_for_the_source_is_what_every_step_and_failure_says
     assert bad[-1].detail.startswith("notes.mp3 is not audio we can read")
     said = " ".join(s.detail for s in good + bad)
     assert "F1.bin" not in said and "F6.bin" not in said and str(tmp_path) not in said
+
+
+@pytest.mark.parametrize(
+    ("language", "task", "expected"),
+    [
+        (None, "transcribe", ["--out", "OUT", "--", "src"]),
+        ("de", "transcribe", ["--out", "OUT", "--language", "de", "--", "src"]),
+        ("de", "translate", ["--out", "OUT", "--language", "de", "--task", "translate", "--",
+                             "src"]),
+        (None, "translate", ["--out", "OUT", "--task", "translate", "--", "src"]),
+    ],
+)  # fmt: skip
+async def test_the_jobs_language_and_task_are_on_its_command_line(
+    tmp_path: Path, language: str | None, task: str, expected: list[str]
+) -> None:
+    entry = tmp_path / "argv.sh"
+    entry.write_text('#!/usr/bin/env bash\nmkdir -p "$2"; printf "%s\\n" "$@" > "$2/argv"\n')
+    ex = LocalExecutor(tmp_path / "j", env=dict(os.environ), entry=entry)
+    try:
+        await ex.submit(JobSpec("a1", "transcribe", "src", "mac", "w.yml", language=language,
+                                task=task))  # fmt: skip
+        final = (await asyncio.wait_for(collect(ex, "a1"), 10))[-1]
+    finally:
+        await ex.close()
+    assert final.result_dir is not None
+    out = str(final.result_dir)
+    argv = (final.result_dir / "argv").read_text().splitlines()
+    assert [a.replace(out, "OUT") for a in argv] == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, ["--out", "OUT", "--", "src"]),
+        ({"RELAYQ_JOB_TASK": "transcribe"}, ["--out", "OUT", "--", "src"]),
+        ({"RELAYQ_JOB_TASK": "translate", "RELAYQ_JOB_LANGUAGE": "fr"},
+         ["--out", "OUT", "--language", "fr", "--task", "translate", "--", "src"]),
+    ],
+)  # fmt: skip
+def test_the_workflows_job_step_passes_the_task_on_as_one_argument(
+    tmp_path: Path, env: dict[str, str], expected: list[str]
+) -> None:
+    """jobs/run_job.sh, as the workflow runs it: the inputs arrive in the environment."""
+    import subprocess
+
+    import jobs
+
+    here = tmp_path / "jobs"
+    here.mkdir()
+    (here / "run_job.sh").write_text((Path(jobs.__file__).parent / "run_job.sh").read_text())
+    (here / "transcribe.sh").write_text('printf "%s\\n" "$@" > "$RELAYQ_TEST_ARGV"\n')
+    out = tmp_path / "out"
+    base = {"PATH": os.environ["PATH"], "RELAYQ_SOURCE": "src", "RELAYQ_OUT": str(out),
+            "RELAYQ_TEST_ARGV": str(tmp_path / "argv")}  # fmt: skip
+    subprocess.run(["bash", str(here / "run_job.sh")], env={**base, **env}, check=True)
+    argv = (tmp_path / "argv").read_text().splitlines()
+    assert [a.replace(str(out), "OUT") for a in argv] == expected

@@ -647,3 +647,22 @@ async def test_a_workflow_that_does_not_declare_name_gets_the_job_without_it(
         assert [h.status for h in gh.dispatches()] == [422, 200, 200]
         assert all("name" not in r.inputs for r in gh.runs()) and len(gh.runs()) == 2
         assert (await follow(ex, "req-old-1"))[-1].phase is Phase.SUCCEEDED
+
+
+async def test_a_translation_sends_its_task_and_language_and_a_transcription_sends_no_task(
+    synthetic: GitHubEmulator, tmp_path: Path
+) -> None:
+    """The workflows declare `task` (default transcribe): a translation says so, with the
+    language it was heard in; a plain transcription leaves `task` out, so a ref whose
+    workflows predate the input still takes it."""
+    ex = executor_for(synthetic, tmp_path)
+    translate = JobSpec(job_id="req-tr", kind="transcribe", source="https://example.org/a.ogg",
+                        target="mac", workflow="transcribe_mac.yml",
+                        labels=("self-hosted", "macmini"), language="de", task="translate")  # fmt: skip
+    await ex.submit(translate)
+    await ex.submit(spec("req-plain", "https://example.org/b.ogg"))
+    finals = [(await follow(ex, j))[-1] for j in ("req-tr", "req-plain")]
+    assert [f.phase for f in finals] == [Phase.SUCCEEDED] * 2
+    inputs = {r.inputs["request_id"]: r.inputs for r in synthetic.runs()}
+    assert (inputs["req-tr"]["task"], inputs["req-tr"]["language"]) == ("translate", "de")
+    assert "task" not in inputs["req-plain"] and inputs["req-plain"]["language"] == ""
