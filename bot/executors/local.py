@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from bot.executors.base import JobSpec, JobState, Phase
+from bot.executors.base import JobSpec, JobState, Phase, Refusal, read_refusal
 from bot.executors.processes import (
     GRACE_S,
     signal_group,
@@ -271,7 +271,8 @@ class LocalExecutor:
             )
         else:
             reason = last_line.removeprefix(STEP_PREFIX) or f"the job exited with code {code}"
-            await self._record(job, Phase.FAILED, reason, step=job.last.step, exit_code=code)
+            await self._record(job, Phase.FAILED, reason, step=job.last.step, exit_code=code,
+                               refusal=read_refusal(out_dir))  # fmt: skip
 
     async def _follow(self, job: _Job, process: asyncio.subprocess.Process, log: BinaryIO) -> None:
         """Read the job's stderr: step lines become RUNNING states. A job that fails says why
@@ -315,6 +316,7 @@ class LocalExecutor:
         step: str | None = None,
         exit_code: int | None = None,
         result_dir: Path | None = None,
+        refusal: Refusal | None = None,
     ) -> None:
         state = JobState(
             job_id=job.spec.job_id,
@@ -323,6 +325,7 @@ class LocalExecutor:
             step=step,
             exit_code=exit_code,
             result_dir=result_dir,
+            refusal=refusal,
         )
         async with job.changed:
             job.states.append(state)

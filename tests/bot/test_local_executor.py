@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.executors.base import JobSpec, JobState, Phase
+from bot.executors.base import JobSpec, JobState, Phase, Refusal
 from bot.executors.local import LocalExecutor, read_job_states
 
 # A stand-in runner entry with the same calling convention as jobs/transcribe.sh
@@ -327,3 +327,22 @@ def test_the_workflows_job_step_passes_the_task_on_as_one_argument(
     subprocess.run(["bash", str(here / "run_job.sh")], env={**base, **env}, check=True)
     argv = (tmp_path / "argv").read_text().splitlines()
     assert [a.replace(str(out), "OUT") for a in argv] == expected
+
+
+async def test_a_job_the_runner_refused_as_too_long_ends_with_its_refusal(tmp_path: Path) -> None:
+    entry = tmp_path / "long.sh"
+    entry.write_text(
+        '#!/usr/bin/env bash\nmkdir -p "$2"\n'
+        'echo \'{"reason": "too_long", "duration_s": 10920, "max_duration_s": 7200}\''
+        ' > "$2/refusal.json"\n'
+        'echo "relayq: the recording is 182 min long; this runner takes up to 120 min" >&2\n'
+        "exit 10\n"
+    )
+    ex = LocalExecutor(tmp_path / "j", env=dict(os.environ), entry=entry)
+    try:
+        await ex.submit(spec("r1", "long"))
+        final = (await asyncio.wait_for(collect(ex, "r1"), 10))[-1]
+    finally:
+        await ex.close()
+    assert (final.phase, final.exit_code) == (Phase.FAILED, 10)
+    assert final.refusal == Refusal("too_long", 10920.0, 7200.0)

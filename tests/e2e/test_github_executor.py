@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.executors.base import JobSpec, JobState, Phase
+from bot.executors.base import JobSpec, JobState, Phase, Refusal
 from bot.executors.github import GitHubActionsExecutor
 from jobs.quality import wer
 from tests.e2e.conftest import FAST, MAC, PI4, TOKEN, executor_for, job_env
@@ -666,3 +666,27 @@ async def test_a_translation_sends_its_task_and_language_and_a_transcription_sen
     inputs = {r.inputs["request_id"]: r.inputs for r in synthetic.runs()}
     assert (inputs["req-tr"]["task"], inputs["req-tr"]["language"]) == ("translate", "de")
     assert "task" not in inputs["req-plain"] and inputs["req-plain"]["language"] == ""
+
+
+async def test_a_run_the_runner_refused_as_too_long_ends_with_its_refusal(tmp_path: Path) -> None:
+    """The job step fails with exit 10 and leaves refusal.json (and its sentence, error.txt)
+    in the results it uploads: the watcher hands both on, for the bot to route it again."""
+
+    def refuse(inputs: dict[str, str], folder: Path) -> bool:
+        (folder / "refusal.json").write_text(
+            '{"reason": "too_long", "duration_s": 10920, "max_duration_s": 7200}'
+        )
+        (folder / "error.txt").write_text(
+            "relayq: the page says 3 h 2 min; this runner takes 2 h\n"
+        )
+        return False
+
+    with GitHubEmulator(tmp_path / "gh", synthetic_run_s=1.0, synthetic_results=refuse) as gh:
+        gh.add_runner("pi4", PI4, os="Linux")
+        ex = executor_for(gh, tmp_path)
+        await ex.submit(spec("req-long", "https://example.org/long", "transcribe_rpi.yml",
+                             ("self-hosted", "rpi4")))  # fmt: skip
+        final = (await follow(ex, "req-long"))[-1]
+    assert final.phase is Phase.FAILED
+    assert final.detail == "the page says 3 h 2 min; this runner takes 2 h"
+    assert final.refusal == Refusal("too_long", 10920.0, 7200.0)
