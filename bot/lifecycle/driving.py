@@ -252,8 +252,8 @@ class Driver:
             )  # fmt: skip
             detail = sending(step.said, step.decision, again.id)
             row = self._ledger.update(row.id, state="failed", detail=detail, run_url=run_url)
-        await self.cards.show(self.cards.card(row, JobState(row.id, Phase.FAILED, detail,
-                                                            url=run_url)))  # fmt: skip
+        state = JobState(row.id, Phase.FAILED, detail, url=run_url)
+        await self.cards.show(self.cards.card(row, state, sent_on=again.id))
         self.start(again)
 
     # -- what the executor is given ----------------------------------------------------------

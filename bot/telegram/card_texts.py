@@ -63,6 +63,8 @@ def card_text(card: Card, now: float | None = None) -> str:
     elif state.phase is Phase.RUNNING:
         elapsed = (now or time.time()) - row.created_at
         lines.append(f"⚙️ {state.detail} — {elapsed / 60:.0f} min")
+    elif state.phase is Phase.FAILED and card.sent_on is not None:
+        lines.append(f"↪️ {state.detail}")  # not a failure: the job goes on as another
     elif state.phase is Phase.FAILED:
         lines.append(f"❌ failed: {state.detail}")
     elif state.phase is Phase.CANCELLED:

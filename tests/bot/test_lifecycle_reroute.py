@@ -12,6 +12,7 @@ from bot.executors.base import JobSpec, JobState, Phase, Refusal, read_refusal
 from bot.fleet import Fleet, Runner
 from bot.lifecycle import JobService
 from bot.lifecycle.rerouting import REROUTE_SEQ, length
+from bot.telegram.card_texts import card_text
 from tests.bot.lifecycle_fakes import MemoryChat, ScriptedExecutor, result_folder
 from tests.bot.test_lifecycle import MAC, accept, make_service
 
@@ -58,8 +59,10 @@ async def test_too_long_for_the_pi_it_is_recorded_and_sent_to_the_mac_once_sayin
         f"as job {again.id}"
     )
     assert (again.seq, again.state, again.duration_min) == (REROUTE_SEQ, "delivered", 182.0)
-    shown = chat.last(first.id).state
-    assert shown is not None and shown.detail == first.detail
+    shown = chat.last(first.id)
+    assert shown.state is not None and shown.state.detail == first.detail
+    assert shown.sent_on == again.id
+    assert card_text(shown).endswith(f"\n↪️ {first.detail}")
 
 
 async def test_refused_again_after_being_sent_on_the_job_fails_and_is_not_sent_a_third_time(
