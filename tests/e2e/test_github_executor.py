@@ -690,3 +690,23 @@ async def test_a_run_the_runner_refused_as_too_long_ends_with_its_refusal(tmp_pa
     assert final.phase is Phase.FAILED
     assert final.detail == "the page says 3 h 2 min; this runner takes 2 h"
     assert final.refusal == Refusal("too_long", 10920.0, 7200.0)
+
+
+async def test_the_task_input_reaches_the_runners_command_line_as_one_argument(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path
+) -> None:
+    """Through act and the real workflows: the `task` input goes by `env:` to jobs/run_job.sh
+    and on to `relayq transcribe --task` as one argument, so a hostile value is only refused
+    by the CLI, in its own words, and runs nothing."""
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    ex = executor_for(emulator, tmp_path)
+    hostile = "translate$(touch /tmp/relayq-pwned-9)"
+    await ex.submit(JobSpec(job_id="req-task", kind="transcribe", source=str(speech_ogg),
+                            target="mac", workflow="transcribe_mac.yml",
+                            labels=("self-hosted", "macmini"), task=hostile))  # fmt: skip
+    final = (await follow(ex, "req-task"))[-1]
+    assert final.phase is Phase.FAILED
+    assert final.detail.startswith(f"argument --task: invalid choice: '{hostile}'")
+    assert not Path("/tmp/relayq-pwned-9").exists()
+    (run,) = emulator.runs()
+    assert run.inputs["task"] == hostile
