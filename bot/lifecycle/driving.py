@@ -228,14 +228,14 @@ class Driver:
         minutes = math.ceil(final.refusal.duration_s / 6) / 10  # never under the true length
         row = self._ledger.update(row.id, duration_min=minutes)
         decision, no_route = None, None
-        if not rerouted(row):
+        if not rerouted(row) and not self._local:
             try:
                 decision = await self._routing.decide(row.kind, row.pin, row.size_mb, minutes)
             except Unavailable:
                 raise  # GitHub is silent: nothing is decided, the job is taken up again
             except RelayqError as err:  # no target takes it (or the pin cannot)
                 no_route = str(err)
-        step = plan(row, final.refusal, decision, no_route)
+        step = plan(row, final.refusal, decision, no_route, local=self._local)
         if step.decision is None:
             assert step.why is not None
             row = self._ledger.update(row.id, state="failed", detail=step.why, run_url=run_url)

@@ -46,16 +46,21 @@ class Plan:
     why: str | None = None
 
 
-def refused(row: JobRow, refusal: Refusal) -> str:
-    limit = (f"; {row.target} takes up to {length(refusal.max_duration_s)}"
-             if refusal.max_duration_s is not None else f"; too long for {row.target}")  # fmt: skip
+def refused(row: JobRow, refusal: Refusal, *, local: bool = False) -> str:
+    where = "this machine" if local else row.target
+    limit = (f"; {where} takes up to {length(refusal.max_duration_s)}"
+             if refusal.max_duration_s is not None else f"; too long for {where}")  # fmt: skip
     return f"the recording is {length(refusal.duration_s)} long{limit}"
 
 
-def plan(row: JobRow, refusal: Refusal, decision: Decision | None, no_route: str | None) -> Plan:
+def plan(row: JobRow, refusal: Refusal, decision: Decision | None, no_route: str | None,
+         *, local: bool = False) -> Plan:  # fmt: skip
     """Where the refused job goes: `decision` is the policy's choice with the length known
-    (None when it refused, `no_route` saying why)."""
-    said = refused(row, refusal)
+    (None when it refused, `no_route` saying why). With the local executor every target is
+    this machine, so there is nowhere else to send it."""
+    said = refused(row, refusal, local=local)
+    if local:
+        return Plan(said, why=f"{said}; send a shorter recording")
     if rerouted(row):
         return Plan(said, why=f"{said}, and it was already sent on once for its length; "
                               "send a shorter recording, or raise the targets' limits")  # fmt: skip

@@ -124,6 +124,19 @@ async def test_a_pinned_job_that_is_too_long_for_its_pin_fails_with_the_pins_sen
                                  "182 minutes of audio is over its 90-minute limit")  # fmt: skip
 
 
+async def test_with_the_local_executor_there_is_nowhere_else_so_it_fails_at_once(
+    tmp_path: Path,
+) -> None:
+    executor = refusing(tmp_path, HOURS_3_2, 2 * 3600, where={"rpi4", "mac", "pool"})
+    executor.name = "local"
+    service, _ = await run(tmp_path, executor)
+    (row,) = service.ledger.all_jobs()
+    assert (row.state, row.duration_min) == ("failed", 182.0)
+    assert row.detail == (
+        "the recording is 3 h 2 min long; this machine takes up to 2 h; send a shorter recording"
+    )
+
+
 @pytest.mark.parametrize(
     ("seconds", "expected"),
     [(10, "1 min"), (45 * 60, "45 min"), (3600, "1 h"), (HOURS_3_2, "3 h 2 min"),

@@ -78,3 +78,35 @@ async def test_a_german_transcript_says_so_and_its_translate_button_makes_one_tr
                             "in this chat.")  # fmt: skip
     spec = json.loads((settings.state_dir / "local-jobs" / rows[1].id / "spec.json").read_text())
     assert (spec["task"], spec["language"]) == ("translate", "de")
+
+
+TOO_LONG_RUNNER = r"""#!/usr/bin/env bash
+mkdir -p "$2"
+echo '{"reason": "too_long", "duration_s": 10920, "max_duration_s": 7200}' > "$2/refusal.json"
+echo "relayq: the page says 3 h 2 min; this runner takes up to 2 h" >&2
+exit 10
+"""
+
+
+async def test_a_recording_too_long_for_this_machine_fails_with_one_sentence_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the local executor every target is this machine: nowhere to send it on."""
+    from bot.executors import local
+
+    entry = tmp_path / "long.sh"
+    entry.write_text(TOO_LONG_RUNNER)
+    monkeypatch.setattr(local, "job_entry", lambda: entry)
+    with BotApiEmulator(TOKEN) as tg:
+        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local")
+        async with running(settings):
+            tg.user_sends(OWNER, "https://example.org/long-talk")
+            failed = await wait_for(tg, lambda: next((s for s in tg.to_chat(OWNER)
+                                                      if "❌" in s.text), None))  # fmt: skip
+    assert failed.text.splitlines()[1] == "https://example.org/long-talk"  # type: ignore[attr-defined]
+    assert failed.text.endswith(  # type: ignore[attr-defined]
+        "\n❌ failed: the recording is 3 h 2 min long; this machine takes up to 2 h; send a "
+        "shorter recording"
+    )
+    (row,) = Ledger(settings.state_dir / "ledger.sqlite3").all_jobs()
+    assert (row.state, row.duration_min) == ("failed", 182.0)
