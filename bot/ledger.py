@@ -4,7 +4,8 @@ A message becomes a job row before anything is dispatched, keyed by (chat, messa
 so a message seen twice is handled once. The row then carries the job through dispatch,
 watching and delivery; after a restart every row not yet final is picked up again. The
 Telegram update offset is stored here too, and advanced only after the rows an update produced
-are written, so an update fetched but not yet recorded is fetched again after a crash.
+are written, so an update fetched but not yet recorded is fetched again after a crash; and each
+person's pin and defaults for new jobs (`/lang`, `/formats`), which a job copies when accepted.
 """
 
 from __future__ import annotations
