@@ -230,7 +230,7 @@ def jobs_text(rows: list[JobRow]) -> str:
     lines = ["Your recent jobs:"]
     for row in rows:
         when = time.strftime("%m-%d %H:%M", time.localtime(row.created_at))
-        what = source_label(row, 40)
+        what = source_label(row, 40) + (" (translation)" if row.task == "translate" else "")
         lines.append(f"{row.id} · {when} · {row.target or '-'} · {row.state} · {what}")
     return "\n".join(lines)
 

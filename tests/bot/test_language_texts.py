@@ -165,3 +165,12 @@ def test_help_and_the_menu_list_the_designs_commands() -> None:
     menu = {name for name, _ in COMMANDS}
     assert [c for c in design if c not in menu] == []
     assert [c for c in design if f"/{c}" not in texts.HELP] == []
+
+
+def test_jobs_tells_a_translation_from_its_transcript() -> None:
+    said = texts.jobs_text([row(id="j2", task="translate", source="tg:F1", source_name="a.m4a"),
+                            row(source="tg:F1", source_name="a.m4a")]).splitlines()  # fmt: skip
+    assert said[1].startswith("j2 · ") and said[1].endswith(
+        " · mac · delivering · a.m4a (translation)"
+    )
+    assert said[2].endswith(" · mac · delivering · a.m4a")
