@@ -81,8 +81,18 @@ class Result:
     @property
     def subtitles(self) -> Path | None:
         """transcript.srt, when the job made one with something in it."""
-        srt = self.folder / "transcript.srt"
-        return srt if srt.is_file() and srt.stat().st_size else None
+        return self.made("srt")
+
+    def made(self, suffix: str) -> Path | None:
+        """transcript.<suffix>, when the job made one with something in it."""
+        path = self.folder / f"transcript.{suffix}"
+        return path if path.is_file() and path.stat().st_size else None
+
+    @property
+    def heard(self) -> str | None:
+        """The language the transcript is in, as meta.json says (older results do not)."""
+        value = self.meta.get("language")
+        return value if isinstance(value, str) and value else None
 
     @property
     def no_speech(self) -> bool:
@@ -117,7 +127,8 @@ class Card:
     decision, when it was just made. `retry_in_s`: an outage stopped the job and relayq takes
     it up again in that long (`state.detail` says what did not answer). `result`: the job
     succeeded. `local`: the job runs on this machine (the local executor), whatever target
-    the policy chose."""
+    the policy chose. `sent_on`: the job ended because it goes on as that job (a runner
+    refused it as too long; `state.detail` says why and where)."""
 
     job: JobRow
     state: JobState | None = None
@@ -126,6 +137,7 @@ class Card:
     retry_in_s: float | None = None
     result: Result | None = None
     local: bool = False
+    sent_on: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ A message becomes a job row before anything is dispatched, keyed by (chat, messa
 so a message seen twice is handled once. The row then carries the job through dispatch,
 watching and delivery; after a restart every row not yet final is picked up again. The
 Telegram update offset is stored here too, and advanced only after the rows an update produced
-are written, so an update fetched but not yet recorded is fetched again after a crash.
+are written, so an update fetched but not yet recorded is fetched again after a crash; and each
+person's pin and defaults for new jobs (`/lang`, `/formats`), which a job copies when accepted.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from typing import Any, TypeVar, cast
 from bot.errors import StateFull, disk_full, state_full
 from jobs.errors import ConfigError
 
-__all__ = ["FINAL_STATES", "JobRow", "Ledger", "LedgerUnwritable", "RunnerSeen"]
+__all__ = ["DEFAULT_FORMATS", "FINAL_STATES", "JobRow", "Ledger", "LedgerUnwritable",
+           "Prefs", "RunnerSeen"]  # fmt: skip
 
 FINAL_STATES = ("delivered", "failed", "cancelled")
+DEFAULT_FORMATS = ("txt", "srt")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -50,11 +53,16 @@ CREATE TABLE IF NOT EXISTS jobs (
     duration_min REAL,
     source_name TEXT,  -- an upload as the user knows it: its file name, "your voice message"
     no_speech INTEGER NOT NULL DEFAULT 0,  -- delivered, and the transcript was empty
+    language TEXT,  -- the language asked for (NULL: detect it)
+    task TEXT NOT NULL DEFAULT 'transcribe',  -- or 'translate' (to English)
+    formats TEXT,  -- the result files to send, "txt,srt" (NULL: the default)
+    heard TEXT,  -- the spoken language, as the delivered result's meta.json says
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     UNIQUE (chat_id, message_id, seq)
 );
 CREATE TABLE IF NOT EXISTS pins (user_id INTEGER PRIMARY KEY, target TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS prefs (user_id INTEGER PRIMARY KEY, language TEXT, formats TEXT);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runners (
     name TEXT PRIMARY KEY,
@@ -106,6 +114,10 @@ class JobRow:
     duration_min: float | None
     source_name: str | None  # an upload as the user knows it (None: a link, an earlier job)
     no_speech: int  # 1: delivered with nothing said in it (no summary is offered)
+    language: str | None  # asked for (None: detect)
+    task: str  # transcribe | translate
+    formats: str | None  # "txt,srt,vtt": the files to send (None: DEFAULT_FORMATS)
+    heard: str | None  # the spoken language, as the delivered result's meta.json said
     created_at: float
     updated_at: float
 
@@ -117,6 +129,18 @@ class JobRow:
     def text_delivered(self) -> bool:
         """The result's text is in the chat (its files may still be on their way)."""
         return self.state in ("delivering", "delivered")
+
+    @property
+    def result_formats(self) -> tuple[str, ...]:
+        return tuple(self.formats.split(",")) if self.formats else DEFAULT_FORMATS
+
+
+@dataclass(frozen=True)
+class Prefs:
+    """A person's defaults for new jobs: `language` None detects it; `formats` the files."""
+
+    language: str | None = None
+    formats: tuple[str, ...] = DEFAULT_FORMATS
 
 
 @dataclass(frozen=True)
@@ -189,15 +213,16 @@ class Ledger:
     def accept(self, job_id: str, *, chat_id: int, user_id: int, message_id: int, seq: int,
                kind: str, source: str, pin: str | None, size_mb: float | None = None,
                duration_min: float | None = None, source_name: str | None = None,
-               ) -> JobRow:  # fmt: skip
+               language: str | None = None, task: str = "transcribe",
+               formats: tuple[str, ...] | None = None) -> JobRow:  # fmt: skip
         """Record a job once; a second call for the same (chat, message, seq) returns the first."""
         now = time.time()
         self._db.execute(
             "INSERT OR IGNORE INTO jobs (id, chat_id, user_id, message_id, seq, kind, source, pin,"
-            " size_mb, duration_min, source_name, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " size_mb, duration_min, source_name, language, task, formats, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (job_id, chat_id, user_id, message_id, seq, kind, source, pin, size_mb, duration_min,
-             source_name, now, now),
+             source_name, language, task, ",".join(formats) if formats else None, now, now),
         )  # fmt: skip
         row = self._db.execute(
             "SELECT * FROM jobs WHERE chat_id = ? AND message_id = ? AND seq = ?",
@@ -208,7 +233,8 @@ class Ledger:
     @_writes
     def update(self, job_id: str, **fields: object) -> JobRow:
         allowed = {"state", "target", "workflow", "run_url", "progress_message_id", "detail",
-                   "files_sent", "cancel_requested", "no_speech"}  # fmt: skip
+                   "files_sent", "cancel_requested", "no_speech", "duration_min",
+                   "heard"}  # fmt: skip
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"not ledger fields: {sorted(unknown)}")
@@ -253,6 +279,18 @@ class Ledger:
     def pinned(self, user_id: int) -> str | None:
         row = self._db.execute("SELECT target FROM pins WHERE user_id = ?", (user_id,)).fetchone()
         return None if row is None else str(row["target"])
+
+    @_writes
+    def set_prefs(self, user_id: int, prefs: Prefs) -> None:
+        self._db.execute("INSERT OR REPLACE INTO prefs VALUES (?, ?, ?)",
+                         (user_id, prefs.language, ",".join(prefs.formats)))  # fmt: skip
+
+    def prefs(self, user_id: int) -> Prefs:
+        row = self._db.execute("SELECT * FROM prefs WHERE user_id = ?", (user_id,)).fetchone()
+        if row is None:
+            return Prefs()
+        return Prefs(row["language"], tuple(row["formats"].split(",")) if row["formats"]
+                     else DEFAULT_FORMATS)  # fmt: skip
 
     # -- runners, as the fleet watch sees them -----------------------------------------------------
 
@@ -321,15 +359,18 @@ _ROOM_BYTES = 1 << 20  # less than this free, and the ledger (its WAL, its -shm)
 def _migrate(db: sqlite3.Connection) -> None:
     """Ledgers written by earlier versions: `srt_sent` (0 or 1, set once every file was
     handled) became `files_sent` (a count; an old row's 1 is read only by delivered rows);
-    `cancel_requested`, `size_mb`, `duration_min`, `source_name` and `no_speech` came later
-    (no old row has them)."""
+    `cancel_requested`, `size_mb`, `duration_min`, `source_name` and `no_speech` came later,
+    then `language`, `task`, `formats` and `heard` (no old row has them: an old job detected
+    nothing, transcribed, and sends the default files)."""
     columns = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
     if "srt_sent" in columns:
         db.execute("ALTER TABLE jobs RENAME COLUMN srt_sent TO files_sent")
     if "cancel_requested" not in columns:
         db.execute("ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0")
     for name, kind in (("size_mb", "REAL"), ("duration_min", "REAL"), ("source_name", "TEXT"),
-                       ("no_speech", "INTEGER NOT NULL DEFAULT 0")):  # fmt: skip
+                       ("no_speech", "INTEGER NOT NULL DEFAULT 0"), ("language", "TEXT"),
+                       ("task", "TEXT NOT NULL DEFAULT 'transcribe'"), ("formats", "TEXT"),
+                       ("heard", "TEXT")):  # fmt: skip
         if name not in columns:
             db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
 

@@ -9,6 +9,10 @@ args=(--out "$RELAYQ_OUT")
 if [[ -n "${RELAYQ_JOB_BACKEND:-}" ]]; then args+=(--backend "$RELAYQ_JOB_BACKEND"); fi
 if [[ -n "${RELAYQ_JOB_MODEL:-}" ]]; then args+=(--model "$RELAYQ_JOB_MODEL"); fi
 if [[ -n "${RELAYQ_JOB_LANGUAGE:-}" ]]; then args+=(--language "$RELAYQ_JOB_LANGUAGE"); fi
+# transcribe (the default) or translate; only a value other than the default is passed on.
+if [[ -n "${RELAYQ_JOB_TASK:-}" && "$RELAYQ_JOB_TASK" != transcribe ]]; then
+  args+=(--task "$RELAYQ_JOB_TASK")
+fi
 # What to call the source in messages (the user's file name), instead of the runner's names.
 if [[ -n "${RELAYQ_JOB_NAME:-}" ]]; then args+=(--name "$RELAYQ_JOB_NAME"); fi
 # The target's longest recording: a longer one is refused (exit 10) with refusal.json.

@@ -193,7 +193,7 @@ def _run(
 
 def _settings(backend: Backend, config: TranscribeConfig) -> dict[str, object]:
     """What makes this job's result: the cache key's settings (None language: detected)."""
-    return {**backend.identity(), "language": config.language, "task": config.task}
+    return {**backend.identity(), "language": config.language, **_task(config)}
 
 
 def _next_backend(
@@ -357,3 +357,9 @@ def _version() -> str:
         return version("relayq")
     except PackageNotFoundError:
         return "unknown"
+
+
+def _task(config: TranscribeConfig) -> dict[str, str]:
+    """A translation's results are not a transcription's: they are cached apart (the key of a
+    transcription is unchanged, so the entries already cached still count)."""
+    return {} if config.task == "transcribe" else {"task": config.task}

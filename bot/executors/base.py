@@ -8,6 +8,7 @@ types; callers never see a subprocess or a PyGithub object.
 from __future__ import annotations
 
 import enum
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Protocol
 from bot.errors import Unavailable
 from bot.fleet import Fleet
 
-__all__ = ["Executor", "JobSpec", "JobState", "Phase", "Unavailable"]
+__all__ = ["Executor", "JobSpec", "JobState", "Phase", "Refusal", "Unavailable", "read_refusal"]
 
 
 class Phase(enum.StrEnum):
@@ -44,10 +45,40 @@ class JobSpec:
     labels: tuple[str, ...] = ()
     backend: str = ""  # empty: the runner's own RELAYQ_BACKEND decides
     model: str | None = None
-    language: str | None = None
+    language: str | None = None  # None: detect it
+    task: str = "transcribe"  # or "translate" (to English)
     # What the user calls the source ("meeting.m4a", "your voice message"): the runner says
     # this in its step lines and sentences, never a file name of the bot's or its own.
     name: str = ""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A runner's refusal of a job it could not take, from `refusal.json` in its results (the
+    runner's exit code 10): the recording is `duration_s` long, the runner takes up to
+    `max_duration_s`."""
+
+    reason: str  # "too_long"
+    duration_s: float
+    max_duration_s: float | None = None
+
+
+def read_refusal(folder: Path | None) -> Refusal | None:
+    """The refusal in a failed job's results folder; None when there is none (or it is not
+    one relayq understands)."""
+    if folder is None:
+        return None
+    try:
+        said = json.loads((folder / "refusal.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(said, dict) or said.get("reason") != "too_long":
+        return None
+    duration, limit = said.get("duration_s"), said.get("max_duration_s")
+    if not isinstance(duration, int | float) or isinstance(duration, bool) or duration < 0:
+        return None
+    limit = float(limit) if isinstance(limit, int | float) and not isinstance(limit, bool) else None
+    return Refusal("too_long", float(duration), limit)
 
 
 @dataclass(frozen=True)
@@ -69,6 +100,8 @@ class JobState:
     # When a run failed because its runner went offline in the middle of it: the runner's
     # name. The policy decides whether the job is routed again (`on_runner_lost`).
     runner_lost: str | None = None
+    # When a run failed because the runner refused the job (too long for it): what it said.
+    refusal: Refusal | None = None
 
 
 class Executor(Protocol):

@@ -165,6 +165,10 @@ class Dispatcher:
                   "model": spec.model or "", "language": spec.language or ""}  # fmt: skip
         if spec.name and spec.workflow not in self._without_name:
             inputs["name"] = spec.name  # what the user calls the source, for the runner's lines
+        if spec.task != "transcribe":
+            # Only when it is not the default, so that a ref whose workflows predate the input
+            # still takes transcriptions; such a ref refuses a translation, and says so.
+            inputs["task"] = spec.task
         return inputs
 
     def _post(self, workflow: Workflow, inputs: dict[str, str]) -> WorkflowRun | None:

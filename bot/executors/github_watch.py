@@ -24,7 +24,7 @@ from bot.executors.artifacts import (
     download_artifact,
     extract_zip,
 )
-from bot.executors.base import JobSpec, JobState, Phase
+from bot.executors.base import JobSpec, JobState, Phase, Refusal, read_refusal
 from bot.executors.github_calls import GitHubCalls
 from bot.executors.github_dispatch import GitHubJob
 from bot.fleet import Fleet, Runner
@@ -98,25 +98,30 @@ class Watcher:
             return JobState(spec.job_id, Phase.FAILED,
                             f"the runner {lost} went offline in the middle of the run",
                             url=url, step=failed_step, runner_lost=lost)  # fmt: skip
-        said = self._runner_said(run)
-        if said:  # the job's own sentence: what was wrong, what to do
-            return JobState(spec.job_id, Phase.FAILED, said, url=url, step=failed_step)
+        said, refusal = self._runner_said(run)
+        if said or refusal is not None:  # the job's own sentence: what was wrong, what to do
+            return JobState(spec.job_id, Phase.FAILED, said or "the runner refused the job",
+                            url=url, step=failed_step, refusal=refusal)  # fmt: skip
         where = f" at step '{failed_step}'" if failed_step else ""
         return JobState(spec.job_id, Phase.FAILED,
                         f"the run failed{where}; open the run for its log", url=url,
                         step=failed_step)  # fmt: skip
 
-    def _runner_said(self, run: WorkflowRun) -> str | None:
+    def _runner_said(self, run: WorkflowRun) -> tuple[str | None, Refusal | None]:
         """The last line the failed job wrote (`error.txt` in its results, jobs/run_job.sh),
-        without its `relayq: ` prefix; None when there is none to be had."""
+        without its `relayq: ` prefix, and its refusal (`refusal.json`) when it refused the
+        job; None for what there is none of to be had."""
         try:
             with tempfile.TemporaryDirectory() as tmp:
-                error = self._fetch_results(run, Path(tmp), max_bytes=1_000_000) / "error.txt"
+                results = self._fetch_results(run, Path(tmp), max_bytes=1_000_000)
+                error = results / "error.txt"
                 text = error.read_text(errors="replace") if error.is_file() else ""
+                refusal = read_refusal(results)
         except (RelayqError, GithubException, OSError):
-            return None
+            return None, None
         line = " ".join(text.split())[:400]
-        return line.removeprefix("relayq: ") if line.startswith("relayq: ") else None
+        said = line.removeprefix("relayq: ") if line.startswith("relayq: ") else None
+        return said, refusal
 
     def _lost_runner(self, run: WorkflowRun) -> str | None:
         """The runner that ran a failed run, if it is offline now: GitHub fails a job whose

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from bot.executors.base import JobSpec, JobState, Phase
+from bot.executors.base import JobSpec, JobState, Phase, Refusal, read_refusal
 from bot.executors.processes import (
     GRACE_S,
     signal_group,
@@ -213,6 +213,8 @@ class LocalExecutor:
                 argv += ["--model", spec.model]
             if spec.language:
                 argv += ["--language", spec.language]
+            if spec.task != "transcribe":
+                argv += ["--task", spec.task]
             if spec.name:  # the user's name for the source, said instead of our file's
                 argv += ["--name", spec.name]
             # After `--` the source is only ever a source, even if it starts with a dash.
@@ -222,7 +224,8 @@ class LocalExecutor:
             argv = ["bash", str(self._entry.with_name("run_job.sh"))]
             env.update(RELAYQ_JOB=spec.kind, RELAYQ_SOURCE=spec.source, RELAYQ_OUT=str(out_dir),
                        RELAYQ_JOB_BACKEND=spec.backend, RELAYQ_JOB_MODEL=spec.model or "",
-                       RELAYQ_JOB_LANGUAGE=spec.language or "")  # fmt: skip
+                       RELAYQ_JOB_LANGUAGE=spec.language or "",
+                       RELAYQ_JOB_TASK=spec.task)  # fmt: skip
         # The entry script runs `relayq`; make it the one from this interpreter's environment.
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         await self._record(job, Phase.RUNNING, "starting", step="start")
@@ -268,7 +271,8 @@ class LocalExecutor:
             )
         else:
             reason = last_line.removeprefix(STEP_PREFIX) or f"the job exited with code {code}"
-            await self._record(job, Phase.FAILED, reason, step=job.last.step, exit_code=code)
+            await self._record(job, Phase.FAILED, reason, step=job.last.step, exit_code=code,
+                               refusal=read_refusal(out_dir))  # fmt: skip
 
     async def _follow(self, job: _Job, process: asyncio.subprocess.Process, log: BinaryIO) -> None:
         """Read the job's stderr: step lines become RUNNING states. A job that fails says why
@@ -312,6 +316,7 @@ class LocalExecutor:
         step: str | None = None,
         exit_code: int | None = None,
         result_dir: Path | None = None,
+        refusal: Refusal | None = None,
     ) -> None:
         state = JobState(
             job_id=job.spec.job_id,
@@ -320,6 +325,7 @@ class LocalExecutor:
             step=step,
             exit_code=exit_code,
             result_dir=result_dir,
+            refusal=refusal,
         )
         async with job.changed:
             job.states.append(state)

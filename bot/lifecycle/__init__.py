@@ -17,7 +17,7 @@ from bot.chat import Chat
 from bot.executors.base import Executor
 from bot.ledger import Ledger
 from bot.lifecycle.driving import Driver
-from bot.lifecycle.intake import MAX_LINKS, Answer, Intake, Upload, find_links
+from bot.lifecycle.intake import MAX_LINKS, TRANSLATE_SEQ, Answer, Intake, Upload, find_links
 from bot.lifecycle.routing import FLEET_WAIT_S, FleetLook, Routing
 from bot.policy import Policy
 from bot.settings import Settings
@@ -25,6 +25,7 @@ from bot.settings import Settings
 __all__ = [
     "FLEET_WAIT_S",
     "MAX_LINKS",
+    "TRANSLATE_SEQ",
     "Answer",
     "FleetLook",
     "JobService",

@@ -32,10 +32,12 @@ class Cards:
     def card(
         self, row: JobRow, state: JobState | None = None, *, decision: Decision | None = None,
         retry_in_s: float | None = None, result: Result | None = None,
+        sent_on: str | None = None,
     ) -> Card:  # fmt: skip
         """The card of `row` as it stands, with what the fleet watch knows of a wait."""
         return Card(row, state, decision=decision, waiting=self._waiting(row, state),
-                    retry_in_s=retry_in_s, result=result, local=self._local)  # fmt: skip
+                    retry_in_s=retry_in_s, result=result, local=self._local,
+                    sent_on=sent_on)  # fmt: skip
 
     async def open(self, row: JobRow) -> JobRow:
         """The job's first card (once: a restart finds it recorded)."""

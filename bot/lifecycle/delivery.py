@@ -30,7 +30,7 @@ class Delivery:
         await self._cards.show(card)
         # The text is there (its Summarize button works at once); the files follow.
         row = self._ledger.update(row.id, state="delivering", run_url=result.run_url,
-                                  no_speech=int(result.no_speech),
+                                  no_speech=int(result.no_speech), heard=result.heard,
                                   detail="delivering the files")  # fmt: skip
         card_id = row.progress_message_id
         assert card_id is not None

@@ -14,15 +14,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import shutil
 
 from bot.chat import Chat, ChatUnavailable, read_result
 from bot.dispatching import local_jobs_dir, new_job_id
-from bot.errors import StateFull, disk_full, state_full
+from bot.errors import StateFull, Unavailable, disk_full, state_full
 from bot.executors.base import Executor, JobSpec, JobState, Phase
 from bot.ledger import JobRow, Ledger
 from bot.lifecycle.cards import Cards, passing
 from bot.lifecycle.delivery import Delivery
+from bot.lifecycle.rerouting import REROUTE_SEQ, plan, rerouted, sending
 from bot.lifecycle.routing import Routing
 from bot.policy import Policy
 from bot.settings import Settings
@@ -184,6 +186,9 @@ class Driver:
             detail = f"delivered; its files could not be sent again ({final.detail})"
             self._ledger.update(row.id, state="delivered", detail=detail)
             return
+        if final.phase is Phase.FAILED and final.refusal is not None:
+            await self._reroute(row, final, run_url)
+            return
         if final.phase is Phase.FAILED and final.runner_lost and self._may_requeue(row):
             await self._requeue(row, final, run_url)
             return
@@ -195,7 +200,8 @@ class Driver:
         """The route says to route a job again when its runner is lost, and this job is not
         already the one sent again."""
         route = self._policy.routes.get(row.kind)
-        return route is not None and route.on_runner_lost == "requeue" and row.seq < REQUEUE_SEQ
+        requeued = (row.seq // REQUEUE_SEQ) % 2 == 1
+        return route is not None and route.on_runner_lost == "requeue" and not requeued
 
     async def _requeue(self, row: JobRow, final: JobState, run_url: str | None) -> None:
         """Close the job with its reason and record a new one for the same input, in one
@@ -207,6 +213,7 @@ class Driver:
                 message_id=row.message_id, seq=row.seq + REQUEUE_SEQ, kind=row.kind,
                 source=row.source, pin=row.pin, size_mb=row.size_mb,
                 duration_min=row.duration_min, source_name=row.source_name,
+                language=row.language, task=row.task, formats=row.result_formats,
             )  # fmt: skip
             detail = f"{final.detail} — sent again as job {again.id}"
             row = self._ledger.update(row.id, state="failed", detail=detail, run_url=run_url)
@@ -214,13 +221,48 @@ class Driver:
                                                             url=run_url)))  # fmt: skip
         self.start(again)
 
+    async def _reroute(self, row: JobRow, final: JobState, run_url: str | None) -> None:
+        """The runner refused the job as too long for it: record its length, and route it
+        once more with the length known (rerouting.py), or fail with one sentence."""
+        assert final.refusal is not None
+        minutes = math.ceil(final.refusal.duration_s / 6) / 10  # never under the true length
+        row = self._ledger.update(row.id, duration_min=minutes)
+        decision, no_route = None, None
+        if not rerouted(row) and not self._local:
+            try:
+                decision = await self._routing.decide(row.kind, row.pin, row.size_mb, minutes)
+            except Unavailable:
+                raise  # GitHub is silent: nothing is decided, the job is taken up again
+            except RelayqError as err:  # no target takes it (or the pin cannot)
+                no_route = str(err)
+        step = plan(row, final.refusal, decision, no_route, local=self._local)
+        if step.decision is None:
+            assert step.why is not None
+            row = self._ledger.update(row.id, state="failed", detail=step.why, run_url=run_url)
+            await self.cards.show(self.cards.card(row, JobState(row.id, Phase.FAILED, step.why,
+                                                                url=run_url)))  # fmt: skip
+            return
+        with self._ledger.transaction():
+            again = self._ledger.accept(
+                new_job_id(), chat_id=row.chat_id, user_id=row.user_id,
+                message_id=row.message_id, seq=row.seq + REROUTE_SEQ, kind=row.kind,
+                source=row.source, pin=row.pin, size_mb=row.size_mb, duration_min=minutes,
+                source_name=row.source_name, language=row.language, task=row.task,
+                formats=row.result_formats,
+            )  # fmt: skip
+            detail = sending(step.said, step.decision, again.id)
+            row = self._ledger.update(row.id, state="failed", detail=detail, run_url=run_url)
+        state = JobState(row.id, Phase.FAILED, detail, url=run_url)
+        await self.cards.show(self.cards.card(row, state, sent_on=again.id))
+        self.start(again)
+
     # -- what the executor is given ----------------------------------------------------------
 
     def _spec(self, row: JobRow, labels: tuple[str, ...] | list[str], source: str) -> JobSpec:
         assert row.target is not None and row.workflow is not None
         return JobSpec(job_id=row.id, kind=row.kind, source=source, target=row.target,
-                       workflow=row.workflow, labels=tuple(labels),
-                       name=row.source_name or "")  # fmt: skip
+                       workflow=row.workflow, labels=tuple(labels), language=row.language,
+                       task=row.task, name=row.source_name or "")  # fmt: skip
 
     async def _source(self, row: JobRow) -> str:
         """What the job fetches: a link as it is; an upload (`tg:<file_id>`) as it is for a

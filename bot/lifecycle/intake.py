@@ -18,10 +18,13 @@ from bot.lifecycle.driving import Driver
 from jobs.errors import RelayqError
 from jobs.fetch import NO_PRIVATE, AllowPrivate, allowing, literal_refusal
 
-__all__ = ["MAX_LINKS", "Answer", "Intake", "Upload", "find_links"]
+__all__ = ["MAX_LINKS", "TRANSLATE_SEQ", "Answer", "Intake", "Upload", "find_links"]
 
 _LINK = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 MAX_LINKS = 10
+# A translation asked for with the button is keyed by the transcript's message, as its
+# summary is: this seq keeps the two apart (and pressing twice makes one translation).
+TRANSLATE_SEQ = 500
 
 
 def find_links(text: str) -> list[str]:
@@ -39,6 +42,7 @@ class Answer(enum.StrEnum):
     CANCELLING = "cancelling"
     NOT_A_TRANSCRIPT = "not a delivered transcript"
     NO_SPEECH = "no speech"
+    ENGLISH = "already in English"  # a translation, or a transcript heard as English
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ class Intake:
 
     def _record(self, chat_id: int, user_id: int, message_id: int, sources: list[str],
                 kind: str, upload: Upload | None) -> list[JobRow]:  # fmt: skip
-        pin = self._ledger.pinned(user_id)
+        pin, prefs = self._ledger.pinned(user_id), self._ledger.prefs(user_id)
         rows = []
         with self._ledger.transaction():
             for seq, source in enumerate(sources):
@@ -92,6 +96,7 @@ class Intake:
                     size_mb=upload.size_mb if upload else None,
                     duration_min=upload.duration_min if upload else None,
                     source_name=upload.name if upload else None,
+                    language=prefs.language, formats=prefs.formats,
                 ))  # fmt: skip
         for row in rows:
             self._driver.start(row)
@@ -119,6 +124,34 @@ class Intake:
         return next((r for r in self._ledger.recent(user_id, 50)
                      if r.kind == "transcribe" and r.text_delivered and not r.no_speech),
                     None)  # fmt: skip
+
+    def translatable(self, job_id: str, user_id: int) -> JobRow | Answer:
+        """The user's delivered transcript `job_id` that can be translated to English."""
+        row = self.summarizable(job_id, user_id)
+        if isinstance(row, Answer):
+            return row
+        return Answer.ENGLISH if row.task == "translate" or row.heard == "en" else row
+
+    def latest_translatable(self, user_id: int) -> JobRow | None:
+        """The user's newest delivered transcript with speech not heard as English."""
+        return next((r for r in self._ledger.recent(user_id, 50)
+                     if r.kind == "transcribe" and r.text_delivered and not r.no_speech
+                     and r.task != "translate" and r.heard != "en"), None)  # fmt: skip
+
+    def translate(self, earlier: JobRow, *, chat_id: int, message_id: int) -> JobRow:
+        """A new job that translates `earlier`'s source to English (once per message): the
+        same source, told the language it was heard in, sending the files asked for now."""
+        with self._ledger.transaction():
+            row = self._ledger.accept(
+                new_job_id(), chat_id=chat_id, user_id=earlier.user_id, message_id=message_id,
+                seq=TRANSLATE_SEQ, kind="transcribe", source=earlier.source,
+                pin=self._ledger.pinned(earlier.user_id), size_mb=earlier.size_mb,
+                duration_min=earlier.duration_min, source_name=earlier.source_name,
+                language=earlier.heard or earlier.language, task="translate",
+                formats=self._ledger.prefs(earlier.user_id).formats,
+            )  # fmt: skip
+        self._driver.start(row)
+        return row
 
     async def cancel(self, job_id: str, user_id: int) -> Answer:
         row = self.own_job(job_id, user_id)

@@ -4,10 +4,12 @@ notices about runners. Pure functions of the chat port's types (`bot/chat.py`)."
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from bot.chat import Card, Result, RunnerNotice, Waiting
 from bot.executors.base import Phase
+from bot.languages import language_name
 from bot.ledger import JobRow, RunnerSeen
 
 __all__ = [
@@ -17,6 +19,8 @@ __all__ = [
     "card_buttons",
     "card_text",
     "clock",
+    "language_line",
+    "result_source",
     "result_text",
     "runner_change_text",
     "runner_title",
@@ -35,7 +39,8 @@ def card_text(card: Card, now: float | None = None) -> str:
     if card.result is not None:
         return result_text(card)[0]
     row, state, decision = card.job, card.state, card.decision
-    lines = [f"🎧 job {row.id}", source_label(row)]
+    what = " · translation to English" if row.task == "translate" else ""
+    lines = [f"🎧 job {row.id}{what}", source_label(row)]
     if decision is not None and card.local:
         lines.append("→ this machine (the local executor runs every job here)")
         lines.append(f"with GitHub the policy would choose {decision.target} "
@@ -58,6 +63,8 @@ def card_text(card: Card, now: float | None = None) -> str:
     elif state.phase is Phase.RUNNING:
         elapsed = (now or time.time()) - row.created_at
         lines.append(f"⚙️ {state.detail} — {elapsed / 60:.0f} min")
+    elif state.phase is Phase.FAILED and card.sent_on is not None:
+        lines.append(f"↪️ {state.detail}")  # not a failure: the job goes on as another
     elif state.phase is Phase.FAILED:
         lines.append(f"❌ failed: {state.detail}")
     elif state.phase is Phase.CANCELLED:
@@ -66,14 +73,19 @@ def card_text(card: Card, now: float | None = None) -> str:
 
 
 def card_buttons(card: Card) -> list[Button]:
-    """Cancel while the job runs; Summarize under a transcript with speech; the run's link."""
+    """Cancel while the job runs; Summarize under a transcript with speech, and Translate to
+    English under one heard in another language; the run's link."""
     url = card.result.run_url if card.result else (card.state.url if card.state else None)
     url = url or card.job.run_url
     link = [("Open run", url)] if url else []
     if card.result is not None:
         result = card.result
         summarize = result.kind == "transcribe" and not result.no_speech
-        return [("Summarize", f"sum:{card.job.id}")] * summarize + link
+        translate = (summarize and card.job.task != "translate"
+                     and result.meta.get("task") != "translate"
+                     and result.heard is not None and result.heard != "en")  # fmt: skip
+        return ([("Summarize", f"sum:{card.job.id}")] * summarize
+                + [("Translate to English", f"tr:{card.job.id}")] * translate + link)  # fmt: skip
     if card.state is not None and card.state.phase.terminal:
         return link
     return [("Cancel", f"cancel:{card.job.id}"), *link]
@@ -85,7 +97,8 @@ def result_text(card: Card) -> tuple[str, bool]:
     result = card.result
     assert result is not None
     row, meta = card.job, result.meta
-    facts = [f"✅ job {row.id} done" + (" (summary)" if row.kind == "summarize" else "")]
+    what = {"summarize": " (summary)"}.get(row.kind, " (translation)" * (row.task == "translate"))
+    facts = [f"✅ job {row.id} done{what}", result_source(row, meta)]
     where = f"this machine ({meta.get('host', '?')})" if card.local else meta.get("host", "?")
     if meta and row.kind == "summarize":
         facts.append(f"{meta.get('backend', '?')} {meta.get('model', '?')} · {where}")
@@ -95,6 +108,9 @@ def result_text(card: Card) -> tuple[str, bool]:
             f"{result.duration_s or 0:.0f} s of audio · {meta.get('backend')} "
             f"{meta.get('model')} · {where}" + (f" · RTF {float(str(rtf)):.2f}" if rtf else "")
         )
+    said = language_line(meta) if row.kind == "transcribe" else None
+    if said:
+        facts.append(said)
     facts.extend(fallback_lines(result))
     if result.run_url:
         facts.append(result.run_url)
@@ -102,6 +118,9 @@ def result_text(card: Card) -> tuple[str, bool]:
     if result.no_speech:
         heard = f" in {result.duration_s:.0f} s of audio" if result.duration_s else ""
         return f"{head}\n\n🔇 no speech found{heard}", True
+    if result.kind == "transcribe" and "txt" not in row.result_formats:
+        chosen = ", ".join(f"transcript.{f}" for f in row.result_formats)
+        return f"{head}\n\nThe text is in {chosen} below (/formats chooses).", True
     text = f"{head}\n\n{result.text}"
     if len(text) <= MAX_MESSAGE:
         return text, True
@@ -109,14 +128,47 @@ def result_text(card: Card) -> tuple[str, bool]:
 
 
 def attachments(card: Card) -> list[Path]:
-    """The files that follow a delivered card: the text when it did not fit, the subtitles."""
+    """The files that follow a delivered card: the text when it did not fit in it, then the
+    subtitle formats the person chose (/formats: srt, vtt) that have something in them. The
+    text itself ("txt") is the card's, or its file when it is too long for a message."""
     result = card.result
     if result is None:
         return []
     files = [] if result_text(card)[1] else [result.text_file]
-    if result.subtitles is not None:
-        files.append(result.subtitles)
+    if result.kind == "transcribe":
+        chosen = (result.made(f) for f in ("srt", "vtt") if f in card.job.result_formats)
+        files.extend(path for path in chosen if path is not None)
     return files
+
+
+def language_line(meta: Mapping[str, object]) -> str | None:
+    """Which language was heard and how, and the model: "Detected: German (94%) · base",
+    "Language: French (chosen) · base", "Translated from German to English · base". None
+    when meta.json does not say (results from before the runners said it)."""
+    code = meta.get("language")
+    if not isinstance(code, str) or not code:
+        return None
+    name = language_name(code) or code
+    model = meta.get("model")
+    tail = f" · {model}" if isinstance(model, str) and model else ""
+    if meta.get("task") == "translate":
+        return f"Translated from {name} to English{tail}"
+    probability = meta.get("language_probability")
+    if isinstance(probability, int | float) and not isinstance(probability, bool):
+        return f"Detected: {name} ({probability:.0%}){tail}"
+    return f"Language: {name} (chosen){tail}"
+
+
+def result_source(row: JobRow, meta: Mapping[str, object]) -> str:
+    """What the result is of: a media page's title (and uploader) when the runner read them,
+    else the source as the person knows it."""
+    title = meta.get("title")
+    if row.kind != "transcribe" or not isinstance(title, str) or not title.strip():
+        return source_label(row)
+    uploader = meta.get("uploader")
+    uploader = uploader.strip() if isinstance(uploader, str) else ""
+    by = f" — {short(uploader, 40)}" if uploader else ""
+    return f"{short(' '.join(title.split()), 80)}{by}"
 
 
 def fallback_lines(result: Result) -> list[str]:

@@ -19,6 +19,7 @@ from telegram.ext import (
 )
 
 from bot.errors import StateFull
+from bot.ledger import Prefs
 from bot.lifecycle import MAX_LINKS, Answer, FleetLook, JobService, Upload, find_links
 from bot.policy import JobRequest
 from bot.render import render_decision
@@ -190,7 +191,8 @@ def register_handlers(
                 budget = await budget_of()
         seen = {r.name: r for r in ledger.runners()}
         said = texts.status_text(fleet, ledger.unfinished(), _user(update), budget,
-                                 service.executor.name, seen, unreachable)  # fmt: skip
+                                 service.executor.name, seen, unreachable,
+                                 ledger.prefs(_user(update)))  # fmt: skip
         await reply(update, said)
 
     def _summarize(job_id: str, chat_id: int, message_id: int, user_id: int) -> str:
@@ -217,6 +219,50 @@ def register_handlers(
             job_id = latest.id
         await reply(update, _summarize(job_id, message.chat_id, message.message_id, _user(update)))
 
+    def _translate(job_id: str, chat_id: int, message_id: int, user_id: int) -> str:
+        earlier = intake.translatable(job_id, user_id)
+        if isinstance(earlier, Answer):
+            return texts.not_translatable(earlier, job_id)
+        row = intake.translate(earlier, chat_id=chat_id, message_id=message_id)
+        return texts.translation_again(earlier.id, row)
+
+    async def translate(update: Update, context: Context) -> None:
+        args = context.args or []
+        message = _message(update)
+        if len(args) > 1:
+            await reply(update, "Say which job: /translate <job id> (see /jobs).")
+            return
+        if args:
+            job_id = args[0]
+        else:
+            latest = intake.latest_translatable(_user(update))
+            if latest is None:
+                await reply(update, "There is no finished transcript to translate yet.")
+                return
+            job_id = latest.id
+        await reply(update, _translate(job_id, message.chat_id, message.message_id, _user(update)))
+
+    async def lang(update: Update, context: Context) -> None:
+        args, user_id = context.args or [], _user(update)
+        prefs = ledger.prefs(user_id)
+        chosen = texts.parse_language(args) if args else None
+        if chosen is not None:
+            ledger.set_prefs(user_id, Prefs(chosen or None, prefs.formats))
+        await reply(update, texts.lang_answer(args, chosen, prefs))
+
+    async def formats(update: Update, context: Context) -> None:
+        args, user_id = context.args or [], _user(update)
+        prefs = ledger.prefs(user_id)
+        if not args:
+            await reply(update, texts.formats_answer(prefs.formats, changed=False))
+            return
+        chosen = texts.parse_formats(args)
+        if isinstance(chosen, str):
+            await reply(update, chosen)
+            return
+        ledger.set_prefs(user_id, Prefs(prefs.language, chosen))
+        await reply(update, texts.formats_answer(chosen, changed=True))
+
     async def cancel(update: Update, context: Context) -> None:
         args = context.args or []
         if len(args) != 1:
@@ -237,6 +283,9 @@ def register_handlers(
         elif data.startswith("sum:") and isinstance(query.message, Message):
             # Keyed by the transcript's message: pressing twice makes one summary.
             answer = _summarize(data.split(":", 1)[1], query.message.chat_id,
+                                query.message.message_id, _user(update))  # fmt: skip
+        elif data.startswith("tr:") and isinstance(query.message, Message):
+            answer = _translate(data.split(":", 1)[1], query.message.chat_id,
                                 query.message.message_id, _user(update))  # fmt: skip
         else:
             answer = "That button is no longer in use."
@@ -266,6 +315,9 @@ def register_handlers(
         ("status", status),
         ("cancel", cancel),
         ("summarize", summarize),
+        ("translate", translate),
+        ("lang", lang),
+        ("formats", formats),
     ):
         app.add_handler(CommandHandler(name, callback))
     app.add_handler(MessageHandler(UPLOADS, upload))

@@ -161,10 +161,12 @@ class Messenger:
 def _markup(buttons: list[Button] | None) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
-    row = [
+    keys = [
         InlineKeyboardButton(label, url=target)
         if target.startswith("http")
         else InlineKeyboardButton(label, callback_data=target)
         for label, target in buttons
     ]
-    return InlineKeyboardMarkup([row])
+    # Two to a row: three in one ("Summarize", "Translate to English", "Open run") are cut
+    # short on a phone.
+    return InlineKeyboardMarkup([keys[i : i + 2] for i in range(0, len(keys), 2)])

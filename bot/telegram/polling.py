@@ -38,6 +38,9 @@ COMMANDS = [
     ("jobs", "your recent jobs"),
     ("cancel", "stop a job: /cancel <job>"),
     ("summarize", "summarize a transcript: /summarize [job]"),
+    ("translate", "translate a transcript to English: /translate [job]"),
+    ("lang", "your jobs' language: /lang auto or /lang de"),
+    ("formats", "what transcripts come as: /formats txt,srt,vtt"),
 ]
 ALLOWED_UPDATES = ["message", "callback_query"]
 # Telegram unreachable at start: try again after a pause doubling from the first to the

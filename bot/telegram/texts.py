@@ -8,30 +8,39 @@ import time
 import unicodedata
 
 from bot.fleet import Fleet
-from bot.ledger import JobRow, RunnerSeen
+from bot.languages import language_code, language_name
+from bot.ledger import JobRow, Prefs, RunnerSeen
 from bot.lifecycle import Answer
 from bot.policy import JobRequest, Policy, select
 from bot.telegram.card_texts import MAX_MESSAGE, clock, short, source_label
 from jobs.errors import RelayqError
 
 __all__ = [
+    "FORMATS",
     "HELP",
     "MAX_ANSWER",
     "MAX_MESSAGE",
     "cancel_answer",
+    "formats_answer",
     "github_down",
     "jobs_text",
+    "lang_answer",
     "link_refused",
     "no_room",
     "not_media",
     "not_summarizable",
+    "not_translatable",
+    "parse_formats",
+    "parse_language",
     "pin_refusal",
     "pinnable",
+    "prefs_line",
     "refusal",
     "route_blind",
     "route_usage",
     "status_text",
     "summary_again",
+    "translation_again",
     "unknown_command",
     "upload_name",
 ]
@@ -47,8 +56,13 @@ HELP = (
     "/pin mac|rpi4|pool — run your jobs there; /unpin — let the policy choose\n"
     "/jobs — your recent jobs\n"
     "/summarize [job] — a summary of a transcript (your latest, or that job's)\n"
+    "/translate [job] — a transcript translated to English (your latest, or that job's)\n"
+    "/lang auto|CODE — the language your jobs are in: detected, or de, fr, …\n"
+    "/formats txt,srt,vtt — what each transcript comes as\n"
     "/cancel <job> — stop a job"
 )
+FORMATS = ("txt", "srt", "vtt")
+_FORMATS_USAGE = "for example /formats txt,srt (any of txt, srt, vtt)"
 
 
 def refusal(user_id: int) -> str:
@@ -130,20 +144,84 @@ def pin_refusal(policy: Policy, name: str, kind: str = "transcribe") -> str | No
 
 def summary_again(transcript_id: str, summary: JobRow) -> str:
     """The answer to the Summarize button: the summary job it made, as it stands."""
-    if summary.state == "failed":
-        why = short(summary.detail.rstrip(". ") or "no reason recorded", 80)
+    return _made_again("summary", "/summarize", "Summarizing", transcript_id, summary)
+
+
+def translation_again(transcript_id: str, translation: JobRow) -> str:
+    """The answer to the Translate button and /translate: the job it made, as it stands."""
+    return _made_again("translation", "/translate", "Translating", transcript_id, translation)
+
+
+def _made_again(noun: str, command: str, doing: str, transcript_id: str, made: JobRow) -> str:
+    if made.state == "failed":
+        why = short(made.detail.rstrip(". ") or "no reason recorded", 80)
         return (
-            f"The summary of job {transcript_id} failed: {why}. "
-            f"Send /summarize {transcript_id} to try again."
+            f"The {noun} of job {transcript_id} failed: {why}. "
+            f"Send {command} {transcript_id} to try again."
         )
-    if summary.state == "cancelled":
+    if made.state == "cancelled":
         return (
-            f"The summary of job {transcript_id} was cancelled; "
-            f"send /summarize {transcript_id} to make another."
+            f"The {noun} of job {transcript_id} was cancelled; "
+            f"send {command} {transcript_id} to make another."
         )
-    if summary.text_delivered:
-        return f"The summary of job {transcript_id} is job {summary.id}, already in this chat."
-    return f"Summarizing job {transcript_id} as job {summary.id}."
+    if made.text_delivered:
+        return f"The {noun} of job {transcript_id} is job {made.id}, already in this chat."
+    return f"{doing} job {transcript_id} as job {made.id}."
+
+
+def parse_language(args: list[str]) -> str | None:
+    """/lang's argument as a code; "auto" as ""; None when it is not one (see lang_answer)."""
+    if len(args) != 1:
+        return None
+    if args[0].lower() == "auto":
+        return ""
+    return language_code(args[0])
+
+
+def lang_answer(args: list[str], chosen: str | None, prefs: Prefs) -> str:
+    """The answer to /lang: what is set now, or why `args` is not a language. `chosen` is
+    parse_language(args)."""
+    if not args:
+        return (f"Your language: {_language(prefs.language)}. Set it with /lang CODE (de, fr, "
+                "es, …), or /lang auto to detect it for each job.")  # fmt: skip
+    if chosen is None:
+        given = short(" ".join(args), 30)
+        return (f"/lang wants a language code such as de or fr, or auto; {given!r} is not a "
+                "language Whisper knows.")  # fmt: skip
+    if not chosen:
+        return "Language: auto — each new job's language is detected."
+    return (f"Language: {_language(chosen)} — your new jobs are transcribed as "
+            f"{language_name(chosen)}. /lang auto to detect it again.")  # fmt: skip
+
+
+def parse_formats(args: list[str]) -> tuple[str, ...] | str:
+    """/formats' argument ("txt,srt", "srt vtt") as the formats in their usual order, or the
+    sentence saying what was wrong."""
+    said = [part.strip().lower().lstrip(".") for part in " ".join(args).replace(",", " ").split()]
+    if not said:
+        return f"/formats needs at least one format; {_FORMATS_USAGE}."
+    wrong = [part for part in said if part not in FORMATS]
+    if wrong:
+        return f"/formats takes txt, srt and vtt, not {short(wrong[0], 20)!r}; {_FORMATS_USAGE}."
+    return tuple(f for f in FORMATS if f in said)
+
+
+def formats_answer(formats: tuple[str, ...], changed: bool) -> str:
+    listed = ", ".join(formats)
+    if not changed:
+        return f"Your transcripts come as: {listed}. Choose with /formats, {_FORMATS_USAGE}."
+    return f"Your new transcripts come as: {listed}."
+
+
+def prefs_line(prefs: Prefs) -> str:
+    """/status: the person's defaults for new jobs."""
+    return f"Your defaults: language {_language(prefs.language)} · files {', '.join(prefs.formats)}"
+
+
+def _language(code: str | None) -> str:
+    if not code:
+        return "auto (detected)"
+    return f"{language_name(code) or code} ({code})"
 
 
 def jobs_text(rows: list[JobRow]) -> str:
@@ -152,7 +230,7 @@ def jobs_text(rows: list[JobRow]) -> str:
     lines = ["Your recent jobs:"]
     for row in rows:
         when = time.strftime("%m-%d %H:%M", time.localtime(row.created_at))
-        what = source_label(row, 40)
+        what = source_label(row, 40) + (" (translation)" if row.task == "translate" else "")
         lines.append(f"{row.id} · {when} · {row.target or '-'} · {row.state} · {what}")
     return "\n".join(lines)
 
@@ -165,6 +243,7 @@ def status_text(
     executor: str,
     seen: dict[str, RunnerSeen] | None = None,
     unreachable: str | None = None,
+    prefs: Prefs | None = None,
 ) -> str:
     """/status: the runners, the queue per target (everyone's), your own active jobs.
 
@@ -199,6 +278,7 @@ def status_text(
     lines.append("Queue: " + (", ".join(f"{t}: {n}" for t, n in sorted(queue.items())) or "empty"))
     mine = [f"{r.id} ({r.state})" for r in unfinished if r.user_id == user_id]
     lines.append("Your active jobs: " + (", ".join(mine) or "none"))
+    lines.append(prefs_line(prefs or Prefs()))
     if budget is not None:
         lines.append(f"GitHub API budget: {budget[0]} of {budget[1]} left this hour")
     return "\n".join(lines)
@@ -235,6 +315,17 @@ def not_summarizable(answer: Answer, job_id: str) -> str:
     if answer is Answer.NO_SPEECH:
         return f"Job {job_id} found no speech, so there is nothing to summarize."
     return f"Job {job_id} is not a delivered transcript; summarize one that is done."
+
+
+def not_translatable(answer: Answer, job_id: str) -> str:
+    """Why job `job_id` cannot be translated to English."""
+    if answer is Answer.NO_SUCH_JOB:
+        return _no_such_job(job_id)
+    if answer is Answer.NO_SPEECH:
+        return f"Job {job_id} found no speech, so there is nothing to translate."
+    if answer is Answer.ENGLISH:
+        return f"Job {job_id} is already in English; there is nothing to translate."
+    return f"Job {job_id} is not a delivered transcript; translate one that is done."
 
 
 def link_refused(why: str) -> str:

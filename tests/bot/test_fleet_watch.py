@@ -145,4 +145,5 @@ def test_status_without_github_says_so_and_shows_the_runners_as_last_seen(
         "• pi4: online since at least 13:52",
         "Queue: mac: 1",
         "Your active jobs: j0 (dispatched)",
+        "Your defaults: language auto (detected) · files txt, srt",
     ]

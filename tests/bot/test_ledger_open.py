@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ledger import Ledger, LedgerUnwritable
+from bot.ledger import Ledger, LedgerUnwritable, Prefs
 
 
 def test_a_state_folder_that_is_a_file_is_refused_with_what_to_do(tmp_path: Path) -> None:
@@ -58,5 +58,27 @@ def test_a_ledger_from_an_earlier_version_opens_with_its_jobs(tmp_path: Path) ->
             1,
             0,
         )
+        # An old job detected nothing, transcribed, and sends the default files.
+        assert (row.language, row.task, row.result_formats, row.heard) == (
+            None,
+            "transcribe",
+            ("txt", "srt"),
+            None,
+        )
+        assert ledger.prefs(1) == Prefs()  # the prefs table is made on opening
     finally:
         ledger.close()
+
+
+def test_a_persons_defaults_are_kept_and_changed() -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger = Ledger(Path(tmp) / "ledger.sqlite3")
+        try:
+            ledger.set_prefs(3, Prefs("de", ("srt", "vtt")))
+            ledger.set_prefs(3, Prefs(None, ledger.prefs(3).formats))
+            assert ledger.prefs(3) == Prefs(None, ("srt", "vtt"))
+            assert ledger.prefs(4) == Prefs()
+        finally:
+            ledger.close()

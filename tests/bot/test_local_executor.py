@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.executors.base import JobSpec, JobState, Phase
+from bot.executors.base import JobSpec, JobState, Phase, Refusal
 from bot.executors.local import LocalExecutor, read_job_states
 
 # A stand-in runner entry with the same calling convention as jobs/transcribe.sh
@@ -272,3 +272,79 @@ async def test_the_users_name_for_the_source_is_what_every_step_and_failure_says
     assert bad[-1].detail.startswith("notes.mp3 is not audio we can read")
     said = " ".join(s.detail for s in good + bad)
     assert "F1.bin" not in said and "F6.bin" not in said and str(tmp_path) not in said
+
+
+@pytest.mark.parametrize(
+    ("language", "task", "expected"),
+    [
+        (None, "transcribe", ["--out", "OUT", "--", "src"]),
+        ("de", "transcribe", ["--out", "OUT", "--language", "de", "--", "src"]),
+        ("de", "translate", ["--out", "OUT", "--language", "de", "--task", "translate", "--",
+                             "src"]),
+        (None, "translate", ["--out", "OUT", "--task", "translate", "--", "src"]),
+    ],
+)  # fmt: skip
+async def test_the_jobs_language_and_task_are_on_its_command_line(
+    tmp_path: Path, language: str | None, task: str, expected: list[str]
+) -> None:
+    entry = tmp_path / "argv.sh"
+    entry.write_text('#!/usr/bin/env bash\nmkdir -p "$2"; printf "%s\\n" "$@" > "$2/argv"\n')
+    ex = LocalExecutor(tmp_path / "j", env=dict(os.environ), entry=entry)
+    try:
+        await ex.submit(JobSpec("a1", "transcribe", "src", "mac", "w.yml", language=language,
+                                task=task))  # fmt: skip
+        final = (await asyncio.wait_for(collect(ex, "a1"), 10))[-1]
+    finally:
+        await ex.close()
+    assert final.result_dir is not None
+    out = str(final.result_dir)
+    argv = (final.result_dir / "argv").read_text().splitlines()
+    assert [a.replace(out, "OUT") for a in argv] == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, ["--out", "OUT", "--", "src"]),
+        ({"RELAYQ_JOB_TASK": "transcribe"}, ["--out", "OUT", "--", "src"]),
+        ({"RELAYQ_JOB_TASK": "translate", "RELAYQ_JOB_LANGUAGE": "fr"},
+         ["--out", "OUT", "--language", "fr", "--task", "translate", "--", "src"]),
+    ],
+)  # fmt: skip
+def test_the_workflows_job_step_passes_the_task_on_as_one_argument(
+    tmp_path: Path, env: dict[str, str], expected: list[str]
+) -> None:
+    """jobs/run_job.sh, as the workflow runs it: the inputs arrive in the environment."""
+    import subprocess
+
+    import jobs
+
+    here = tmp_path / "jobs"
+    here.mkdir()
+    (here / "run_job.sh").write_text((Path(jobs.__file__).parent / "run_job.sh").read_text())
+    (here / "transcribe.sh").write_text('printf "%s\\n" "$@" > "$RELAYQ_TEST_ARGV"\n')
+    out = tmp_path / "out"
+    base = {"PATH": os.environ["PATH"], "RELAYQ_SOURCE": "src", "RELAYQ_OUT": str(out),
+            "RELAYQ_TEST_ARGV": str(tmp_path / "argv")}  # fmt: skip
+    subprocess.run(["bash", str(here / "run_job.sh")], env={**base, **env}, check=True)
+    argv = (tmp_path / "argv").read_text().splitlines()
+    assert [a.replace(str(out), "OUT") for a in argv] == expected
+
+
+async def test_a_job_the_runner_refused_as_too_long_ends_with_its_refusal(tmp_path: Path) -> None:
+    entry = tmp_path / "long.sh"
+    entry.write_text(
+        '#!/usr/bin/env bash\nmkdir -p "$2"\n'
+        'echo \'{"reason": "too_long", "duration_s": 10920, "max_duration_s": 7200}\''
+        ' > "$2/refusal.json"\n'
+        'echo "relayq: the recording is 182 min long; this runner takes up to 120 min" >&2\n'
+        "exit 10\n"
+    )
+    ex = LocalExecutor(tmp_path / "j", env=dict(os.environ), entry=entry)
+    try:
+        await ex.submit(spec("r1", "long"))
+        final = (await asyncio.wait_for(collect(ex, "r1"), 10))[-1]
+    finally:
+        await ex.close()
+    assert (final.phase, final.exit_code) == (Phase.FAILED, 10)
+    assert final.refusal == Refusal("too_long", 10920.0, 7200.0)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.executors.base import JobSpec, JobState, Phase
+from bot.executors.base import JobSpec, JobState, Phase, Refusal
 from bot.executors.github import GitHubActionsExecutor
 from jobs.quality import wer
 from tests.e2e.conftest import FAST, MAC, PI4, TOKEN, executor_for, job_env
@@ -647,3 +647,66 @@ async def test_a_workflow_that_does_not_declare_name_gets_the_job_without_it(
         assert [h.status for h in gh.dispatches()] == [422, 200, 200]
         assert all("name" not in r.inputs for r in gh.runs()) and len(gh.runs()) == 2
         assert (await follow(ex, "req-old-1"))[-1].phase is Phase.SUCCEEDED
+
+
+async def test_a_translation_sends_its_task_and_language_and_a_transcription_sends_no_task(
+    synthetic: GitHubEmulator, tmp_path: Path
+) -> None:
+    """The workflows declare `task` (default transcribe): a translation says so, with the
+    language it was heard in; a plain transcription leaves `task` out, so a ref whose
+    workflows predate the input still takes it."""
+    ex = executor_for(synthetic, tmp_path)
+    translate = JobSpec(job_id="req-tr", kind="transcribe", source="https://example.org/a.ogg",
+                        target="mac", workflow="transcribe_mac.yml",
+                        labels=("self-hosted", "macmini"), language="de", task="translate")  # fmt: skip
+    await ex.submit(translate)
+    await ex.submit(spec("req-plain", "https://example.org/b.ogg"))
+    finals = [(await follow(ex, j))[-1] for j in ("req-tr", "req-plain")]
+    assert [f.phase for f in finals] == [Phase.SUCCEEDED] * 2
+    inputs = {r.inputs["request_id"]: r.inputs for r in synthetic.runs()}
+    assert (inputs["req-tr"]["task"], inputs["req-tr"]["language"]) == ("translate", "de")
+    assert "task" not in inputs["req-plain"] and inputs["req-plain"]["language"] == ""
+
+
+async def test_a_run_the_runner_refused_as_too_long_ends_with_its_refusal(tmp_path: Path) -> None:
+    """The job step fails with exit 10 and leaves refusal.json (and its sentence, error.txt)
+    in the results it uploads: the watcher hands both on, for the bot to route it again."""
+
+    def refuse(inputs: dict[str, str], folder: Path) -> bool:
+        (folder / "refusal.json").write_text(
+            '{"reason": "too_long", "duration_s": 10920, "max_duration_s": 7200}'
+        )
+        (folder / "error.txt").write_text(
+            "relayq: the page says 3 h 2 min; this runner takes 2 h\n"
+        )
+        return False
+
+    with GitHubEmulator(tmp_path / "gh", synthetic_run_s=1.0, synthetic_results=refuse) as gh:
+        gh.add_runner("pi4", PI4, os="Linux")
+        ex = executor_for(gh, tmp_path)
+        await ex.submit(spec("req-long", "https://example.org/long", "transcribe_rpi.yml",
+                             ("self-hosted", "rpi4")))  # fmt: skip
+        final = (await follow(ex, "req-long"))[-1]
+    assert final.phase is Phase.FAILED
+    assert final.detail == "the page says 3 h 2 min; this runner takes 2 h"
+    assert final.refusal == Refusal("too_long", 10920.0, 7200.0)
+
+
+async def test_the_task_input_reaches_the_runners_command_line_as_one_argument(
+    emulator: GitHubEmulator, tmp_path: Path, speech_ogg: Path
+) -> None:
+    """Through act and the real workflows: the `task` input goes by `env:` to jobs/run_job.sh
+    and on to `relayq transcribe --task` as one argument, so a hostile value is only refused
+    by the CLI, in its own words, and runs nothing."""
+    emulator.add_runner("mac-mini", MAC, os="macOS")
+    ex = executor_for(emulator, tmp_path)
+    hostile = "translate$(touch /tmp/relayq-pwned-9)"
+    await ex.submit(JobSpec(job_id="req-task", kind="transcribe", source=str(speech_ogg),
+                            target="mac", workflow="transcribe_mac.yml",
+                            labels=("self-hosted", "macmini"), task=hostile))  # fmt: skip
+    final = (await follow(ex, "req-task"))[-1]
+    assert final.phase is Phase.FAILED
+    assert final.detail.startswith(f"argument --task: invalid choice: '{hostile}'")
+    assert not Path("/tmp/relayq-pwned-9").exists()
+    (run,) = emulator.runs()
+    assert run.inputs["task"] == hostile

@@ -396,6 +396,10 @@ async def test_the_summarize_button_sends_back_a_summary(
                 lambda: next((s for s in tg.to_chat(OWNER) if "(summary)" in s.text), None),
                 120,
             )
+            # The card is shown before the ledger records it (D14): stopped in between, the
+            # summary would be shown again after a restart, so wait for the record.
+            ledger = Ledger(settings.state_dir / "ledger.sqlite3")
+            await wait_for(tg, lambda: [r.state for r in ledger.all_jobs()] == ["delivered"] * 2)
         finally:
             stop.set()
             await asyncio.wait_for(task, 60)

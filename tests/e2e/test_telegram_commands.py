@@ -65,6 +65,7 @@ async def test_status_and_route_say_github_is_not_answering_and_status_shows_the
         "Executor: github",
         "Queue: empty",
         "Your active jobs: none",
+        "Your defaults: language auto (detected) · files txt, srt",
     ]
     # /route still answers with the policy's choice, and says the runners could not be seen.
     assert route.text.startswith(texts.route_blind("GitHub is not answering") + "\n\n")
@@ -253,3 +254,70 @@ async def test_a_link_to_an_internal_address_is_refused_at_once_with_the_runners
     assert route.text == sent.text == said[0].upper() + said[1:] + "."
     assert "2130706433 resolves to 127.0.0.1, which is a loopback address" in second[0].text  # type: ignore[index]
     assert Ledger(settings.state_dir / "ledger.sqlite3").all_jobs() == []  # nothing ran
+
+
+async def test_lang_and_formats_are_kept_per_person_shown_in_status_and_bad_ones_explained(
+    harness: Harness,
+) -> None:
+    tg = harness.tg
+    assert (await answer_to(tg, "/lang xx")).text == (
+        "/lang wants a language code such as de or fr, or auto; 'xx' is not a language "
+        "Whisper knows."
+    )
+    assert (await answer_to(tg, "/formats pdf")).text == (
+        "/formats takes txt, srt and vtt, not 'pdf'; for example /formats txt,srt (any of txt, "
+        "srt, vtt)."
+    )
+    assert (await answer_to(tg, "/lang de")).text.startswith("Language: German (de) — ")
+    assert (await answer_to(tg, "/formats srt,vtt")).text == (
+        "Your new transcripts come as: srt, vtt."
+    )
+    status = await answer_to(tg, "/status")
+    assert "Your defaults: language German (de) · files srt, vtt" in status.text.splitlines()
+    assert (await answer_to(tg, "/lang auto")).text == (
+        "Language: auto — each new job's language is detected."
+    )
+    prefs = Ledger(harness.settings.state_dir / "ledger.sqlite3").prefs(OWNER)
+    assert (prefs.language, prefs.formats) == (None, ("srt", "vtt"))
+
+
+async def test_translate_runs_the_same_source_again_as_a_translation_with_the_chosen_files(
+    harness: Harness,
+) -> None:
+    """The plumbing end to end: /translate makes a job of task translate on the transcript's
+    source, the local executor runs `relayq transcribe --task translate`, and the result comes
+    with the files /formats chose. (Whether the words are English is the runner's part.)"""
+    import json
+
+    tg = harness.tg
+    assert (await answer_to(tg, "/translate")).text == (
+        "There is no finished transcript to translate yet."
+    )
+    tg.user_sends(OWNER, f"{harness.base_url}/talk.ogg")
+    await wait_for(tg, lambda: [s for s in tg.to_chat(OWNER) if s.document])  # delivered
+    assert (await answer_to(tg, "/formats txt,srt,vtt")).text.endswith("txt, srt, vtt.")
+    said = await answer_to(tg, "/translate")
+    ledger = Ledger(harness.settings.state_dir / "ledger.sqlite3")
+    first, translation = ledger.all_jobs()
+    assert said.text == f"Translating job {first.id} as job {translation.id}."
+    done = await wait_for(
+        tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith(
+            f"✅ job {translation.id} done (translation)")), None), 180,
+    )  # fmt: skip
+
+    def replies() -> list[str]:
+        return [s.document[0] for s in tg.to_chat(OWNER)
+                if s.document and s.reply_to == done.message_id]  # type: ignore[attr-defined]  # fmt: skip
+
+    files = await wait_for(tg, lambda: len(replies()) >= 2 and replies())
+    assert files == ["transcript.srt", "transcript.vtt"]
+    row = ledger.get(translation.id)
+    assert (row.task, row.source, row.result_formats) == ("translate", first.source,
+                                                          ("txt", "srt", "vtt"))  # fmt: skip
+    spec = json.loads(
+        (harness.settings.state_dir / "local-jobs" / row.id / "spec.json").read_text()
+    )
+    assert spec["task"] == "translate"
+    assert (await answer_to(tg, f"/translate {row.id}")).text == (
+        f"Job {row.id} is already in English; there is nothing to translate."
+    )

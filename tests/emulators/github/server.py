@@ -63,7 +63,9 @@ class GitHubEmulator:
                  job_env: dict[str, str] | None = None, synthetic_run_s: float | None = None,
                  groups: bool = True, listing_lag_s: float = 0.0,
                  refuses_run_details: bool | None = None,
-                 declared_inputs: dict[str, set[str]] | None = None) -> None:  # fmt: skip
+                 declared_inputs: dict[str, set[str]] | None = None,
+                 synthetic_results: Callable[[dict[str, str], Path], bool] | None = None,
+                 ) -> None:  # fmt: skip
         self.work_dir = work_dir
         # "github" (dispatch answers 200 with run details) or "ghes" (GitHub Enterprise Server:
         # no queue: max, and it refuses `return_run_details`, so its dispatches answer 204).
@@ -86,6 +88,9 @@ class GitHubEmulator:
         # For budget benchmarks: runs that take this long and skip act (no model, no CPU),
         # and optionally no concurrency groups (many runs at once).
         self.synthetic_run_s = synthetic_run_s
+        # What a synthetic run leaves in its results, given its inputs; True: it succeeded
+        # (default: the five result files, and success).
+        self.synthetic_results = synthetic_results
         self.groups = groups
         self.clock = Clock()
         self.model = Model(self.clock, honour_queue_max=(mode == "github"))
@@ -209,6 +214,9 @@ class GitHubEmulator:
             self.model.step_event(run, name, "success")
         folder = run.artifact_dir / f"relayq-{run.inputs.get('request_id', '')}"
         folder.mkdir(parents=True, exist_ok=True)
+        if self.synthetic_results is not None:
+            self._finish(run, self.synthetic_results(dict(run.inputs), folder))
+            return
         for name in (
             "transcript.txt",
             "transcript.srt",
