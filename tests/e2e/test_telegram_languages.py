@@ -7,12 +7,14 @@ one translation job whose result says it was translated."""
 from __future__ import annotations
 
 import json
+import re
 import stat
 from pathlib import Path
 
 import pytest
 
 from bot.ledger import Ledger
+from jobs.quality import normalize_words, wer
 from tests.e2e.test_telegram_bot import OWNER, TOKEN, bot_settings, running, wait_for
 from tests.emulators.telegram import BotApiEmulator
 
@@ -110,3 +112,34 @@ async def test_a_recording_too_long_for_this_machine_fails_with_one_sentence_nam
     )
     (row,) = Ledger(settings.state_dir / "ledger.sqlite3").all_jobs()
     assert (row.state, row.duration_min) == ("failed", 182.0)
+
+
+async def test_german_speech_is_detected_and_translated_by_the_real_models_from_the_chat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner for real (local executor, relayq transcribe, the bundled models): German
+    speech is told apart and transcribed with base, and its Translate button brings English."""
+    from tests import speech
+    from tests.jobs.httpserver import body, serve
+
+    wav = speech.speak("de", tmp_path)
+    monkeypatch.setenv("RELAYQ_ALLOW_PRIVATE_URLS", "127.0.0.1/32")
+    monkeypatch.setenv("RELAYQ_STATE_DIR", str(tmp_path / "state"))
+    with BotApiEmulator(TOKEN) as tg, serve({"/rede.wav": body(wav.read_bytes())}) as (base, _):
+        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local")
+        async with running(settings):
+            tg.user_sends(OWNER, f"{base}/rede.wav")
+            done = await wait_for(tg, lambda: next((s for s in tg.to_chat(OWNER)
+                                                    if s.text.startswith("✅")), None), 180)  # fmt: skip
+            keys = [k for row in done.reply_markup["inline_keyboard"] for k in row]  # type: ignore[attr-defined]
+            assert [k["text"] for k in keys] == ["Summarize", "Translate to English"]
+            tg.user_presses(OWNER, done, keys[1]["callback_data"])  # type: ignore[arg-type]
+            translated = await wait_for(tg, lambda: next((s for s in tg.to_chat(OWNER)
+                                                          if "(translation)" in s.text), None), 180)  # fmt: skip
+    assert re.search(r"\nDetected: German \(\d+%\) · base\n", done.text)  # type: ignore[attr-defined]
+    german = done.text.split("\n\n", 1)[1]  # type: ignore[attr-defined]
+    assert wer(speech.text("de"), german) <= 0.35
+    assert "\nTranslated from German to English · base\n" in translated.text  # type: ignore[attr-defined]
+    english = set(normalize_words(translated.text.split("\n\n", 1)[1]))  # type: ignore[attr-defined]
+    assert {"good", "morning", "weather", "berlin"} <= english
+    assert not english & {"guten", "morgen", "wetter", "und", "wochenende"}
