@@ -87,6 +87,7 @@ bench: $(VENV)/.dev system-deps
 	$(BIN)/python bench/languages.py
 	$(BIN)/python bench/github_budget.py
 	$(BIN)/python bench/bot_load.py
+	$(BIN)/python bench/media_page.py
 
 clean:
 	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache bench/.cache

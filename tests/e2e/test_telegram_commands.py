@@ -293,31 +293,37 @@ async def test_translate_runs_the_same_source_again_as_a_translation_with_the_ch
     assert (await answer_to(tg, "/translate")).text == (
         "There is no finished transcript to translate yet."
     )
-    tg.user_sends(OWNER, f"{harness.base_url}/talk.ogg")
-    await wait_for(tg, lambda: [s for s in tg.to_chat(OWNER) if s.document])  # delivered
-    assert (await answer_to(tg, "/formats txt,srt,vtt")).text.endswith("txt, srt, vtt.")
-    said = await answer_to(tg, "/translate")
-    ledger = Ledger(harness.settings.state_dir / "ledger.sqlite3")
-    first, translation = ledger.all_jobs()
-    assert said.text == f"Translating job {first.id} as job {translation.id}."
-    done = await wait_for(
-        tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith(
-            f"✅ job {translation.id} done (translation)")), None), 180,
-    )  # fmt: skip
+    from tests import speech
+    from tests.jobs.httpserver import body, serve
 
-    def replies() -> list[str]:
-        return [s.document[0] for s in tg.to_chat(OWNER)
-                if s.document and s.reply_to == done.message_id]  # type: ignore[attr-defined]  # fmt: skip
+    folder = harness.settings.state_dir.parent
+    german = speech.speak("de", folder)  # English would be refused: it is already English
+    with serve({"/rede.wav": body(german.read_bytes())}) as (base, _):
+        tg.user_sends(OWNER, f"{base}/rede.wav")
+        await wait_for(tg, lambda: [s for s in tg.to_chat(OWNER) if s.document], 120)
+        assert (await answer_to(tg, "/formats txt,srt,vtt")).text.endswith("txt, srt, vtt.")
+        said = await answer_to(tg, "/translate")
+        ledger = Ledger(harness.settings.state_dir / "ledger.sqlite3")
+        first, translation = ledger.all_jobs()
+        assert said.text == f"Translating job {first.id} as job {translation.id}."
+        done = await wait_for(
+            tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith(
+                f"✅ job {translation.id} done (translation)")), None), 180,
+        )  # fmt: skip
 
-    files = await wait_for(tg, lambda: len(replies()) >= 2 and replies())
-    assert files == ["transcript.srt", "transcript.vtt"]
-    row = ledger.get(translation.id)
-    assert (row.task, row.source, row.result_formats) == ("translate", first.source,
-                                                          ("txt", "srt", "vtt"))  # fmt: skip
-    spec = json.loads(
-        (harness.settings.state_dir / "local-jobs" / row.id / "spec.json").read_text()
-    )
-    assert spec["task"] == "translate"
-    assert (await answer_to(tg, f"/translate {row.id}")).text == (
-        f"Job {row.id} is already in English; there is nothing to translate."
-    )
+        def replies() -> list[str]:
+            return [s.document[0] for s in tg.to_chat(OWNER)
+                    if s.document and s.reply_to == done.message_id]  # type: ignore[attr-defined]  # fmt: skip
+
+        files = await wait_for(tg, lambda: len(replies()) >= 2 and replies())
+        assert files == ["transcript.srt", "transcript.vtt"]
+        row = ledger.get(translation.id)
+        assert (row.task, row.source, row.result_formats) == ("translate", first.source,
+                                                              ("txt", "srt", "vtt"))  # fmt: skip
+        spec = json.loads(
+            (harness.settings.state_dir / "local-jobs" / row.id / "spec.json").read_text()
+        )
+        assert spec["task"] == "translate"
+        assert (await answer_to(tg, f"/translate {row.id}")).text == (
+            f"Job {row.id} is already in English; there is nothing to translate."
+        )
