@@ -4,15 +4,18 @@ the GitHub emulator (synthetic runs: what is tested is the dispatch)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.executors.base import JobSpec, Phase
-from tests.e2e.conftest import MAC, executor_for
+from jobs.quality import wer
+from tests.e2e.conftest import MAC, executor_for, job_env
 from tests.e2e.test_github_executor import follow, spec
 from tests.emulators.github import GitHubEmulator
+from tests.jobs.httpserver import body, redirect, serve
 
 pytestmark = pytest.mark.slow
 
@@ -61,3 +64,33 @@ async def test_a_workflow_that_declares_the_name_but_not_the_limit_keeps_the_nam
         assert [h.status for h in gh.dispatches()] == [422, 200, 200]
         assert [r.inputs.get("name") for r in gh.runs()] == ["talk.webm", "call.ogg"]
         assert all("max_duration_min" not in r.inputs for r in gh.runs())
+
+
+# -- through act and the real workflows ----------------------------------------------------------
+
+
+async def test_a_redirected_media_page_is_transcribed_by_the_real_workflow(
+    tmp_path: Path, speech_ogg: Path, speech_text: str, cached_transcripts: Path
+) -> None:
+    """A link that redirects to a page with <audio> and og:title: the runner resolves it with
+    yt-dlp, within the target's limit sent as the input, and meta.json names the page."""
+    page = (
+        b'<!DOCTYPE html><html><head><meta property="og:title" content="A talk about things">'
+        b'</head><body><audio src="/media/talk.ogg"></audio></body></html>'
+    )
+    routes = {"/go": redirect("/episode/7"), "/episode/7": body(page, "text/html; charset=utf-8"),
+              "/media/talk.ogg": body(speech_ogg.read_bytes())}  # fmt: skip
+    env = {**job_env(tmp_path), "RELAYQ_CACHE_DIR": str(cached_transcripts)}
+    with serve(routes) as (base, _), GitHubEmulator(tmp_path / "gh", job_env=env) as gh:
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        ex = executor_for(gh, tmp_path)
+        await ex.submit(replace(spec("req-page", f"{base}/go"), max_duration_min=600.0))
+        final = (await follow(ex, "req-page"))[-1]
+        (run,) = gh.runs()
+    assert final.phase is Phase.SUCCEEDED, final.detail
+    assert run.inputs["max_duration_min"] == "600"
+    assert final.result_dir is not None
+    assert wer(speech_text, (final.result_dir / "transcript.txt").read_text()) <= 0.25
+    meta = json.loads((final.result_dir / "meta.json").read_text())
+    assert meta["title"] == "A talk about things"
+    assert meta["page_url"] == f"{base}/episode/7" or meta["page_url"] == f"{base}/go"
