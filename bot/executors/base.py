@@ -50,6 +50,9 @@ class JobSpec:
     # What the user calls the source ("meeting.m4a", "your voice message"): the runner says
     # this in its step lines and sentences, never a file name of the bot's or its own.
     name: str = ""
+    # The target's longest recording, in minutes (the policy's max_duration_min): the runner
+    # refuses a longer one before downloading it. None: no limit is passed.
+    max_duration_min: float | None = None
 
 
 @dataclass(frozen=True)

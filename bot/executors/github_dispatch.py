@@ -33,7 +33,12 @@ from bot.executors.github_calls import (
 )
 from jobs.errors import ConfigError
 
-__all__ = ["Dispatcher", "GitHubJob"]
+__all__ = ["OPTIONAL", "Dispatcher", "GitHubJob"]
+
+# Inputs a job can do without: a workflow that does not declare one (another ref, a summarize
+# workflow) gets the dispatch without it. Every other input is the job, and a refusal of it
+# is said to the owner.
+OPTIONAL = frozenset({"name", "max_duration_min"})
 
 
 @dataclass
@@ -66,9 +71,10 @@ class Dispatcher:
         # and older API versions refuse the key (422): from then on the run is found by its
         # request id, and the key is not offered again by this executor (the bot's one).
         self._run_details = True
-        # Workflows that do not declare the optional `name` input (a summarize workflow, or a
-        # ref older than the input): GitHub refuses an undeclared input, so it is left out.
-        self._without_name: set[str] = set()
+        # The optional inputs (OPTIONAL) each workflow turned out not to declare (a summarize
+        # workflow, or a ref older than the input): GitHub refuses an undeclared input, so
+        # from then on it is left out of that workflow's dispatches.
+        self._undeclared: dict[str, set[str]] = {}
 
     # -- taking a job up -------------------------------------------------------------------------
 
@@ -134,8 +140,9 @@ class Dispatcher:
                     self._run_details = False  # refused as invalid, so it made no run
                     self._journal.put(spec.job_id, mark)
                     continue
-                if spec.name and _refuses_name(exc) and spec.workflow not in self._without_name:
-                    self._without_name.add(spec.workflow)  # the name is a nicety, not the job
+                if refused := self._refused_optional(spec.workflow, exc):
+                    # Niceties and hints, not the job: sent again without them.
+                    self._undeclared.setdefault(spec.workflow, set()).update(refused)
                     self._journal.put(spec.job_id, mark)
                     continue
                 if not passing(exc):
@@ -163,13 +170,29 @@ class Dispatcher:
     def _inputs(self, spec: JobSpec) -> dict[str, str]:
         inputs = {"source": spec.source, "request_id": spec.job_id, "backend": spec.backend,
                   "model": spec.model or "", "language": spec.language or ""}  # fmt: skip
-        if spec.name and spec.workflow not in self._without_name:
+        undeclared = self._undeclared.get(spec.workflow, set())
+        if spec.name and "name" not in undeclared:
             inputs["name"] = spec.name  # what the user calls the source, for the runner's lines
+        if spec.max_duration_min is not None and "max_duration_min" not in undeclared:
+            # The target's longest recording: the runner refuses a longer one before it is
+            # downloaded (exit 10, refusal.json), and the bot routes it once more.
+            inputs["max_duration_min"] = f"{spec.max_duration_min:g}"
         if spec.task != "transcribe":
             # Only when it is not the default, so that a ref whose workflows predate the input
             # still takes transcriptions; such a ref refuses a translation, and says so.
             inputs["task"] = spec.task
         return inputs
+
+    def _refused_optional(self, workflow: str, exc: GithubException) -> set[str]:
+        """The optional inputs GitHub refused as undeclared, when those are all it refused
+        and none was refused before (so a workflow is never sent the same one twice); empty
+        when the refusal is of anything else, which is the job's own problem."""
+        unexpected = _unexpected_inputs(exc)
+        if not unexpected or not unexpected <= OPTIONAL:
+            return set()
+        if unexpected & self._undeclared.get(workflow, set()):
+            return set()
+        return unexpected
 
     def _post(self, workflow: Workflow, inputs: dict[str, str]) -> WorkflowRun | None:
         """The POST itself: the new run, or None when GitHub answers 204 without details."""
@@ -248,14 +271,16 @@ def _refuses_run_details(exc: GithubException) -> bool:
     return exc.status == 422 and "return_run_details" in message(exc)
 
 
-def _refuses_name(exc: GithubException) -> bool:
-    """GitHub's answer to an input the workflow does not declare, when it is only `name`:
-    422 `Unexpected inputs provided: ["name"]`."""
+def _unexpected_inputs(exc: GithubException) -> set[str]:
+    """The inputs GitHub says the workflow does not declare: 422 `Unexpected inputs
+    provided: ["name", "max_duration_min"]`; empty for any other answer."""
     said = message(exc)
     if exc.status != 422 or not said.startswith("Unexpected inputs provided:"):
-        return False
+        return set()
     try:
         unexpected = json.loads(said.split(":", 1)[1])
     except ValueError:
-        return False
-    return bool(unexpected == ["name"])
+        return set()
+    if not isinstance(unexpected, list) or not all(isinstance(i, str) for i in unexpected):
+        return set()
+    return set(unexpected)

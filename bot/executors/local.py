@@ -217,6 +217,8 @@ class LocalExecutor:
                 argv += ["--task", spec.task]
             if spec.name:  # the user's name for the source, said instead of our file's
                 argv += ["--name", spec.name]
+            if spec.max_duration_min is not None:  # the lifecycle passes none (driving.py)
+                argv += ["--max-duration-min", f"{spec.max_duration_min:g}"]
             # After `--` the source is only ever a source, even if it starts with a dash.
             argv += ["--", spec.source]
         else:

@@ -262,7 +262,19 @@ class Driver:
         assert row.target is not None and row.workflow is not None
         return JobSpec(job_id=row.id, kind=row.kind, source=source, target=row.target,
                        workflow=row.workflow, labels=tuple(labels), language=row.language,
-                       task=row.task, name=row.source_name or "")  # fmt: skip
+                       task=row.task, name=row.source_name or "",
+                       max_duration_min=self._longest(row))  # fmt: skip
+
+    def _longest(self, row: JobRow) -> float | None:
+        """The target's longest recording, for its runner to refuse a longer one before the
+        download (and the job to be routed once more). None for the local executor: it runs
+        every job on this machine, whose limit the policy's targets do not describe, and it
+        has no other machine to send a refused job to — a job too long for it fails at once
+        (rerouting.py), so a limit here would only refuse what this machine could do."""
+        target = self._policy.targets.get(row.target or "")
+        if self._local or row.kind != "transcribe" or target is None:
+            return None
+        return target.capabilities.max_duration_min
 
     async def _source(self, row: JobRow) -> str:
         """What the job fetches: a link as it is; an upload (`tg:<file_id>`) as it is for a

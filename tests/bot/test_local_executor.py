@@ -302,6 +302,22 @@ async def test_the_jobs_language_and_task_are_on_its_command_line(
     assert [a.replace(out, "OUT") for a in argv] == expected
 
 
+async def test_a_limit_on_the_job_is_on_its_command_line(tmp_path: Path) -> None:
+    """The lifecycle gives the local executor no limit (driving.py); a spec that has one (a
+    caller of the executor's own) still reaches `relayq transcribe --max-duration-min`."""
+    entry = tmp_path / "argv.sh"
+    entry.write_text('#!/usr/bin/env bash\nmkdir -p "$2"; printf "%s\\n" "$@" > "$2/argv"\n')
+    ex = LocalExecutor(tmp_path / "j", env=dict(os.environ), entry=entry)
+    try:
+        await ex.submit(JobSpec("a1", "transcribe", "src", "mac", "w.yml", max_duration_min=90.5))
+        final = (await asyncio.wait_for(collect(ex, "a1"), 10))[-1]
+    finally:
+        await ex.close()
+    assert final.result_dir is not None
+    argv = (final.result_dir / "argv").read_text().splitlines()
+    assert argv[2:] == ["--max-duration-min", "90.5", "--", "src"]
+
+
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
