@@ -175,7 +175,9 @@ def test_speech_in_another_language_is_detected_and_transcribed_in_it(
     assert meta["model"] == "base"  # never tiny.en
     assert f"relayq: detected {name} (" in str(meta["stderr"])
     assert "of audio with base" in str(meta["stderr"])
-    assert wer(speech.text(code), str(meta["text"])) <= 0.35
+    # Confident English would score about 1.0. The base model hears espeak-ng's French worst,
+    # and how badly shifts with the CPU's vector unit (0.28 to 0.40 on two Xeons of this VM).
+    assert wer(speech.text(code), str(meta["text"])) <= (0.45 if code == "fr" else 0.35)
 
 
 @pytest.mark.slow

@@ -337,11 +337,13 @@ def test_with_a_name_no_step_or_sentence_shows_the_files_own_name_or_a_path(
     out = tmp_path / "local-jobs" / "j1" / "out"
     done = run_job("--name", "meeting.m4a", "--out", str(out), "--", str(internal), env=env)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.splitlines()[:6] == [
+    steps = done.stderr.splitlines()[:6]
+    # The probability's last digit depends on the CPU's vector unit (82% or 85% here).
+    assert re.fullmatch(r"relayq: detected English \(\d+%\)", steps[3]), steps
+    assert steps[:3] + steps[4:] == [
         "relayq: read meeting.m4a",
         "relayq: decode meeting.m4a",
         "relayq: detect the language with base",
-        "relayq: detected English (82%)",
         "relayq: transcribe 2.0 s of audio with tiny.en",
         "relayq: write 1 segment",
     ]
