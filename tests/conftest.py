@@ -54,8 +54,8 @@ def cached_transcripts(transcripts: Path, monkeypatch: pytest.MonkeyPatch) -> It
 
 
 # Workers take tests one at a time (`--dist loadgroup --no-loadscope-reorder` in the Makefile),
-# in this order: the longest first, so that neither of the two workers is left with one of
-# them at the end while the other has finished; then every other slow test, then the quick
+# in this order: the longest first, so that no worker is left with one of them at the
+# end while the others have finished; then every other slow test, then the quick
 # ones, which fill the gaps. The order is a plan, not a dependency: each test stands alone.
 LONGEST = (
     "tests/jobs/test_remote_long.py",  # an hour of speech, both backends

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.executors.base import JobSpec, JobState, Phase, Unavailable
+from bot.lifecycle import driving
 from tests.bot.lifecycle_fakes import ScriptedExecutor, result_folder
 from tests.bot.test_lifecycle_reroute import MAC_BUSY, refusing, run
 
@@ -44,8 +47,11 @@ async def test_the_local_executor_is_given_no_limit(tmp_path: Path) -> None:
     assert spec.max_duration_min is None
 
 
-async def test_a_job_taken_up_again_still_carries_its_limit(tmp_path: Path) -> None:
+async def test_a_job_taken_up_again_still_carries_its_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GitHub silent at dispatch: the job is taken up again (resumed), limit and all."""
+    monkeypatch.setattr(driving, "OUTAGE_FIRST_S", 0.0)  # not the 30 s pause of the real thing
     executor = delivering(tmp_path)
     executor.fail_submit.append(Unavailable("GitHub did not answer after 6 tries"))
     await run(tmp_path, executor)
