@@ -15,7 +15,8 @@ from jobs.quality import wer
 from tests.e2e.conftest import MAC, executor_for, job_env
 from tests.e2e.test_github_executor import follow, spec
 from tests.emulators.github import GitHubEmulator
-from tests.jobs.httpserver import body, redirect, serve
+from tests.jobs.httpserver import Route, body, redirect, serve
+from tests.jobs.media import hls_playlist, hls_segments
 
 pytestmark = pytest.mark.slow
 
@@ -93,4 +94,28 @@ async def test_a_redirected_media_page_is_transcribed_by_the_real_workflow(
     assert wer(speech_text, (final.result_dir / "transcript.txt").read_text()) <= 0.25
     meta = json.loads((final.result_dir / "meta.json").read_text())
     assert meta["title"] == "A talk about things"
-    assert meta["page_url"] == f"{base}/episode/7" or meta["page_url"] == f"{base}/go"
+    assert meta["page_url"] == f"{base}/episode/7"  # where the redirect led
+
+
+async def test_an_hls_link_is_transcribed_by_the_real_workflow(
+    tmp_path: Path, speech_ogg: Path, speech_text: str, cached_transcripts: Path
+) -> None:
+    """An HLS playlist of speech segments: yt-dlp on the runner fetches every fragment (each
+    connection checked), and the transcript comes back through the artifact."""
+    segments = hls_segments(speech_ogg, tmp_path)
+    routes: dict[str, Route] = {f"/{p.name}": body(p.read_bytes(), "video/mp2t") for p in segments}
+    routes["/talk.m3u8"] = body(
+        hls_playlist([p.name for p in segments]), "application/vnd.apple.mpegurl"
+    )
+    env = {**job_env(tmp_path), "RELAYQ_CACHE_DIR": str(cached_transcripts)}
+    with serve(routes) as (base, hits), GitHubEmulator(tmp_path / "gh", job_env=env) as gh:
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        ex = executor_for(gh, tmp_path)
+        await ex.submit(spec("req-hls", f"{base}/talk.m3u8"))
+        final = (await follow(ex, "req-hls"))[-1]
+    assert final.phase is Phase.SUCCEEDED, final.detail
+    assert final.result_dir is not None
+    assert {f"/{p.name}" for p in segments} <= set(hits)
+    assert wer(speech_text, (final.result_dir / "transcript.txt").read_text()) <= 0.25
+    meta = json.loads((final.result_dir / "meta.json").read_text())
+    assert meta["page_url"] == f"{base}/talk.m3u8"

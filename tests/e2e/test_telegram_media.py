@@ -11,7 +11,8 @@ import pytest
 from jobs.quality import wer
 from tests.e2e.test_telegram_bot import OWNER, TOKEN, bot_settings, running, wait_for
 from tests.emulators.telegram import BotApiEmulator
-from tests.jobs.httpserver import body, serve
+from tests.jobs.httpserver import Route, body, serve
+from tests.jobs.media import hls_playlist, hls_segments
 
 pytestmark = pytest.mark.slow
 TITLE = "A talk about things"
@@ -48,3 +49,27 @@ async def test_a_page_with_audio_is_transcribed_and_named_by_its_title(
     assert TITLE in head and link not in head
     assert wer(speech_text, transcript) <= 0.25
     assert "/media/talk.ogg" in hits
+
+
+async def test_an_hls_link_is_transcribed_through_the_chat(
+    tmp_path: Path, speech_ogg: Path, speech_text: str, monkeypatch: pytest.MonkeyPatch,
+    cached_transcripts: Path,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("RELAYQ_ALLOW_PRIVATE_URLS", "127.0.0.1/32")
+    monkeypatch.setenv("RELAYQ_STATE_DIR", str(tmp_path / "state"))
+    segments = hls_segments(speech_ogg, tmp_path)
+    routes: dict[str, Route] = {
+        f"/live/{p.name}": body(p.read_bytes(), "video/mp2t") for p in segments
+    }  # the playlist names them relative to itself
+    routes["/live/talk.m3u8"] = body(
+        hls_playlist([p.name for p in segments]), "application/vnd.apple.mpegurl"
+    )
+    with BotApiEmulator(TOKEN) as tg, serve(routes) as (base, hits):
+        async with running(bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local")):
+            tg.user_sends(OWNER, f"{base}/live/talk.m3u8")
+            done = await wait_for(
+                tg, lambda: next((s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None)
+            )
+    _head, transcript = done.text.split("\n\n", 1)  # type: ignore[attr-defined]
+    assert wer(speech_text, transcript) <= 0.25
+    assert {f"/live/{p.name}" for p in segments} <= set(hits)
