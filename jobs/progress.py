@@ -2,10 +2,10 @@
 
 The runner writes a record as a line on stderr (`relayq-progress: {json}`, beside the
 `relayq: ` step lines, which stay the human ones), and on GitHub also into its own check run,
-whose `output.title` starts with the integer percentage (`42% transcribe · 3 min left`,
-the contract in the design notes). Readers never trust it: a line that is not a record, a fraction out
-of [0, 1] or not a number, is no record (`parse` gives None), so a runner that reports garbage
-never breaks a card. No transcript text ever goes in a record. Pure: no I/O.
+whose `output.title` starts with the integer percentage (`42% transcribe · 3 min left`, the
+contract in the design notes). Readers never trust it: a line that is not a record, a fraction
+out of [0, 1] or not a number, is no record (`parse` gives None), so a runner that reports
+garbage never breaks a card. No transcript text ever goes in a record. Pure: no I/O.
 """
 
 from __future__ import annotations
