@@ -161,19 +161,24 @@ class SpeedModel:
         }
 
 
-def eta_left_s(prediction: Prediction, elapsed_s: float, fraction: float | None) -> float:
+def eta_left_s(
+    prediction: Prediction, elapsed_s: float, fraction: float | None,
+    *, transcribing_s: float | None = None,
+) -> float:  # fmt: skip
     """Seconds left of a running job, from its prediction and the progress it reports.
 
-    The pace seen so far (transcription past the start-up cost) is blended with the model's,
-    trusting what is seen more as the job goes on: at 25 % they weigh the same. A fraction
-    that is missing, out of range or not a number leaves the model's figure alone.
+    `fraction` is the share of the audio transcribed; `transcribing_s` the time spent
+    transcribing so far (from the first progress record of that phase), else the elapsed
+    time less the predicted start-up. The pace seen is blended with the model's, trusting what
+    is seen more as the job goes on (at 25 % they weigh the same). A fraction that is
+    missing, out of range or not a number leaves the model's figure alone.
     """
     left_by_model = max(0.0, prediction.seconds - max(0.0, elapsed_s))
     if fraction is None or not math.isfinite(fraction) or not 0 < fraction < 1:
         return left_by_model
     audio = prediction.audio_s
-    working = elapsed_s - prediction.startup_s
-    if audio <= 0 or working <= 0:
+    working = elapsed_s - prediction.startup_s if transcribing_s is None else transcribing_s
+    if audio <= 0 or not math.isfinite(working) or working <= 0:
         return left_by_model
     seen_factor = working / (fraction * audio)
     weight = fraction / (fraction + 0.25)

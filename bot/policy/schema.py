@@ -231,7 +231,8 @@ def _pool_limit_problems(policy: Policy, name: str, pool: Target) -> Iterator[tu
                     f"{', '.join(pool.labels)}, so this target must declare its weakest "
                     "member's limits",
                 )
-        if pool.speed.realtime_factor < member.speed.realtime_factor:
+        declared = "speed" in pool.model_fields_set and "speed" in member.model_fields_set
+        if declared and pool.speed.realtime_factor < member.speed.realtime_factor:
             yield (
                 f"targets.{name}.speed.realtime_factor",
                 f"{pool.speed.realtime_factor:g} is faster than {member_name}'s "

@@ -115,3 +115,8 @@ PLAN = Prediction(20 + 0.1 * 1000, 0.1, 20, "measured", 5, "runner mac-mini", 10
 )
 def test_eta_left(elapsed: float, fraction: float | None, expected: float) -> None:
     assert eta_left_s(PLAN, elapsed, fraction) == pytest.approx(expected)
+
+
+def test_eta_left_uses_the_time_spent_transcribing_when_known() -> None:
+    # a slow start-up (60 s, not 20) says nothing about the pace: 25 s for 250 s of audio
+    assert eta_left_s(PLAN, 85, 0.25, transcribing_s=25) == pytest.approx(75)
