@@ -8,6 +8,7 @@ import pytest
 
 from bot.fleet import Fleet, Runner
 from bot.policy import JobRequest, Policy, Workload, load_policy, select
+from bot.render import render_decision
 from bot.speed import Sample, SpeedModel
 from jobs.errors import TooLarge
 
@@ -173,3 +174,16 @@ def test_the_json_carries_every_expectation() -> None:
     assert isinstance(shown, list)
     assert [e["target"] for e in shown] == ["mac", "rpi4", "pool"]
     assert set(shown[0]) == {"target", "start_in_s", "run_s", "finish_in_s", "basis", "n", "note"}
+
+
+def test_an_earliest_finish_decision_renders_with_a_mark_per_candidate() -> None:
+    decision = select(shipped(), hours(2), fleet(**{"mac-mini": "busy", "pi4": "free"}),
+                      speed=NO_HISTORY, workloads=MAC_BUSY_1_MIN)  # fmt: skip
+    lines = render_decision(decision).splitlines()
+    assert lines[1].startswith("queued: no runner with labels self-hosted, macmini is free now")
+    assert lines[2].startswith(
+        "  › rpi4 (Raspberry Pi 4): online and idle, starts now, done in about 49 min"
+    )
+    assert lines[-1].startswith(
+        "  ✔ mac (Mac mini): busy, starts in about 1 min, done in about 11 min"
+    )
