@@ -90,6 +90,8 @@ bench: $(VENV)/.dev system-deps
 	$(BIN)/python bench/languages.py
 	$(BIN)/python bench/github_budget.py
 	$(BIN)/python bench/bot_load.py
+	@# route_sim prints FAIL on its 0.7x bar today (docs/ROUTING_POLICY.md); the rest still run
+	-$(BIN)/python bench/route_sim.py
 	$(BIN)/python bench/media_page.py
 
 clean:

@@ -13,6 +13,7 @@ _MARK = {
     "busy": "…",
     "offline": "↓",
     "no-runner": "∅",
+    "later": "›",  # earliest_finish: could take it, expected to finish later
 }
 
 

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     )
     github_ref: str = Field("main", validation_alias=_alias("RELAYQ_GITHUB_REF"))
     policy: Path = Field(Path("policy/policy.yaml"), validation_alias=_alias("RELAYQ_POLICY"))
+    # Jobs one user may have in flight at once; the rest wait in the bot's queue, in turn
+    # with other users' (bot/queueing.py), so one person's 50 links do not hold every runner.
+    user_max_active: int = Field(2, ge=1, le=100, validation_alias=_alias("RELAYQ_USER_MAX_ACTIVE"))
     state_dir: Path = Field(
         default_factory=_state_dir_default, validation_alias=_alias("RELAYQ_STATE_DIR")
     )

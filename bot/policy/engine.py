@@ -1,101 +1,83 @@
-"""`select`: where a job runs, and why. Pure: no I/O, the same inputs give the same decision."""
+"""`select`: where a job runs, and why. Pure: no I/O, the same inputs give the same decision.
+
+A route chooses `first_free` (the first preferred target with an idle runner) or, when the
+caller gives a speed model, `earliest_finish` (bot/policy/finish.py: the candidate expected to
+finish first). Constraints, pins and the fallback's rules are the same for both.
+"""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import replace
 
 from bot.fleet import Fleet
-from bot.policy.schema import Policy, Route, Target, unmet_requirement
+from bot.policy.decision import (
+    NO_FLEET,
+    CandidateReason,
+    Decision,
+    JobRequest,
+    State,
+    Verdict,
+    availability,
+    input_problem,
+    label,
+    limit_problem,
+    make_decision,
+    state_text,
+    unknown_size_note,
+)
+from bot.policy.finish import Expectation, Predictor, Workload, assumed_audio_s, expect
+from bot.policy.quickest import quickest
+from bot.policy.schema import Policy, Route, unmet_requirement
 from jobs.errors import TooLarge, UsageError
 
-__all__ = ["NO_FLEET", "CandidateReason", "Decision", "JobRequest", "Verdict", "select"]
+__all__ = [
+    "NO_FLEET",
+    "CandidateReason",
+    "Decision",
+    "JobRequest",
+    "Verdict",
+    "Workload",
+    "decision_chain",
+    "select",
+]
 
-Verdict = Literal["taken", "constraint", "offline", "busy", "no-runner"]
-_State = Literal["free", "busy", "offline", "no-runner", "unknown"]
-_WAIT_ORDER: tuple[_State, ...] = ("busy", "offline", "no-runner")
-
-
-@dataclass(frozen=True)
-class JobRequest:
-    """What the policy needs to know about a job. An unknown size or duration passes limits."""
-
-    kind: str
-    size_mb: float | None = None
-    duration_min: float | None = None
-
-    def __post_init__(self) -> None:
-        for what, value in (("size", self.size_mb), ("duration", self.duration_min)):
-            if value is not None and not (math.isfinite(value) and value >= 0):
-                raise UsageError(f"the input {what} must be a number of at least 0, not {value}")
-
-
-@dataclass(frozen=True)
-class CandidateReason:
-    """One candidate target and what the policy made of it."""
-
-    target: str
-    verdict: Verdict
-    text: str
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The target a job goes to. `reasons` covers every candidate considered; the last took it."""
-
-    job: str
-    target: str
-    workflow: str
-    labels: tuple[str, ...]
-    queued: bool  # no runner that serves the target is free now: the job will wait
-    waiting_for: str | None  # the target it waits for, when queued
-    pinned: bool
-    reasons: tuple[CandidateReason, ...]
-    chain: tuple[str, ...]  # the route's targets in order (the pin alone when pinned)
-    description: str = ""
-
-    @property
-    def summary(self) -> str:
-        """The reason of the candidate that took the job: one line for a progress message."""
-        return self.reasons[-1].text
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "job": self.job,
-            "target": self.target,
-            "description": self.description,
-            "workflow": self.workflow,
-            "labels": list(self.labels),
-            "queued": self.queued,
-            "waiting_for": self.waiting_for,
-            "pinned": self.pinned,
-            "chain": list(self.chain),
-            "reasons": [
-                {"target": r.target, "verdict": r.verdict, "reason": r.text} for r in self.reasons
-            ],
-        }
-
-
-NO_FLEET = "no fleet information"
+_WAIT_ORDER: tuple[State, ...] = ("busy", "offline", "no-runner")
 
 
 def select(
     policy: Policy, job: JobRequest, fleet: Fleet | None, pin: str | None = None,
-    *, unknown: str = NO_FLEET,
+    *, unknown: str = NO_FLEET, speed: Predictor | None = None,
+    workloads: Mapping[str, Workload] | None = None,
 ) -> Decision:  # fmt: skip
     """Decide where `job` runs; `fleet=None` means runner states are unknown, and `unknown`
-    says why ("GitHub did not answer within 10 s")."""
+    says why ("GitHub did not answer within 10 s"). With `speed` (and the relayq work ahead
+    of each target, `workloads`), every candidate's expected finish is in the decision, and
+    a route with `choose: earliest_finish` takes the one that finishes first; without it,
+    every route chooses first_free."""
     route = policy.routes.get(job.kind)
     if route is None:
         raise UsageError(
             f"unknown job kind {job.kind!r}; choose one of: {', '.join(sorted(policy.routes))}"
         )
     if pin is not None:
-        return _pinned(policy, route, job, fleet, pin, unknown)
+        decision = _pinned(policy, route, job, fleet, pin, unknown)
+        return _with_expected(decision, policy, job, fleet, speed, workloads)
+    if speed is not None and route.choose == "earliest_finish":
+        expected = _expected(policy, job, decision_chain(policy, route, job), fleet, speed,
+                             workloads)  # fmt: skip
+        fastest = quickest(policy, route, job, fleet, unknown, expected)
+        if fastest is not None:
+            return fastest
+    decision = _first_free(policy, route, job, fleet, unknown)
+    return _with_expected(decision, policy, job, fleet, speed, workloads)
 
+
+def _first_free(
+    policy: Policy, route: Route, job: JobRequest, fleet: Fleet | None, unknown: str
+) -> Decision:
     chosen = _Chooser(policy, route, job, fleet, unknown)
-    waitable: list[tuple[str, _State]] = []
+    waitable: list[tuple[str, State]] = []
     for name in route.prefer:
         state = chosen.consider(name)
         if state in ("free", "unknown"):
@@ -128,6 +110,33 @@ def select(
     raise TooLarge(_too_large_sentence(policy, route, job))
 
 
+def decision_chain(policy: Policy, route: Route, job: JobRequest) -> tuple[str, ...]:
+    """The route's targets that pass its constraints for this job, in order."""
+    chain = policy.chain(job.kind)
+    return tuple(n for n in chain if limit_problem(policy.targets[n], route, job) is None)
+
+
+def _expected(
+    policy: Policy, job: JobRequest, names: tuple[str, ...], fleet: Fleet | None,
+    speed: Predictor, workloads: Mapping[str, Workload] | None,
+) -> dict[str, Expectation]:  # fmt: skip
+    audio_s, assumed = assumed_audio_s(job.duration_min, job.size_mb)
+    work = workloads or {}
+    return {n: expect(policy, n, audio_s, assumed, fleet, speed, work.get(n)) for n in names}
+
+
+def _with_expected(
+    decision: Decision, policy: Policy, job: JobRequest, fleet: Fleet | None,
+    speed: Predictor | None, workloads: Mapping[str, Workload] | None,
+) -> Decision:  # fmt: skip
+    if speed is None:
+        return decision
+    route = policy.routes[job.kind]
+    names = decision.chain if decision.pinned else decision_chain(policy, route, job)
+    expected = _expected(policy, job, names, fleet, speed, workloads)
+    return replace(decision, expected=tuple(expected.values()))
+
+
 class _Chooser:
     """Walks a route's candidates, keeping the reasons in the order they were considered."""
 
@@ -138,31 +147,31 @@ class _Chooser:
         self.unknown = unknown
         self.reasons: list[CandidateReason] = []
 
-    def consider(self, name: str, *, as_fallback: bool = False) -> _State | None:
+    def consider(self, name: str, *, as_fallback: bool = False) -> State | None:
         """The target's state, or None (with its reason recorded) when it cannot take the job."""
         target = self.policy.targets[name]
-        problem = _limit_problem(target, self.route, self.job)
+        problem = limit_problem(target, self.route, self.job)
         if problem is not None:
             role = " as the fallback" if as_fallback else ""
             self.reasons.append(
                 CandidateReason(
-                    name, "constraint", f"{_label(name, target)}: {problem} — skipped{role}"
+                    name, "constraint", f"{label(name, target)}: {problem} — skipped{role}"
                 )
             )
             return None
-        state = _availability(target, self.fleet)
+        state = availability(target, self.fleet)
         if not as_fallback and (state == "busy" or state == "offline" or state == "no-runner"):
-            said = _state_text(state, target, self.unknown)
-            text = f"{_label(name, target)}: {said} — falls through"
+            said = state_text(state, target, self.unknown)
+            text = f"{label(name, target)}: {said} — falls through"
             self.reasons.append(CandidateReason(name, state, text))
         return state
 
-    def take(self, name: str, state: _State, outcome: str, *, queued: bool) -> Decision:
+    def take(self, name: str, state: State, outcome: str, *, queued: bool) -> Decision:
         target = self.policy.targets[name]
-        text = f"{_label(name, target)}: {_state_text(state, target, self.unknown)} — {outcome}"
-        text += _unknown_size_note(target, self.job)
+        text = f"{label(name, target)}: {state_text(state, target, self.unknown)} — {outcome}"
+        text += unknown_size_note(target, self.job)
         self.reasons.append(CandidateReason(name, "taken", text))
-        return _decision(
+        return make_decision(
             self.policy,
             self.job,
             name,
@@ -183,104 +192,30 @@ def _pinned(
     if pin not in policy.pins.allowed:
         raise UsageError(f"{pin!r} may not be pinned in this policy; pin one of: {allowed}")
     target = policy.targets[pin]
-    label = _label(pin, target)
+    named = label(pin, target)
     if job.kind not in target.workflows:
         able = [n for n in policy.pins.allowed if job.kind in policy.targets[n].workflows]
         raise UsageError(
-            f"pinned to {label}, which does not run {job.kind} jobs; unpin (/unpin in the bot) "
+            f"pinned to {named}, which does not run {job.kind} jobs; unpin (/unpin in the bot) "
             f"or pin one of: {', '.join(able) or '(none)'}"
         )
     unmet = unmet_requirement(target.capabilities, route.requires)
     if unmet is not None:
         raise UsageError(
-            f"pinned to {label}, which {unmet}; unpin (/unpin in the bot) to let the policy choose"
+            f"pinned to {named}, which {unmet}; unpin (/unpin in the bot) to let the policy choose"
         )
-    too_big = _input_problem(target, job)
+    too_big = input_problem(target, job)
     if too_big is not None:
         raise TooLarge(
-            f"pinned to {label}, but {too_big}; unpin (/unpin in the bot) to let the policy choose"
+            f"pinned to {named}, but {too_big}; unpin (/unpin in the bot) to let the policy choose"
         )
-    state = _availability(target, fleet)
+    state = availability(target, fleet)
     queued = state not in ("free", "unknown")
-    text = f"pinned to {label}: {_state_text(state, target, unknown)}"
+    text = f"pinned to {named}: {state_text(state, target, unknown)}"
     text += " — the job will wait for it" if queued else " — taken"
-    text += _unknown_size_note(target, job)
+    text += unknown_size_note(target, job)
     reasons = [CandidateReason(pin, "taken", text)]
-    return _decision(policy, job, pin, reasons, (pin,), queued=queued, pinned=True)
-
-
-def _decision(
-    policy: Policy,
-    job: JobRequest,
-    name: str,
-    reasons: list[CandidateReason],
-    chain: tuple[str, ...],
-    *,
-    queued: bool,
-    pinned: bool,
-) -> Decision:
-    target = policy.targets[name]
-    return Decision(
-        job=job.kind,
-        target=name,
-        workflow=target.workflows[job.kind],
-        labels=tuple(target.labels),
-        queued=queued,
-        waiting_for=name if queued else None,
-        pinned=pinned,
-        reasons=tuple(reasons),
-        chain=chain,
-        description=target.description,
-    )
-
-
-def _label(name: str, target: Target) -> str:
-    return f"{name} ({target.description})"
-
-
-def _limit_problem(target: Target, route: Route, job: JobRequest) -> str | None:
-    """The hard limit `target` fails for this job, or None."""
-    return unmet_requirement(target.capabilities, route.requires) or _input_problem(target, job)
-
-
-def _input_problem(target: Target, job: JobRequest) -> str | None:
-    caps = target.capabilities
-    if job.size_mb is not None and job.size_mb > caps.max_input_mb:
-        return f"the input of {job.size_mb:g} MB is over its {caps.max_input_mb:g} MB limit"
-    if job.duration_min is not None and job.duration_min > caps.max_duration_min:
-        limit = caps.max_duration_min
-        return f"{job.duration_min:g} minutes of audio is over its {limit:g}-minute limit"
-    return None
-
-
-def _unknown_size_note(target: Target, job: JobRequest) -> str:
-    if job.size_mb is not None:
-        return ""
-    return f" (size unknown, so its {target.capabilities.max_input_mb:g} MB limit was not checked)"
-
-
-def _availability(target: Target, fleet: Fleet | None) -> _State:
-    if fleet is None:
-        return "unknown"
-    runners = fleet.serving(target.labels)
-    if not runners:
-        return "no-runner"
-    if any(r.online and not r.busy for r in runners):
-        return "free"
-    if any(r.online for r in runners):
-        return "busy"
-    return "offline"
-
-
-def _state_text(state: _State, target: Target, unknown: str) -> str:
-    if state == "no-runner":
-        return "no runner has the labels " + ", ".join(target.labels)
-    return {
-        "free": "online and idle",
-        "busy": "busy",
-        "offline": "offline",
-        "unknown": f"runner state unknown ({unknown})",
-    }[state]
+    return make_decision(policy, job, pin, reasons, (pin,), queued=queued, pinned=True)
 
 
 def _too_large_sentence(policy: Policy, route: Route, job: JobRequest) -> str:
@@ -298,13 +233,13 @@ def _too_large_sentence(policy: Policy, route: Route, job: JobRequest) -> str:
         return (
             f"this {job.size_mb:g} MB input is too big for every {job.kind} target; the largest "
             f"accepted is {caps[biggest].max_input_mb:g} MB, by "
-            f"{_label(biggest, policy.targets[biggest])} — {advice}"
+            f"{label(biggest, policy.targets[biggest])} — {advice}"
         )
     if job.duration_min is not None and job.duration_min > caps[longest].max_duration_min:
         return (
             f"this {job.duration_min:g}-minute recording is too long for every {job.kind} target; "
             f"the longest accepted is {caps[longest].max_duration_min:g} minutes, by "
-            f"{_label(longest, policy.targets[longest])} — {advice}"
+            f"{label(longest, policy.targets[longest])} — {advice}"
         )
     return (
         f"no {job.kind} target accepts {job.size_mb:g} MB and {job.duration_min:g} minutes "

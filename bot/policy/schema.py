@@ -21,6 +21,7 @@ __all__ = [
     "Policy",
     "Requires",
     "Route",
+    "Speed",
     "Target",
     "load_policy",
     "load_policy_file",
@@ -41,6 +42,17 @@ class Capabilities(_Strict):
     max_duration_min: float = Field(gt=0)
 
 
+class Speed(_Strict):
+    """How fast a target is expected to be before any job has been measured on it (bot/speed.py).
+
+    A job's predicted time is `startup_s + realtime_factor * audio seconds`; a pool declares
+    its slowest member's figure, since a pooled job may land there.
+    """
+
+    realtime_factor: float = Field(default=0.5, gt=0, le=20)  # seconds of work per audio second
+    startup_s: float = Field(default=30, ge=0, le=3600)  # fetch, decode, model load, outputs
+
+
 class Target(_Strict):
     """Somewhere a job can run: a workflow per job kind and the runners its labels select."""
 
@@ -49,6 +61,7 @@ class Target(_Strict):
     runner_labels: list[str] = Field(default_factory=list)  # as registered; docs and /status
     workflows: dict[str, str] = Field(min_length=1)
     capabilities: Capabilities
+    speed: Speed = Field(default_factory=Speed)
 
 
 class Requires(_Strict):
@@ -67,6 +80,10 @@ class Route(_Strict):
     # A run whose runner goes offline in the middle: route the job again (once; a pinned job
     # goes back to its pin and waits), or fail it with the reason.
     on_runner_lost: Literal["requeue", "fail"] = "requeue"
+    # first_free: the first target in `prefer` with an idle runner (then the fallback).
+    # earliest_finish: the candidate expected to finish first, given a speed model and the work
+    # ahead of each target (bot/policy/finish.py); preference order breaks near-ties.
+    choose: Literal["first_free", "earliest_finish"] = "first_free"
 
 
 class Pins(_Strict):
@@ -214,6 +231,15 @@ def _pool_limit_problems(policy: Policy, name: str, pool: Target) -> Iterator[tu
                     f"{', '.join(pool.labels)}, so this target must declare its weakest "
                     "member's limits",
                 )
+        declared = "speed" in pool.model_fields_set and "speed" in member.model_fields_set
+        if declared and pool.speed.realtime_factor < member.speed.realtime_factor:
+            yield (
+                f"targets.{name}.speed.realtime_factor",
+                f"{pool.speed.realtime_factor:g} is faster than {member_name}'s "
+                f"{member.speed.realtime_factor:g}; its runners also carry the labels "
+                f"{', '.join(pool.labels)}, so this target must declare its slowest member's "
+                "speed",
+            )
         if mine.ffmpeg and not theirs.ffmpeg:
             yield (
                 f"targets.{name}.capabilities.ffmpeg",
