@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -151,7 +152,7 @@ def test_a_reporter_writes_phase_changes_and_100_percent_and_throttles_the_rest(
     between = [r for r in sent if r.phase == "transcribe" and 0 < r.fraction < 1]
     # 5 % takes 5 s here, so the 15 s rule is the rarer one: 15 %, 30 %, ... 90 %.
     assert [r.fraction for r in between] == [0.15, 0.30, 0.45, 0.60, 0.75, 0.90]
-    assert all(b.elapsed_s - a.elapsed_s >= 15 for a, b in zip(between, between[1:], strict=False))
+    assert all(b.elapsed_s - a.elapsed_s >= 15 for a, b in itertools.pairwise(between))
     assert reporter.emitted == len(sent)
 
 
