@@ -45,7 +45,15 @@ class ProgressRecord:
 
     @property
     def percent(self) -> int:
+        if not math.isfinite(self.fraction):
+            return 0
         return min(100, max(0, math.floor(self.fraction * 100)))
+
+    @property
+    def sensible(self) -> bool:
+        """A known phase and a fraction in [0, 1]: what `parse` lets through. A record made
+        some other way (a check run's title, a test) is shown only when it is."""
+        return self.phase in PHASES and math.isfinite(self.fraction) and 0 <= self.fraction <= 1
 
     def line(self) -> str:
         return LINE_PREFIX + json.dumps(asdict(self), separators=(",", ":"))
