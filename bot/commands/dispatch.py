@@ -120,8 +120,8 @@ def state_line(state: JobState) -> str:
     record = state.progress
     if record is None or not record.sensible or state.phase is not Phase.RUNNING:
         return f"{state.phase.value}: {state.detail}"
-    left = record.left_s
-    left = f" · {about_left(left)}" if left is not None and math.isfinite(left) else ""
+    left_s = record.left_s
+    left = f" · {about_left(left_s)}" if left_s is not None and math.isfinite(left_s) else ""
     return f"{state.phase.value}: {record.phase} {record.percent}%{left}"
 
 
