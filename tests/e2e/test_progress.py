@@ -5,6 +5,7 @@ allows (real python-telegram-bot, the real messenger)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from pathlib import Path
 
@@ -89,7 +90,7 @@ async def test_a_stream_of_records_makes_no_more_edits_than_telegram_allows() ->
             assert len(tg.calls.log) == before
     edits = [at for at, method, _ in tg.calls.log if method == "editMessageText"]
     assert len(edits) <= took / 1.0 + 2, (len(edits), took)
-    gaps = [b - a for a, b in zip(edits, edits[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(edits)]
     assert all(gap >= 0.9 for gap in gaps), gaps
     (sent,) = tg.to_chat(OWNER)
     assert sent.text.endswith("transcribing on the Mac mini · 100 % · about 2 min left")
