@@ -87,6 +87,7 @@ system-deps:
 
 bench: $(VENV)/.dev system-deps
 	$(BIN)/python bench/transcribe.py
+	$(BIN)/python bench/progress.py
 	$(BIN)/python bench/languages.py
 	$(BIN)/python bench/github_budget.py
 	$(BIN)/python bench/bot_load.py

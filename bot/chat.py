@@ -127,7 +127,8 @@ class Card:
     decision, when it was just made. `retry_in_s`: an outage stopped the job and relayq takes
     it up again in that long (`state.detail` says what did not answer). `result`: the job
     succeeded. `local`: the job runs on this machine (the local executor), whatever target
-    the policy chose. `sent_on`: the job ended because it goes on as that job (a runner
+    the policy chose. `machine`: the target's description ("Mac mini"), when the policy
+    knows the target. `sent_on`: the job ended because it goes on as that job (a runner
     refused it as too long; `state.detail` says why and where)."""
 
     job: JobRow
@@ -138,6 +139,7 @@ class Card:
     result: Result | None = None
     local: bool = False
     sent_on: str | None = None
+    machine: str | None = None
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
         8, ge=1, le=64, validation_alias=_alias("RELAYQ_WHISPER_BATCH_SIZE")
     )
     whisper_threads: int = Field(0, ge=0, le=256, validation_alias=_alias("RELAYQ_WHISPER_THREADS"))
+    # A progress record at most every this many seconds (and 5 % of a phase): jobs/progress.py.
+    progress_every_s: float = Field(
+        15, ge=0, le=3600, validation_alias=_alias("RELAYQ_PROGRESS_EVERY_S")
+    )
     max_download_mb: float = Field(500, gt=0, validation_alias=_alias("RELAYQ_MAX_DOWNLOAD_MB"))
     download_timeout_s: float = Field(
         600, gt=0, validation_alias=_alias("RELAYQ_DOWNLOAD_TIMEOUT_S")

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from jobs.errors import ConfigError, SourceUnreachable, UsageError
 from jobs.fetch import AllowPrivate, BadStatus, FetchResult, fetch
+from jobs.fetch.download import OnBytes
 
 __all__ = ["UNNAMED_UPLOAD", "UPLOAD_PREFIX", "fetch_upload", "is_upload"]
 
@@ -42,6 +43,7 @@ def fetch_upload(
     timeout_s: float,
     allow: AllowPrivate,
     name: str = UNNAMED_UPLOAD,
+    on_bytes: OnBytes = lambda _done, _total: None,
 ) -> FetchResult:
     """Download the upload named by `source` (`tg:<file_id>`) into `dest_dir`; `name` is what
     the sentences call it (never Telegram's own file path, nor a link holding the token)."""
@@ -85,6 +87,7 @@ def fetch_upload(
         timeout_s=max(deadline - time.monotonic(), 1.0),
         allow=allow,
         name=name,
+        on_bytes=on_bytes,
     )
 
 

@@ -27,6 +27,7 @@ from jobs.fetch.media import MediaResult
 from jobs.fetch.pick import fetch_link
 from jobs.language import LANGUAGES, TASKS
 from jobs.outputs import RESULT_FILES, check_out_dir, install, write_results
+from jobs.progress import Reporter
 from jobs.telegram_file import UNNAMED_UPLOAD, fetch_upload, is_upload
 
 __all__ = ["Outcome", "clean_name", "transcribe"]
@@ -54,11 +55,13 @@ def transcribe(
     progress: Progress = lambda _: None,
     *,
     name: str | None = None,
+    reporter: Reporter | None = None,
 ) -> Outcome:
     """Run one job; raises the RelayqError that says what went wrong.
 
     `name` is what every step line and sentence calls the source (the user's name for it);
     without one: a file's base name, a link as `safe_url` prints it, "the file you sent".
+    `reporter` hears where the job is, as fractions of its phases (jobs/progress.py).
     """
     started = time.monotonic()
     if config.language is not None and config.language not in LANGUAGES:
@@ -73,7 +76,7 @@ def transcribe(
     failed: list[dict[str, str]] = []
     opened = [_next_backend(chain, config, failed, progress)]  # before any download
     try:
-        job = _Job(source, clean_name(name), out_dir, config, progress)
+        job = _Job(source, clean_name(name), out_dir, config, progress, reporter or Reporter())
         return _run(job, opened, chain, failed, started)
     finally:
         for backend in opened:
@@ -87,6 +90,7 @@ class _Job:
     out_dir: Path
     config: TranscribeConfig
     progress: Progress
+    reporter: Reporter
 
     @property
     def shown(self) -> str:
@@ -108,11 +112,12 @@ def _run(
     started: float,
 ) -> Outcome:
     """The job with the first backend in `opened`; fallbacks are appended as they are made."""
-    out_dir, config, progress = job.out_dir, job.config, job.progress
+    out_dir, config, progress, reporter = job.out_dir, job.config, job.progress, job.reporter
     backend = opened[0]
     settings = _settings(backend, config)
     with job_folder() as tmp:
         audio_path, label, page = _obtain(job, tmp)
+        fetch_s = time.monotonic() - started
         digest = sha256_file(audio_path)
         key = cache_key(digest, settings)
         cache = ResultCache(config.cache_dir) if config.cache_dir is not None else None
@@ -122,7 +127,10 @@ def _run(
             return _reuse(job, hit, label, page, failed, started)
 
         progress(f"decode {job.shown}")
+        reporter.begin("decode")
+        decode_s = time.monotonic()
         audio = decode(audio_path, name=job.shown)
+        decode_s = time.monotonic() - decode_s
         _check_length(audio.duration_s, config, job.shown)
         warnings = []
         if audio.cut_short:
@@ -137,6 +145,12 @@ def _run(
 
             def begin(model: str, verb: str = verb, where: str = where) -> None:
                 progress(f"{verb} {audio.duration_s:.1f} s of audio with {model}{where}")
+                reporter.begin("transcribe")
+
+            def advance(seconds: float) -> None:
+                if audio.duration_s > 0:
+                    reporter.update("transcribe", seconds / audio.duration_s,
+                                    audio_done_s=seconds)  # fmt: skip
 
             t0 = time.monotonic()
             try:
@@ -146,6 +160,7 @@ def _run(
                     task=config.task,
                     step=progress,
                     begin=begin,
+                    advance=advance,
                 )
                 break
             except (BackendFailed, ConfigError) as err:
@@ -153,11 +168,13 @@ def _run(
                 backend = _next_backend(chain, config, failed, progress)
                 opened.append(backend)
         compute_s = time.monotonic() - t0
+        reporter.end("transcribe", audio_done_s=audio.duration_s)
         rtf = round(compute_s / audio.duration_s, 4) if audio.duration_s else None
         segments = made.segments
         settings = _settings(backend, config)
         public_settings = {k: v for k, v in settings.items() if k != "model_ref"}
         progress(f"write {_segments(len(segments))}")
+        reporter.begin("outputs")
         meta = {
             "source": label,
             "source_name": job.name,
@@ -174,6 +191,8 @@ def _run(
             "requests": getattr(backend, "requests", None),
             "segments": len(segments),
             "wall_time_s": round(time.monotonic() - started, 3),
+            "fetch_time_s": round(fetch_s, 3),
+            "decode_time_s": round(decode_s, 3),
             "transcribe_time_s": round(compute_s, 3),
             "real_time_factor": rtf,
             "host": platform.node(),
@@ -187,6 +206,7 @@ def _run(
             cache.store(
                 cache_key(digest, settings), out_dir, warn=lambda why: progress(f"note: {why}")
             )
+        reporter.end("outputs")
     wall = time.monotonic() - started
     return Outcome(out_dir, False, audio.duration_s, wall, rtf, len(segments))
 
@@ -246,6 +266,7 @@ def _obtain(job: _Job, tmp: Path) -> tuple[Path, str, MediaResult | None]:
                 timeout_s=config.download_timeout_s,
                 allow=config.allow_private_urls,
                 name=job.shown,
+                on_bytes=job.reporter.downloaded,
             )
         return result.path, source, None
     if _is_link(source):
@@ -261,6 +282,7 @@ def _obtain(job: _Job, tmp: Path) -> tuple[Path, str, MediaResult | None]:
                 allow=config.allow_private_urls,
                 name=job.name,
                 cookies=config.ytdlp_cookies,
+                on_bytes=job.reporter.downloaded,
             )
         return path, safe_url(source), page
     path = Path(source).expanduser()
@@ -317,7 +339,9 @@ def _reuse(
     }
     contents["meta.json"] = json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
     progress(f"write {_segments(int(meta.get('segments') or 0))}")
+    job.reporter.begin("outputs")
     install(out_dir, contents)
+    job.reporter.end("outputs")
     rtf = meta.get("real_time_factor")
     return Outcome(
         out_dir,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ from bot.render import render_decision
 from bot.settings import Settings
 from jobs.errors import RelayqError, UsageError
 from jobs.outputs import RESULT_FILES
+from jobs.progress import about_left
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,7 +36,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--target", help="run on this target (like /pin): mac, rpi4, rpi3, pool")
     parser.add_argument("--wait", action="store_true", help="follow the job until it ends")
     parser.add_argument("--out", type=Path, help="with --wait: copy the results into this folder")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no routing decision, no line per state of the job"
+    )
     parser.add_argument("--job-id", help=argparse.SUPPRESS)  # set by the detached child
     parser.set_defaults(func=run)
 
@@ -91,13 +95,15 @@ async def _run(
     executor: Executor, spec: JobSpec, *, quiet: bool, stream: TextIO | None = None
 ) -> JobState:
     final: JobState | None = None
+    said = ""
     await executor.submit(spec)
     try:
         async for state in executor.watch(spec.job_id):
             # A job that failed or was cancelled is said once, by the last line (`_finish`).
-            if not quiet and state.phase not in (Phase.FAILED, Phase.CANCELLED):
-                line = f"  [{state.phase.value}] {state.detail}"
-                print(line, file=stream or sys.stderr, flush=True)
+            line = state_line(state)
+            if not quiet and state.phase not in (Phase.FAILED, Phase.CANCELLED) and line != said:
+                print(line, file=stream or sys.stdout, flush=True)
+                said = line
             final = state
     except asyncio.CancelledError:  # pragma: no cover - Ctrl-C path
         await executor.cancel(spec.job_id)
@@ -106,6 +112,17 @@ async def _run(
         await executor.close()
     assert final is not None
     return final
+
+
+def state_line(state: JobState) -> str:
+    """One line for a state: `running: transcribe 42% · about 3 min left` when the runner
+    said where it is, else `running: fetch talk.ogg` (the step)."""
+    record = state.progress
+    if record is None or not record.sensible or state.phase is not Phase.RUNNING:
+        return f"{state.phase.value}: {state.detail}"
+    left_s = record.left_s
+    left = f" · {about_left(left_s)}" if left_s is not None and math.isfinite(left_s) else ""
+    return f"{state.phase.value}: {record.phase} {record.percent}%{left}"
 
 
 def _finish(final: JobState, out: Path | None) -> int:

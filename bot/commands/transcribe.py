@@ -14,6 +14,7 @@ from bot.settings import Settings
 from jobs.config import TranscribeConfig
 from jobs.errors import TooLong, UsageError
 from jobs.language import parse_language
+from jobs.progress import ProgressRecord, Reporter, Throttle
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -86,7 +87,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         max_duration_s=None if args.max_duration_min is None else args.max_duration_min * 60,
     )
     try:
-        outcome = transcribe(args.source, args.out, config, progress=_step, name=args.name)
+        reporter = Reporter(_record, throttle=Throttle(every_s=settings.progress_every_s))
+        outcome = transcribe(
+            args.source, args.out, config, progress=_step, name=args.name, reporter=reporter
+        )
     except TooLong as err:
         _write_refusal(args.out, err)
         raise
@@ -185,3 +189,8 @@ def _step(text: str) -> None:
 
 def _progress(text: str) -> None:
     print(f"relayq: {text}", file=sys.stderr, flush=True)
+
+
+def _record(record: ProgressRecord) -> None:
+    # Its own prefix: never taken for a step, nor for the failure's sentence (run_job.sh).
+    print(record.line(), file=sys.stderr, flush=True)

@@ -29,7 +29,9 @@ from bot.executors.processes import (
     stop,
     stop_leftover,
 )
+from jobs import progress
 from jobs.errors import UsageError
+from jobs.progress import ProgressRecord
 
 __all__ = ["LocalExecutor", "job_entry", "read_job_states"]
 
@@ -58,6 +60,7 @@ class _Job:
     cancel_requested: bool = False
     last_line: str = ""
     unsettled: str | None = None  # the last step line, when the job ended right after it
+    progress: ProgressRecord | None = None  # the job's last record that was not stale
 
     @property
     def last(self) -> JobState:
@@ -280,7 +283,9 @@ class LocalExecutor:
         """Read the job's stderr: step lines become RUNNING states. A job that fails says why
         in its last `relayq: ` line, which looks like a step: so a line becomes a step once
         the next one comes, or STEP_SETTLE_S after it came, and the last one not at all when
-        the job ends then (it is the failure's reason, or "done")."""
+        the job ends then (it is the failure's reason, or "done"). Progress records
+        (`relayq-progress: `) are never steps: each new one is a RUNNING state with the step
+        as it stands."""
         assert process.stderr is not None
         pending: str | None = None
         while True:
@@ -298,6 +303,11 @@ class LocalExecutor:
             log.write(raw)
             if not line:
                 continue
+            if line.startswith(progress.LINE_PREFIX):
+                await self._step(job, pending)  # the job went on: that was a step
+                pending = None
+                await self._progress(job, progress.parse(line))
+                continue
             job.last_line = line
             if pending is not None:
                 await self._step(job, pending)
@@ -307,7 +317,16 @@ class LocalExecutor:
         if line is None:
             return
         text = line.removeprefix(STEP_PREFIX)
-        await self._record(job, Phase.RUNNING, text, step=text.split(" ", 1)[0].rstrip(":.…"))
+        await self._record(job, Phase.RUNNING, text, step=text.split(" ", 1)[0].rstrip(":.…"),
+                           progress=job.progress)  # fmt: skip
+
+    async def _progress(self, job: _Job, record: ProgressRecord | None) -> None:
+        """A record that moves the job on; garbage (None) and a stale one change nothing."""
+        if record is None or not _newer(record, job.progress) or job.last.phase.terminal:
+            return
+        job.progress = record
+        last = job.last
+        await self._record(job, Phase.RUNNING, last.detail, step=last.step, progress=record)
 
     async def _record(
         self,
@@ -319,6 +338,7 @@ class LocalExecutor:
         exit_code: int | None = None,
         result_dir: Path | None = None,
         refusal: Refusal | None = None,
+        progress: ProgressRecord | None = None,
     ) -> None:
         state = JobState(
             job_id=job.spec.job_id,
@@ -328,6 +348,7 @@ class LocalExecutor:
             exit_code=exit_code,
             result_dir=result_dir,
             refusal=refusal,
+            progress=progress,
         )
         async with job.changed:
             job.states.append(state)
@@ -358,6 +379,14 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+def _newer(record: ProgressRecord, last: ProgressRecord | None) -> bool:
+    """A later phase, or further in the same one (a record going backwards is stale)."""
+    if last is None:
+        return True
+    now, then = progress.PHASES.index(record.phase), progress.PHASES.index(last.phase)
+    return now > then or (now == then and record.fraction > last.fraction)
 
 
 async def _finish(follow: asyncio.Task[None]) -> None:

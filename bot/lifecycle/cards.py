@@ -35,9 +35,11 @@ class Cards:
         sent_on: str | None = None,
     ) -> Card:  # fmt: skip
         """The card of `row` as it stands, with what the fleet watch knows of a wait."""
+        target = self._policy.targets.get(row.target or "")
         return Card(row, state, decision=decision, waiting=self._waiting(row, state),
                     retry_in_s=retry_in_s, result=result, local=self._local,
-                    sent_on=sent_on)  # fmt: skip
+                    sent_on=sent_on,
+                    machine=target.description if target else None)  # fmt: skip
 
     async def open(self, row: JobRow) -> JobRow:
         """The job's first card (once: a restart finds it recorded)."""

@@ -3,6 +3,7 @@ notices about runners. Pure functions of the chat port's types (`bot/chat.py`)."
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +12,7 @@ from bot.chat import Card, Result, RunnerNotice, Waiting
 from bot.executors.base import Phase
 from bot.languages import language_name
 from bot.ledger import JobRow, RunnerSeen
+from jobs.progress import ProgressRecord, about_left
 
 __all__ = [
     "MAX_MESSAGE",
@@ -20,6 +22,7 @@ __all__ = [
     "card_text",
     "clock",
     "language_line",
+    "progress_line",
     "result_source",
     "result_text",
     "runner_change_text",
@@ -60,6 +63,8 @@ def card_text(card: Card, now: float | None = None) -> str:
         lines.append(f"⏳ {_waiting_line(card.waiting)}")
     elif state.phase is Phase.QUEUED:
         lines.append(f"⏳ {state.detail} (since {clock(state.at)})")
+    elif state.phase is Phase.RUNNING and state.progress is not None and state.progress.sensible:
+        lines.append(f"⚙️ {progress_line(state.progress, _where(card), row.task)}")
     elif state.phase is Phase.RUNNING:
         elapsed = (now or time.time()) - row.created_at
         lines.append(f"⚙️ {state.detail} — {elapsed / 60:.0f} min")
@@ -70,6 +75,36 @@ def card_text(card: Card, now: float | None = None) -> str:
     elif state.phase is Phase.CANCELLED:
         lines.append("✖️ cancelled")
     return "\n".join(line for line in lines if line)
+
+
+_DOING = {"download": "downloading", "decode": "decoding", "transcribe": "transcribing",
+          "outputs": "writing the files"}  # fmt: skip
+
+
+def progress_line(record: ProgressRecord, where: str, task: str = "transcribe") -> str:
+    """ "transcribing on the Mac mini · 42 % · about 3 min left": what the runner last said.
+    The percentage is of the phase; decoding and writing the files say none (each is one
+    step, over in moments)."""
+    doing = _DOING.get(record.phase, "working")
+    if record.phase == "transcribe" and task == "translate":
+        doing = "translating"
+    parts = [f"{doing} {where}".strip()]
+    if record.phase in ("download", "transcribe") or 0 < record.fraction < 1:
+        parts.append(f"{record.percent} %")
+    left = record.left_s
+    if left is not None and math.isfinite(left) and left >= 0:
+        parts.append(about_left(left))
+    return " · ".join(parts)
+
+
+def _where(card: Card) -> str:
+    """Where a running job runs, as its card says it: "on this machine" (the local executor
+    runs every job here), "on the Mac mini"."""
+    if card.local:
+        return "on this machine"
+    if card.machine:
+        return f"on {the(card.machine)}"
+    return f"on {card.job.target}" if card.job.target else ""
 
 
 def card_buttons(card: Card) -> list[Button]:

@@ -5,6 +5,7 @@ unavailable), so nothing above this module ever sees a PTB exception."""
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from bot.telegram.messenger import Messenger
 __all__ = ["TelegramChat", "telegram_outcomes"]
 
 log = logging.getLogger(__name__)
+_SHOWN_KEPT = 1000  # cards whose last text is remembered (a few hundred bytes each)
 
 
 class TelegramChat:
@@ -26,6 +28,11 @@ class TelegramChat:
     def __init__(self, messenger: Messenger, alert_ids: tuple[int, ...]) -> None:
         self._messenger = messenger
         self._alert_ids = alert_ids
+        # What each recent card last showed: a state that words the same (a new percentage
+        # that rounds to the one shown) is worth no edit.
+        self._shown: OrderedDict[tuple[int, int], tuple[str, list[card_texts.Button]]] = (
+            OrderedDict()
+        )
 
     async def show(self, card: Card, *, card_id: int | None) -> int:
         text = card_texts.card_text(card)
@@ -33,9 +40,16 @@ class TelegramChat:
         chat_id = card.job.chat_id
         async with telegram_outcomes():
             if card_id is None:
-                return await self._messenger.send(chat_id, text, buttons)
-            await self._messenger.edit(chat_id, card_id, text, buttons)
-            return card_id
+                card_id = await self._messenger.send(chat_id, text, buttons)
+            elif self._shown.get((chat_id, card_id)) == (text, buttons):
+                return card_id
+            else:
+                await self._messenger.edit(chat_id, card_id, text, buttons)
+        self._shown[(chat_id, card_id)] = (text, buttons)
+        self._shown.move_to_end((chat_id, card_id))
+        while len(self._shown) > _SHOWN_KEPT:
+            self._shown.popitem(last=False)
+        return card_id
 
     def attachments(self, card: Card) -> list[Path]:
         return card_texts.attachments(card)

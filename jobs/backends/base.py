@@ -14,9 +14,10 @@ if TYPE_CHECKING:  # the bot reads Segment through jobs.outputs, and needs no nu
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["Backend", "Segment", "Step", "Transcript"]
+__all__ = ["Advance", "Backend", "Segment", "Step", "Transcript"]
 
 Step = Callable[[str], None]
+Advance = Callable[[float], None]  # seconds of the audio transcribed so far
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,13 @@ class Backend(Protocol):
         task: str = "transcribe",
         step: Step = lambda _: None,
         begin: Step = lambda _: None,
+        advance: Advance = lambda _: None,
     ) -> Transcript:
         """Transcribe (or, with task "translate", translate to English) 16 kHz mono float32
         audio; `language` None detects it. `step` hears what is being done ("detect the
-        language with base"), `begin` the name of the model just before it runs.
+        language with base"), `begin` the name of the model just before it runs, `advance`
+        how many seconds of the audio are done as the work goes on (never more often than
+        a piece of the work ends: a batch of segments, a chunk).
         BackendFailed when it fails, LanguageUnsupported when it cannot do this language or
         task."""
         ...

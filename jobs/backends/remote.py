@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from jobs.apiclient import Provider
-from jobs.backends.base import Segment, Step, Transcript
+from jobs.backends.base import Advance, Segment, Step, Transcript
 from jobs.backends.chunks import (
     BYTES_PER_S,
     WAV_HEADER,
@@ -98,6 +98,7 @@ class RemoteBackend:
         task: str = "transcribe",
         step: Step = lambda _: None,
         begin: Step = lambda _: None,
+        advance: Advance = lambda _: None,
     ) -> Transcript:
         if task != "transcribe":
             raise LanguageUnsupported(
@@ -109,8 +110,9 @@ class RemoteBackend:
         if not chunks:
             return Transcript([], language, None, self.model)
         pool = ThreadPoolExecutor(max_workers=self._limits.concurrency, thread_name_prefix="chunk")
+        done = _Done(advance)
         try:
-            results = list(pool.map(lambda c: self._chunk(audio, c, language), chunks))
+            results = list(pool.map(lambda c: done(c, self._chunk(audio, c, language)), chunks))
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -145,6 +147,23 @@ class RemoteBackend:
                 for cue in time_text(seg.text, _within(chunk, seg.start, seg.end))
             ]
         return time_text(answer.text, chunk.speech)
+
+
+class _Done:
+    """The seconds of audio in the chunks answered so far, told to `advance` (the chunks end
+    out of order, a few at a time)."""
+
+    def __init__(self, advance: Advance) -> None:
+        self._advance = advance
+        self._seconds = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, chunk: Chunk, cues: list[Segment]) -> list[Segment]:
+        with self._lock:
+            self._seconds += chunk.seconds
+            seconds = self._seconds
+        self._advance(seconds)
+        return cues
 
 
 def _within(chunk: Chunk, start: float, end: float) -> list[tuple[float, float]]:

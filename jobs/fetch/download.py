@@ -10,6 +10,7 @@ the server is doing (even trickling its headers). A partial file never outlives 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import SplitResult, urljoin, urlsplit
@@ -30,7 +31,9 @@ from jobs.fetch.links import BadLink, check_url, default_port, host_of, safe_url
 from jobs.fetch.netguard import refusal_reason
 from jobs.fetch.watchdog import HTTPPool, HTTPSPool, Watchdog
 
-__all__ = ["BadStatus", "FetchResult", "fetch"]
+__all__ = ["BadStatus", "FetchResult", "OnBytes", "fetch"]
+
+OnBytes = Callable[[int, int | None], None]  # bytes so far, of the total when it is announced
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _CHUNK = 64 * 1024
@@ -76,6 +79,7 @@ def fetch(
     resolver: Resolver | None = None,
     guard: Guard = refusal_reason,
     name: str | None = None,
+    on_bytes: OnBytes = lambda _done, _total: None,
 ) -> FetchResult:
     """Stream `url` into `dest_dir`; raises RefusedSource, SourceUnreachable or TooLarge.
 
@@ -83,6 +87,7 @@ def fetch(
     show each hop's link, printed safely. `guard` says why an address is refused (None:
     allowed); tests swap it to let their loopback server count as public while everything
     else stays guarded. `allow` (RELAYQ_ALLOW_PRIVATE_URLS) lets refused addresses through.
+    `on_bytes` hears how much has arrived as it arrives (progress).
     """
     resolver = resolver or system_resolver
     guard = allowing(allow, guard)
@@ -111,7 +116,7 @@ def fetch(
                     continue
                 if not 200 <= response.status < 300:
                     raise BadStatus(_status_sentence(shown, response.status), response.status)
-                return _save(response, current, shown, dest_dir, max_bytes, watchdog)
+                return _save(response, current, shown, dest_dir, max_bytes, watchdog, on_bytes)
             finally:
                 # Never reuse a connection: a half-read body (cap, deadline) must be dropped.
                 conn.close()
@@ -252,6 +257,7 @@ def _save(
     dest_dir: Path,
     max_bytes: int,
     watchdog: Watchdog,
+    on_bytes: OnBytes,
 ) -> FetchResult:
     too_large = TooLarge(
         f"{shown} is larger than the {max_bytes / 1_000_000:g} MB limit; send a shorter "
@@ -260,6 +266,7 @@ def _save(
     declared = response.headers.get("Content-Length", "").strip()
     if declared.isdigit() and int(declared) > max_bytes:
         raise too_large
+    total = int(declared) if declared.isdigit() and int(declared) > 0 else None
     content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     path = dest_dir / ("source" + _suffix(url, content_type))
     size = 0
@@ -272,6 +279,7 @@ def _save(
                 if size > max_bytes:
                     raise too_large
                 out.write(chunk)
+                on_bytes(size, total)
                 watchdog.check(shown)
             # A connection the watchdog cut looks like a clean end to a body of unknown length.
             watchdog.check(shown)

@@ -85,13 +85,14 @@ def fetch_media(
     name: str | None = None,
     cookies: Path | None = None,
     guard: Callable[[str], str | None] = refusal_reason,
+    on_bytes: Callable[[int, int | None], None] = lambda _done, _total: None,
 ) -> MediaResult:
     """Fetch the one recording on the page at `url` into `dest_dir` (made if needed).
 
     Raises RefusedSource, SourceUnreachable, NotAudio, TooLarge (size or deadline), TooLong
     (before any media byte), NotOneRecording (playlist, live) or SiteRefused, each with its
     sentence; `name` is what they call the source (default: the link, printed safely).
-    `guard` as in `download.fetch`; `allow` is RELAYQ_ALLOW_PRIVATE_URLS.
+    `guard` and `on_bytes` as in `download.fetch`; `allow` is RELAYQ_ALLOW_PRIVATE_URLS.
     """
     check_url(url)
     shown = name or safe_url(url)
@@ -103,7 +104,7 @@ def fetch_media(
     dest_dir.mkdir(parents=True, exist_ok=True)
     work = dest_dir / "media"
     work.mkdir(exist_ok=True)
-    state = _State(shown, max_bytes, max_duration_s)
+    state = _State(shown, max_bytes, max_duration_s, on_bytes)
     try:
         if cookies is not None:
             # A copy of ours: yt-dlp writes its cookie jar back when it closes, and the
@@ -143,8 +144,15 @@ def sandboxed_js(argv: list[str]) -> bool:
 
 
 class _State:
-    def __init__(self, shown: str, max_bytes: int, max_duration_s: float | None) -> None:
+    def __init__(
+        self,
+        shown: str,
+        max_bytes: int,
+        max_duration_s: float | None,
+        on_bytes: Callable[[int, int | None], None],
+    ) -> None:
         self.shown = shown
+        self.on_bytes = on_bytes
         self.max_bytes = max_bytes
         self.max_duration_s = max_duration_s
         self.error: RelayqError | None = None
@@ -187,6 +195,9 @@ class _State:
                     "send a shorter recording or raise RELAYQ_MAX_DOWNLOAD_MB on the runner"
                 )
             )
+        # A fraction only when the size is known (not yt-dlp's estimate for fragments).
+        if isinstance(done, int) and update.get("status") == "downloading":
+            self.on_bytes(done, announced if isinstance(announced, int) and announced else None)
 
 
 class _Logger:

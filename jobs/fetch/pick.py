@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from jobs.fetch.allow import NO_PRIVATE, AllowPrivate
-from jobs.fetch.download import fetch
+from jobs.fetch.download import OnBytes, fetch
 from jobs.fetch.media import MediaResult, fetch_media, is_media_site
 
 __all__ = ["fetch_link", "is_page"]
@@ -39,17 +39,18 @@ def fetch_link(
     allow: AllowPrivate = NO_PRIVATE,
     name: str | None = None,
     cookies: Path | None = None,
+    on_bytes: OnBytes = lambda _done, _total: None,
 ) -> tuple[Path, MediaResult | None]:
     """The recording `url` leads to, saved in `dest_dir`, and what its page said about it
     (None for a file). Raises what `download.fetch` and `media.fetch_media` raise."""
     if not is_media_site(url):
         result = fetch(url, dest_dir, max_bytes=max_bytes, timeout_s=timeout_s, allow=allow,
-                       name=name)  # fmt: skip
+                       name=name, on_bytes=on_bytes)  # fmt: skip
         if not is_page(result.content_type, result.final_url):
             return result.path, None
         result.path.unlink()
     page = fetch_media(
         url, dest_dir, max_bytes=max_bytes, timeout_s=timeout_s, max_duration_s=max_duration_s,
-        allow=allow, name=name, cookies=cookies,
+        allow=allow, name=name, cookies=cookies, on_bytes=on_bytes,
     )  # fmt: skip
     return page.path, page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import re
 import stat
@@ -26,6 +27,9 @@ if [[ "$source" == slow ]]; then trap 'echo "interrupted $source" >> "$RELAYQ_TE
 echo "relayq: fetch $source" >&2
 case "$source" in
   fail) echo "relayq: input.bin is not audio we can read; send an audio file" >&2; exit 4 ;;
+  failafter) echo "relayq: input.bin is not audio we can read; send an audio file" >&2
+    echo 'relayq-progress: {"phase":"decode","fraction":0,"elapsed_s":1}' >&2; exit 4 ;;
+  progress) while read -r line; do echo "$line" >&2; sleep 0.01; done < "$RELAYQ_TEST_PROGRESS" ;;
   slow) for _ in $(seq 300); do sleep 0.1; done ;;
   *) sleep 0.2 ;;
 esac
@@ -114,6 +118,50 @@ async def test_a_failing_jobs_reason_is_its_failure_not_a_step(executor: LocalEx
     states = await asyncio.wait_for(collect(executor, "bad"), 10)
     said = "input.bin is not audio we can read; send an audio file"
     assert [s.phase for s in states if s.detail == said] == [Phase.FAILED]
+
+
+PROGRESS = """\
+relayq-progress: {"phase":"transcribe","fraction":0.1,"elapsed_s":1,"left_s":90}
+relayq-progress: not json at all
+relayq-progress: {"phase":"transcribe","fraction":0.3,"elapsed_s":2,"left_s":70}
+relayq-progress: {"phase":"transcribe","fraction":0.2,"elapsed_s":3,"left_s":80}
+relayq-progress: {"phase":"transcribe","fraction":1.7,"elapsed_s":4}
+relayq-progress: {"phase":"transcribe","fraction":NaN,"elapsed_s":4}
+relayq-progress: {"phase":"transcribe","fraction":-0.5,"elapsed_s":4}
+relayq-progress: {"phase":"transcribe","fraction":"0.9","elapsed_s":4}
+relayq-progress: {"phase":"dance","fraction":0.95,"elapsed_s":4}
+relayq-progress: {"phase":"transcribe","fraction":0.6,"elapsed_s":5,"left_s":20}
+relayq: transcribe 60.0 s of audio with tiny.en
+relayq-progress: {"phase":"decode","fraction":1,"elapsed_s":6}
+relayq-progress: {"phase":"outputs","fraction":0,"elapsed_s":7}
+"""
+
+
+async def test_progress_records_move_the_job_on_and_garbage_or_going_back_changes_nothing(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    script = tmp_path / "progress.txt"
+    script.write_text(PROGRESS)
+    executor._env["RELAYQ_TEST_PROGRESS"] = str(script)
+    await executor.submit(spec("p", "progress"))
+    states = await asyncio.wait_for(collect(executor, "p"), 10)
+    seen = [(s.progress.phase, s.progress.fraction) for s in states if s.progress]
+    # Each record once (a later step line carries the last one): never one going backwards,
+    # nor garbage, nor more than 100 %.
+    assert list(dict.fromkeys(seen)) == [("transcribe", 0.1), ("transcribe", 0.3),
+                                         ("transcribe", 0.6), ("outputs", 0.0)]  # fmt: skip
+    assert states[-1].phase is Phase.SUCCEEDED
+    assert not any("relayq-progress" in s.detail or "{" in s.detail for s in states)
+    assert {s.step for s in states} >= {"fetch", "transcribe", "write"}
+
+
+async def test_a_progress_record_after_the_failure_is_not_its_reason(
+    executor: LocalExecutor,
+) -> None:
+    await executor.submit(spec("bad", "failafter"))
+    final = (await asyncio.wait_for(collect(executor, "bad"), 10))[-1]
+    assert final.phase is Phase.FAILED and final.exit_code == 4
+    assert final.detail == "input.bin is not audio we can read; send an audio file"
 
 
 async def test_a_job_that_failed_is_run_again_when_resumed(
@@ -263,7 +311,9 @@ async def test_the_users_name_for_the_source_is_what_every_step_and_failure_says
         bad = await asyncio.wait_for(collect(ex, "n6"), 60)
     finally:
         await ex.close()
-    steps = [s.detail for s in good if s.phase is Phase.RUNNING and s.step != "start"]
+    # A progress record is a state with the step as it stands: each step once.
+    running = [s.detail for s in good if s.phase is Phase.RUNNING and s.step != "start"]
+    steps = [detail for detail, _ in itertools.groupby(running)]
     assert steps[:2] == ["read meeting.m4a", "decode meeting.m4a"]
     assert steps[2:4] == ["detect the language with base", steps[3]], steps
     assert re.fullmatch(r"detected English \(\d+%\)", steps[3]), steps

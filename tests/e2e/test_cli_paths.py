@@ -45,7 +45,7 @@ def test_demo_prints_the_decision_progress_and_an_accurate_transcript(env: dict[
     out = done.stdout
     assert "== 1. route ==" in out and "mac" in out
     progress = out.split("== 2. run ==")[1].split("== 3. transcript ==")[0]
-    assert "[running] transcribe" in progress and "[succeeded]" in progress
+    assert "running: transcribe" in progress and "succeeded: done" in progress
     transcript = out.split("== 3. transcript ==")[1].split("== 4. check ==")[0]
     assert wer(KNOWN, transcript) <= 0.25
     figure = re.search(r"word error rate against the sample's known text: ([0-9.]+)", out)
@@ -70,8 +70,14 @@ def test_dispatch_wait_copies_every_output_into_out(env: dict[str, str], tmp_pat
         "dispatch", "--file", str(SAMPLES / "speech.ogg"), "--wait", "--out", str(out), env=env
     )
     assert done.returncode == 0, done.stderr
-    job_id, result_dir = done.stdout.split()
+    lines = done.stdout.splitlines()
+    job_id, result_dir = lines[0], lines[-1]
     assert Path(result_dir) == out
+    # A line per change of state, the runner's percentage in it when it said one.
+    states = lines[1:-1]
+    assert states[0].startswith("queued: ") and states[-1] == "succeeded: done"
+    assert "running: transcribe 100% · under a minute left" in states, states
+    assert len(states) == len(set(states))
     assert {p.name for p in out.iterdir()} >= {
         "transcript.txt", "transcript.srt", "transcript.vtt", "segments.json", "meta.json",
     }  # fmt: skip

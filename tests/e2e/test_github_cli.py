@@ -38,7 +38,9 @@ def test_dispatch_wait_brings_the_transcript_and_the_run_link_home(
         done = relayq("dispatch", "--url", f"{base}/talk.ogg", "--wait", "--out",
                       str(tmp_path / "out"), gh=emulator, tmp_path=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    job_id, run_url, out = done.stdout.split()
+    lines = done.stdout.splitlines()  # the job id, a line per state, the run, the results
+    job_id, (run_url, out) = lines[0], lines[-2:]
+    assert "succeeded: done" in lines
     assert run_url.startswith("https://github.com/owner/relayq/actions/runs/")
     assert "transcribe → mac (Mac mini) via transcribe_mac.yml" in done.stderr
     assert "mac (Mac mini): online and idle — taken" in done.stderr

@@ -68,6 +68,20 @@ def test_a_file_streams_to_disk_with_a_suffix_from_the_link(dest: Path) -> None:
     assert result.final_url == f"{base}/talk.ogg"
 
 
+def test_a_download_says_how_much_has_arrived_of_the_announced_total(dest: Path) -> None:
+    big = AUDIO * 20  # 200 KB: a few of the 64 KiB reads
+    heard: list[tuple[int, int | None]] = []
+    with serve({"/talk.ogg": body(big), "/live": stream(b"x" * 1000, 3)}) as (base, _):
+        fetch(f"{base}/talk.ogg", dest, max_bytes=MB, allow=ALL_PRIVATE,
+              on_bytes=lambda done, total: heard.append((done, total)))  # fmt: skip
+        assert len(heard) >= 2 and heard[-1] == (len(big), len(big))
+        assert [done for done, _ in heard] == sorted(done for done, _ in heard)
+        heard.clear()
+        fetch(f"{base}/live", dest / "live", max_bytes=MB, allow=ALL_PRIVATE,
+              on_bytes=lambda done, total: heard.append((done, total)))  # fmt: skip
+    assert heard and all(total is None for _, total in heard)  # no Content-Length: no total
+
+
 def test_the_suffix_comes_from_the_content_type_when_the_link_has_none(dest: Path) -> None:
     with serve({"/download": body(AUDIO, "audio/mpeg; charset=binary")}) as (base, _):
         result = fetch(f"{base}/download?id=7", dest, max_bytes=MB, allow=ALL_PRIVATE)

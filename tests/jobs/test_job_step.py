@@ -68,6 +68,10 @@ def test_a_fetched_earlier_run_replaces_the_source(tmp_path: Path) -> None:
         ("relayq: fetch\nTraceback (most recent call last):\nKeyError: 'x'\n", 1, "relayq: fetch\n"),
         ("pip: could not reach https://user:pw@index.example/\n", 1, None),  # no relayq line
         ("relayq: done\n", 0, None),  # success: no error.txt
+        # A progress record after the sentence is never taken for it (its own prefix).
+        ("relayq: the file is not audio; send another\n"
+         'relayq-progress: {"phase":"decode","fraction":0.0,"elapsed_s":1}\n', 4,
+         "relayq: the file is not audio; send another\n"),
     ],
 )  # fmt: skip
 def test_a_failing_job_leaves_its_last_relayq_sentence_in_the_results(

@@ -15,6 +15,7 @@ from bot.settings import Settings
 from jobs.quality import wer
 from tests.jobs.httpserver import Route, body, redirect, serve
 from tests.jobs.media import hls_playlist, hls_segments, silence
+from tests.jobs.test_transcribe import human
 
 ENTRY = Path(__file__).resolve().parents[2] / "jobs" / "transcribe.sh"
 
@@ -67,9 +68,11 @@ def test_a_redirected_media_page_is_transcribed_with_its_title_in_meta(
     assert meta["page_url"] == f"{base}/episode/7"
     assert meta["uploader"] is None
     assert wer(speech_text, (tmp_path / "o" / "transcript.txt").read_text()) <= 0.25
-    assert [line.split()[1] for line in done.stderr.splitlines()] == [
+    assert [line.split()[1] for line in human(done.stderr).splitlines()] == [
         "fetch", "decode", "detect", "detected", "transcribe", "write", "done",
     ]  # fmt: skip
+    # yt-dlp's own progress hook says how much of the recording has arrived.
+    assert 'relayq-progress: {"phase":"download","fraction":1.0' in done.stderr
     assert list(Path(env["TMPDIR"]).iterdir()) == []
 
     with serve(routes) as (base_again, _hits):  # the same audio again: the cached transcript

@@ -18,6 +18,7 @@ from jobs.backends.local import LocalWhisper
 from jobs.config import TranscribeConfig
 from jobs.errors import NotAudio
 from jobs.fetch import ALL_PRIVATE
+from jobs.progress import LINE_PREFIX, parse
 from jobs.quality import wer
 from jobs.transcribe import transcribe
 from tests.conftest import SAMPLES
@@ -60,17 +61,26 @@ STEP_WORDS = {
 }  # fmt: skip
 
 
+def human(stderr: str) -> str:
+    """The step lines and sentences, without the progress records between them (each of
+    which must be one: jobs/progress.py)."""
+    lines = stderr.splitlines()
+    records = [line for line in lines if line.startswith(LINE_PREFIX)]
+    assert all(parse(line) is not None for line in records), records
+    return "".join(f"{line}\n" for line in lines if not line.startswith(LINE_PREFIX))
+
+
 def step_words(stderr: str) -> list[str]:
-    return [line.split()[1].rstrip(":") for line in stderr.splitlines()]
+    return [line.split()[1].rstrip(":") for line in human(stderr).splitlines()]
 
 
 def last_line(stderr: str) -> str:
-    return stderr.splitlines()[-1]
+    return human(stderr).splitlines()[-1]
 
 
 def assert_one_error_line(stderr: str, expected_text: str) -> None:
     """Progress lines, then exactly one line saying what was wrong; no traceback."""
-    lines = stderr.splitlines()
+    lines = human(stderr).splitlines()
     assert all(line.startswith("relayq: ") for line in lines), stderr
     errors = [line for line in lines if line.split()[1].rstrip(":") not in STEP_WORDS]
     assert errors == [lines[-1]], stderr
@@ -108,6 +118,14 @@ def test_the_sample_is_transcribed_accurately_into_five_files(
     assert meta["task"] == "transcribe"
     assert re.fullmatch(r"relayq: done in \d+\.\d s \(RTF \d\.\d\d\)", last_line(done.stderr))
     assert meta["warnings"] == []
+    # Where it was, as it went: every phase, each ending at 100 %, and its times in meta.json.
+    records = [parse(line) for line in done.stderr.splitlines() if line.startswith(LINE_PREFIX)]
+    assert [(r.phase, r.fraction) for r in records if r and r.fraction in (0, 1)] == [
+        ("decode", 0.0), ("transcribe", 0.0), ("transcribe", 1.0), ("outputs", 0.0),
+        ("outputs", 1.0),
+    ]  # fmt: skip
+    assert all(r and r.elapsed_s <= meta["wall_time_s"] + 0.01 for r in records)
+    assert 0 <= meta["fetch_time_s"] < 5 and 0 < meta["decode_time_s"] < meta["wall_time_s"]
     assert_no_temp_left(env)
 
     again = run_job(str(speech_ogg), "--out", str(tmp_path / "again"), env=env)
@@ -337,7 +355,7 @@ def test_with_a_name_no_step_or_sentence_shows_the_files_own_name_or_a_path(
     out = tmp_path / "local-jobs" / "j1" / "out"
     done = run_job("--name", "meeting.m4a", "--out", str(out), "--", str(internal), env=env)
     assert done.returncode == 0, done.stderr
-    steps = done.stderr.splitlines()[:6]
+    steps = human(done.stderr).splitlines()[:6]
     # The probability's last digit depends on the CPU's vector unit (82% or 85% here).
     assert re.fullmatch(r"relayq: detected English \(\d+%\)", steps[3]), steps
     assert steps[:3] + steps[4:] == [
@@ -388,7 +406,8 @@ def test_without_a_name_a_file_is_called_by_its_base_name(
     source = _write(tmp_path / "deep" / "F6.bin", b"not audio " * 100)
     done = run_job("--out", str(tmp_path / "o"), str(source), env=env)
     assert done.returncode == 4
-    assert done.stderr.splitlines()[:2] == ["relayq: read F6.bin", "relayq: decode F6.bin"]
+    assert human(done.stderr).splitlines()[:2] == ["relayq: read F6.bin",
+                                                   "relayq: decode F6.bin"]  # fmt: skip
     assert_one_error_line(done.stderr, "relayq: F6.bin is not audio we can read")
     assert str(tmp_path) not in done.stderr
 
