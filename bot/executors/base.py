@@ -17,6 +17,7 @@ from typing import Protocol
 
 from bot.errors import Unavailable
 from bot.fleet import Fleet
+from jobs.progress import ProgressRecord
 
 __all__ = ["Executor", "JobSpec", "JobState", "Phase", "Refusal", "Unavailable", "read_refusal"]
 
@@ -105,6 +106,8 @@ class JobState:
     runner_lost: str | None = None
     # When a run failed because the runner refused the job (too long for it): what it said.
     refusal: Refusal | None = None
+    # Where the running job is, as its runner last reported it; None: it has said nothing yet.
+    progress: ProgressRecord | None = None
 
 
 class Executor(Protocol):

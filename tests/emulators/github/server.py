@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.emulators.github import checks
 from tests.emulators.github.actrun import ActRun, workflow_inputs, workflow_labels, workflow_meta
 from tests.emulators.github.state import Clock, Model, Run, iso
 
@@ -54,6 +55,7 @@ class Hit:
     status: int
     counted: bool
     authorization: str | None
+    at: float = field(default_factory=time.monotonic)  # when it was answered
 
 
 class GitHubEmulator:
@@ -154,6 +156,12 @@ class GitHubEmulator:
         with self.model.lock:
             self.faults.append(fault)
 
+    def check_run_hits(self, method: str, status: int | None = None) -> list[Hit]:
+        """The requests made of check runs (`PATCH`: the jobs' writes; `GET`: the bot's reads,
+        `status=304` those that found nothing new)."""
+        return [h for h in self.hits if h.method == method and "/check-runs/" in h.path
+                and (status is None or h.status == status)]  # fmt: skip
+
     def dispatches(self) -> list[Hit]:
         return [h for h in self.hits if h.method == "POST" and h.path.endswith("/dispatches")]
 
@@ -195,8 +203,13 @@ class GitHubEmulator:
         if self.synthetic_run_s is not None:
             self._synthetic(run)
             return
+        # As on GitHub: the job's GITHUB_TOKEN (`github.token`), the API's address, and the
+        # id of its check run (`job.check_run_id`, which act does not know: actrun.py).
+        github = {"GITHUB_API_URL": self.api_url, "GITHUB_REPOSITORY": self.repo}
         act = ActRun(run.workflow_file, run.inputs, run.labels, run.artifact_dir, self.job_env,
-                     secrets=self.secrets, variables=self.variables)  # fmt: skip
+                     secrets={**self.secrets, "GITHUB_TOKEN": run.job_token},
+                     variables=self.variables, check_run_id=run.check_run_id,
+                     github=github)  # fmt: skip
         self._acts[run.id] = act
         ok = act.run(lambda name, state: self.model.step_event(run, name, state))
         self._finish(run, ok)
@@ -382,6 +395,9 @@ class _ApiHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle("POST")
 
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
     def _handle(self, method: str) -> None:
         path = urlsplit(self.path).path
         length = int(self.headers.get("Content-Length") or 0)
@@ -489,7 +505,24 @@ class _ApiHandler(BaseHTTPRequestHandler):
             return 302, None, {"Location": f"{gh.storage_url}/blob/{run.artifact_id}?sig=emulated"}
         if method == "GET" and rest == "/actions/runners":
             return 200, gh.runners_json(), {}
+        if m := re.fullmatch(r"/check-runs/(\d+)", rest):
+            return self._check_run(method, int(m.group(1)), raw)
         return 404, {"message": "Not Found"}, {}
+
+    def _check_run(
+        self, method: str, check_run_id: int, raw: bytes
+    ) -> tuple[int, Any, dict[str, str]]:
+        gh = self.gh
+        with gh.model.lock:
+            run = next((r for r in gh.model.runs.values() if r.check_run_id == check_run_id), None)
+            if run is None or method not in ("GET", "PATCH"):
+                return 404, {"message": "Not Found"}, {}
+            if method == "PATCH":
+                status, refusal = checks.update(run, raw, self.headers.get("Authorization"),
+                                                checks=checks.granted(run.workflow_file))  # fmt: skip
+                if status != 200:
+                    return status, refusal, {}
+            return 200, checks.check_run_json(gh.repo_url(), gh.repo, run), {}
 
     def _dispatch(self, file: str, raw: bytes) -> tuple[int, Any, dict[str, str]]:
         gh = self.gh
