@@ -17,8 +17,8 @@ the job goes on; a refusal that waiting cannot mend stops the writes.
 
 Settings, from the step's environment: `RELAYQ_CHECK_RUN_ID` (`job.check_run_id`),
 `RELAYQ_CHECKS_TOKEN` (`github.token`; only this process gets it, never argv, never printed),
-`GITHUB_API_URL` and `GITHUB_REPOSITORY` (set by Actions), `RELAYQ_CHECKS_EVERY_S` (the least
-time between two writes, 15 by default).
+`GITHUB_API_URL` and `GITHUB_REPOSITORY` (set by Actions). Without them it only passes the
+lines on (the local executor, a runner outside Actions).
 """
 
 from __future__ import annotations
@@ -267,11 +267,7 @@ def main(env: Mapping[str, str] = os.environ) -> int:
         say(f"relayq-checks: progress is not written to the check run ({err}); the job goes on")
         pass_through(sys.stdin.buffer, sink, lambda _record: None)
         return 0
-    try:
-        every_s = max(0.1, float(env.get("RELAYQ_CHECKS_EVERY_S") or EVERY_S))
-    except ValueError:
-        every_s = EVERY_S
-    reporter = Reporter(target.write, say, every_s=every_s)
+    reporter = Reporter(target.write, say)
     try:
         pass_through(sys.stdin.buffer, sink, reporter.offer)
     finally:

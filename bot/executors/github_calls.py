@@ -49,7 +49,10 @@ class Pacing:
     find_run_s: float = 60.0
     # After a read of a running job's check run that found new progress, the next one waits
     # this long (one that finds nothing new is a free 304, and the next poll asks again).
-    progress_every_s: float = 75.0
+    progress_every_s: float = 90.0
+    # All the running jobs' progress reads together, at most (so that 50 jobs at once stay
+    # within the budget): with many jobs running, each one's progress is read less often.
+    progress_reads_per_hour: float = 300.0
 
 
 class GitHubCalls:

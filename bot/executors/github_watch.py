@@ -13,6 +13,7 @@ effort: a title that is not ours, or a read that fails, leaves the step name to 
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from bot.executors.artifacts import (
     extract_zip,
 )
 from bot.executors.base import JobSpec, JobState, Phase, Refusal, read_refusal
-from bot.executors.github_calls import GitHubCalls
+from bot.executors.github_calls import GitHubCalls, passing
 from bot.executors.github_dispatch import GitHubJob
 from bot.fleet import Fleet, Runner
 from jobs.checkrun import read_output
@@ -41,6 +42,7 @@ from jobs.progress import ProgressRecord
 __all__ = ["QUEUE_LIMIT_S", "Watcher", "running_text"]
 
 QUEUE_LIMIT_S = 24 * 3600
+log = logging.getLogger(__name__)
 
 
 class Watcher:
@@ -51,6 +53,10 @@ class Watcher:
         self._clock = clock
         self._dispatch_again = dispatch_again
         self._fleet: tuple[float, Fleet] | None = None
+        self._running: set[str] = set()  # the jobs last seen running: they share the reads
+        # GitHub refused to show the token check runs (a fine-grained token cannot be given
+        # the Checks permission): progress is not asked for again; the steps say it.
+        self._checks_refused = False
 
     def run_of(self, job: GitHubJob) -> WorkflowRun:
         """The handle on the job's run, made again when the job has a new run."""
@@ -65,6 +71,7 @@ class Watcher:
         run = self.run_of(job)
         changed = self._calls.read(run.update)  # a 304 costs nothing and leaves `run` as it was
         spec, url = job.spec, run.html_url
+        self._running.discard(spec.job_id)
         if run.status in ("queued", "waiting", "pending", "requested"):
             text, why, runners = self._waiting(spec)
             return JobState(spec.job_id, Phase.QUEUED, text, url=url, waiting_why=why,
@@ -72,6 +79,7 @@ class Watcher:
         if run.status == "in_progress":
             if changed or job.step is None:  # the steps are worth a request only when it moved
                 job.step = self._current_step(job, run) or job.step
+            self._running.add(spec.job_id)
             step, progress = job.step, self._progress(job)
             return JobState(spec.job_id, Phase.RUNNING, running_text(step, progress), url=url,
                             step=step, progress=progress)  # fmt: skip
@@ -158,19 +166,27 @@ class Watcher:
     def _progress(self, job: GitHubJob) -> ProgressRecord | None:
         """The runner's progress as its check run says it: read again only when the last read
         that found it new is `progress_every_s` old (a read that finds nothing new is a 304)."""
-        check, now = job.check_run, time.monotonic()
-        if check is None:
+        check, now, pacing = job.check_run, time.monotonic(), self._calls.pacing
+        if check is None or self._checks_refused:
             return job.progress
-        if job.progress_read_at is not None and (
-            now - job.progress_read_at < self._calls.pacing.progress_every_s
-        ):
+        every = max(pacing.progress_every_s,
+                    3600 * len(self._running) / pacing.progress_reads_per_hour)  # fmt: skip
+        if job.progress_read_at is not None and now - job.progress_read_at < every:
             return job.progress
         try:
             if not check.update():  # 304: nothing new, and free
                 return job.progress
             output, started = check.output, check.started_at
-        except (GithubException, requests.RequestException):
+        except GithubException as exc:
             job.progress_read_at = now  # best effort: the steps say it until the next try
+            if exc.status in (401, 403, 404) and not passing(exc):
+                self._checks_refused = True
+                log.warning("GitHub does not show this token the jobs' check runs (HTTP %s): "
+                            "progress is shown as step names; see docs/SETUP_OCI_TRIGGER.md",
+                            exc.status)  # fmt: skip
+            return job.progress
+        except requests.RequestException:
+            job.progress_read_at = now
             return job.progress
         job.progress_read_at = now
         elapsed = self._clock() - started.timestamp() if started else 0.0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.checkrun import Throttle, read_output, summary
+from jobs.checkrun import CheckRun, Reporter, Throttle, read_output, summary
 from jobs.progress import ProgressRecord
 from tests.e2e.conftest import MAC
 from tests.emulators.github import GitHubEmulator
@@ -82,7 +82,7 @@ def running(gh: GitHubEmulator) -> Run:
 def write(
     gh: GitHubEmulator, run: Run, lines: list[str], **env: str
 ) -> subprocess.CompletedProcess[bytes]:
-    environment = dict(os.environ, RELAYQ_CHECK_RUN_ID=str(run.check_run_id), RELAYQ_CHECKS_EVERY_S="0.2",
+    environment = dict(os.environ, RELAYQ_CHECK_RUN_ID=str(run.check_run_id),
                        RELAYQ_CHECKS_TOKEN=run.job_token, GITHUB_API_URL=gh.api_url,
                        GITHUB_REPOSITORY=gh.repo, NO_PROXY="127.0.0.1")  # fmt: skip
     environment.update(env)
@@ -115,9 +115,32 @@ def test_the_writer_passes_every_line_on_and_writes_the_records_into_the_check_r
         done = write(gh, run, LINES)
         assert done.returncode == 0
         assert done.stderr.decode().splitlines() == LINES
-        assert len(gh.check_run_hits("PATCH", 200)) == 3
-        assert run.check_output["title"] == "90% transcribe · 3 min left"
+        # The first record at once; the others came within 15 s of it: not written.
+        assert len(gh.check_run_hits("PATCH", 200)) == 1
+        assert run.check_output["title"] == "10% transcribe · 3 min left"
+        assert run.check_output["summary"] == summary(rec(0.1))
         assert run.job_token not in done.stderr.decode()
+
+
+@pytest.mark.slow
+def test_the_reporter_writes_the_newest_record_each_time_the_throttle_lets_it(
+    tmp_path: Path,
+) -> None:
+    with GitHubEmulator(tmp_path / "gh", synthetic_run_s=6.0) as gh:
+        run = running(gh)
+        target = CheckRun(api_url=gh.api_url, repo=gh.repo, check_run_id=str(run.check_run_id),
+                          token=run.job_token)  # fmt: skip
+        said: list[str] = []
+        reporter = Reporter(target.write, said.append, every_s=0.5)
+        for fraction in (0.1, 0.2, 0.3, 0.32, 0.6):  # 0.2 and 0.3 come within 0.5 s of 0.1
+            reporter.offer(rec(fraction))
+            time.sleep(0.2)
+        time.sleep(0.6)
+        reporter.close()
+        assert (
+            len(gh.check_run_hits("PATCH", 200)) == 3 and said == []
+        )  # 0.1; then 0.3 (the newest, 0.5 s on); 0.6
+        assert run.check_output["title"] == "60% transcribe · 3 min left"
 
 
 @pytest.mark.slow

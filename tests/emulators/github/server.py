@@ -15,13 +15,15 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from jobs.checkrun import CheckRun, Throttle, WriteFailed
+from jobs.progress import ProgressRecord
 from tests.emulators.github import checks
 from tests.emulators.github.actrun import ActRun, workflow_inputs, workflow_labels, workflow_meta
 from tests.emulators.github.state import Clock, Model, Run, iso
@@ -67,6 +69,7 @@ class GitHubEmulator:
                  refuses_run_details: bool | None = None,
                  declared_inputs: dict[str, set[str]] | None = None,
                  synthetic_results: Callable[[dict[str, str], Path], bool] | None = None,
+                 synthetic_progress_every_s: float | None = None,
                  ) -> None:  # fmt: skip
         self.work_dir = work_dir
         # "github" (dispatch answers 200 with run details) or "ghes" (GitHub Enterprise Server:
@@ -93,6 +96,10 @@ class GitHubEmulator:
         # What a synthetic run leaves in its results, given its inputs; True: it succeeded
         # (default: the five result files, and success).
         self.synthetic_results = synthetic_results
+        # A synthetic run that reports its progress into its check run all the way through, as
+        # the runner's writer does (jobs/checkrun.py: its throttle, this least time between
+        # writes, real PATCHes with the job's token).
+        self.synthetic_progress_every_s = synthetic_progress_every_s
         self.groups = groups
         self.clock = Clock()
         self.model = Model(self.clock, honour_queue_max=(mode == "github"))
@@ -218,9 +225,10 @@ class GitHubEmulator:
     def _synthetic(self, run: Run) -> None:
         assert run.artifact_dir is not None and self.synthetic_run_s is not None
         steps = [s.name for s in run.steps]
+        report = self._reporter(run)
         for name in steps:
             self.model.step_event(run, name, "started")
-            time.sleep(self.synthetic_run_s / len(steps))
+            report(self.synthetic_run_s / len(steps))
             if run.runner_lost:
                 self._finish(run, False)
                 return
@@ -239,6 +247,29 @@ class GitHubEmulator:
         ):
             (folder / name).write_text("{}\n" if name.endswith(".json") else "synthetic\n")
         self._finish(run, True)
+
+    def _reporter(self, run: Run) -> Callable[[float], None]:
+        """A pause of the synthetic run that reports its progress on the way, if it is to."""
+        every_s, total = self.synthetic_progress_every_s, self.synthetic_run_s or 0.0
+        if every_s is None:
+            return time.sleep
+        throttle, start = Throttle(every_s=every_s), time.monotonic()
+        target = CheckRun(api_url=self.api_url, repo=self.repo,
+                          check_run_id=str(run.check_run_id), token=run.job_token)  # fmt: skip
+
+        def pause(seconds: float) -> None:
+            end = time.monotonic() + seconds
+            while (now := time.monotonic()) < end:
+                done = now - start
+                record = ProgressRecord("transcribe", min(1.0, done / total), None, done,
+                                        max(0.0, total - done))  # fmt: skip
+                if throttle.wait_s(record, now) == 0:
+                    throttle.wrote(record, now)
+                    with suppress(WriteFailed):
+                        target.write(record)
+                time.sleep(min(0.02, end - now))
+
+        return pause
 
     def _finish(self, run: Run, ok: bool) -> None:
         with self.model.lock:
