@@ -29,10 +29,27 @@ if [[ -n "${RELAYQ_EARLIER_DIR:-}" ]]; then source="$RELAYQ_EARLIER_DIR"; fi
 # the bot can tell the user why, not only "see the log".
 errors="$(mktemp)"
 trap 'rm -f "$errors"' EXIT
+
+# On GitHub the job's progress records (`relayq-progress: ` lines on its stderr) go into its own
+# check run (jobs/checkrun.py). Only that process gets the token: the job itself never sees it.
+checks_token="${RELAYQ_CHECKS_TOKEN:-}"
+unset RELAYQ_CHECKS_TOKEN
+python="${RELAYQ_VENV:+$RELAYQ_VENV/bin/}python3"
+progress() {
+  if [[ -n "$checks_token" && -n "${RELAYQ_CHECK_RUN_ID:-}" ]] && command -v "$python" >/dev/null; then
+    # Should the writer ever stop, cat takes the rest: the job's stderr never breaks.
+    RELAYQ_CHECKS_TOKEN="$checks_token" PYTHONPATH="$(dirname "$here")" "$python" -m jobs.checkrun \
+      || cat
+  else
+    cat
+  fi
+}
+
 explained() {
   local code
   set +e
-  { "$@" 2>&1 1>&3 3>&- | tee -a "$errors" >&2; } 3>&1  # stdout passes by; stderr is teed
+  # stdout passes by; stderr is teed into $errors and passes through the progress writer.
+  { "$@" 2>&1 1>&3 3>&- | tee -a "$errors" | progress >&2; } 3>&1
   code=${PIPESTATUS[0]}
   set -e
   if ((code != 0)); then

@@ -3,9 +3,10 @@
     npm install --no-save @octokit/openapi@23.0.2
     python tools/openapi_subset.py node_modules/@octokit/openapi/generated/api.github.com.deref.json
 
-It keeps the JSON response schemas of the operations relayq uses (dereferenced, with OpenAPI
-3.0's `nullable` turned into JSON Schema's null type) so the emulator's answers can be checked
-against them without the 400 MB package.
+It keeps the JSON response schemas of the operations relayq uses, and the request schemas of
+REQUESTS (dereferenced, with OpenAPI 3.0's `nullable` turned into JSON Schema's null type), so
+the emulator's answers, and the bodies it takes, can be checked against them without the
+400 MB package.
 """
 
 from __future__ import annotations
@@ -37,7 +38,11 @@ OPERATIONS = {
     "actions/cancel-workflow-run": ("/repos/{owner}/{repo}/actions/runs/{run_id}/cancel", "post"),
     "actions/list-self-hosted-runners-for-repo": ("/repos/{owner}/{repo}/actions/runners", "get"),
     "rate-limit/get": ("/rate_limit", "get"),
+    "checks/get": ("/repos/{owner}/{repo}/check-runs/{check_run_id}", "get"),
+    "checks/update": ("/repos/{owner}/{repo}/check-runs/{check_run_id}", "patch"),
 }
+# Operations whose request body is kept too: the emulator refuses a body GitHub would refuse.
+REQUESTS = ("checks/update",)
 OUT = Path(__file__).resolve().parents[1] / "tests" / "contract" / "github_openapi_subset.json"
 
 
@@ -57,6 +62,7 @@ def main() -> None:
     subset: dict[str, Any] = {
         "source": f"@octokit/openapi {spec['info']['version']}",
         "operations": {},
+        "requests": {},
     }
     for op_id, (path, method) in OPERATIONS.items():
         operation = spec["paths"][path][method]
@@ -67,6 +73,9 @@ def main() -> None:
             if content and "schema" in content:
                 schemas[status] = to_json_schema(content["schema"])
         subset["operations"][op_id] = schemas
+        if op_id in REQUESTS:
+            body = operation["requestBody"]["content"]["application/json"]["schema"]
+            subset["requests"][op_id] = to_json_schema(body)
     OUT.write_text(json.dumps(subset, indent=1, sort_keys=True) + "\n")
     print(f"wrote {OUT} ({OUT.stat().st_size // 1024} KiB)")
 

@@ -22,6 +22,7 @@ from bot.executors.github_dispatch import Dispatcher, GitHubJob
 from bot.executors.github_watch import Watcher
 from bot.fleet import Fleet
 from jobs.errors import RelayqError, UsageError
+from jobs.progress import ProgressRecord
 
 __all__ = ["GitHubActionsExecutor", "GitHubUnavailable", "Pacing"]
 
@@ -63,10 +64,10 @@ class GitHubActionsExecutor:
     async def watch(self, job_id: str) -> AsyncIterator[JobState]:
         job = self._job(job_id)
         pause = self._pacing.first_poll_s
-        last: tuple[Phase, str, str | None] | None = None
+        last: tuple[Phase, str, str | None, ProgressRecord | None] | None = None
         while True:
             state = await asyncio.to_thread(self._watcher.observe, job)
-            key = (state.phase, state.detail, state.step)
+            key = (state.phase, state.detail, state.step, state.progress)
             if key != last:
                 last = key
                 pause = self._pacing.first_poll_s

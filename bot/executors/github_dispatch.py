@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 from github import GithubException
+from github.CheckRun import CheckRun
 from github.Workflow import Workflow
 from github.WorkflowRun import WorkflowRun
 
@@ -32,6 +33,7 @@ from bot.executors.github_calls import (
     passing,
 )
 from jobs.errors import ConfigError
+from jobs.progress import ProgressRecord
 
 __all__ = ["OPTIONAL", "Dispatcher", "GitHubJob"]
 
@@ -56,6 +58,11 @@ class GitHubJob:
     states: list[JobState] = field(default_factory=list)
     abandoned: tuple[int, ...] = ()  # its runs GitHub cancelled as they waited: not its run now
     listing: tuple[str, str, list[dict[str, Any]]] | None = None  # (query, ETag, runs)
+    # Its run's job's check run, where the runner writes its progress; the progress last read
+    # there, and when (time.monotonic) a read last found it new.
+    check_run: CheckRun | None = None
+    progress: ProgressRecord | None = None
+    progress_read_at: float | None = None
 
 
 class Dispatcher:

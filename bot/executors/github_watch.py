@@ -4,16 +4,23 @@ Every look at a run is a conditional request (ETag → 304, free against the rat
 steps are fetched only when the run changed. A run GitHub cancelled while it still waited (a
 concurrency group without `queue: max`, or past 100 waiting) is handed back to be dispatched
 again; one that waited past GitHub's 24-hour queue limit ends failed with a reason.
+
+While the job runs, its progress is read from its check run (found in the run's jobs listing,
+`check_run_url`), where the runner writes it (jobs/checkrun.py), also conditionally: a read
+that finds something new waits `Pacing.progress_every_s` for the next. Progress is best
+effort: a title that is not ours, or a read that fails, leaves the step name to say it.
 """
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import requests
 from github import GithubException
 from github.WorkflowRun import WorkflowRun
 
@@ -25,14 +32,17 @@ from bot.executors.artifacts import (
     extract_zip,
 )
 from bot.executors.base import JobSpec, JobState, Phase, Refusal, read_refusal
-from bot.executors.github_calls import GitHubCalls
+from bot.executors.github_calls import GitHubCalls, passing
 from bot.executors.github_dispatch import GitHubJob
 from bot.fleet import Fleet, Runner
+from jobs.checkrun import read_output
 from jobs.errors import RelayqError, SourceUnreachable
+from jobs.progress import ProgressRecord
 
-__all__ = ["QUEUE_LIMIT_S", "Watcher"]
+__all__ = ["QUEUE_LIMIT_S", "Watcher", "running_text"]
 
 QUEUE_LIMIT_S = 24 * 3600
+log = logging.getLogger(__name__)
 
 
 class Watcher:
@@ -43,6 +53,10 @@ class Watcher:
         self._clock = clock
         self._dispatch_again = dispatch_again
         self._fleet: tuple[float, Fleet] | None = None
+        self._running: set[str] = set()  # the jobs last seen running: they share the reads
+        # GitHub refused to show the token check runs (a fine-grained token cannot be given
+        # the Checks permission): progress is not asked for again; the steps say it.
+        self._checks_refused = False
 
     def run_of(self, job: GitHubJob) -> WorkflowRun:
         """The handle on the job's run, made again when the job has a new run."""
@@ -50,22 +64,25 @@ class Watcher:
             assert job.run_id is not None
             job.run = self._calls.run(job.run_id)
             job.step = None
+            job.check_run, job.progress, job.progress_read_at = None, None, None
         return job.run
 
     def observe(self, job: GitHubJob) -> JobState:
         run = self.run_of(job)
         changed = self._calls.read(run.update)  # a 304 costs nothing and leaves `run` as it was
         spec, url = job.spec, run.html_url
+        self._running.discard(spec.job_id)
         if run.status in ("queued", "waiting", "pending", "requested"):
             text, why, runners = self._waiting(spec)
             return JobState(spec.job_id, Phase.QUEUED, text, url=url, waiting_why=why,
                             waiting_on=runners)  # fmt: skip
         if run.status == "in_progress":
             if changed or job.step is None:  # the steps are worth a request only when it moved
-                job.step = self._current_step(run) or job.step
-            step = job.step
-            return JobState(spec.job_id, Phase.RUNNING, f"running: {step}" if step else "running",
-                            url=url, step=step)  # fmt: skip
+                job.step = self._current_step(job, run) or job.step
+            self._running.add(spec.job_id)
+            step, progress = job.step, self._progress(job)
+            return JobState(spec.job_id, Phase.RUNNING, running_text(step, progress), url=url,
+                            step=step, progress=progress)  # fmt: skip
         return self._finished(job, run)
 
     def _finished(self, job: GitHubJob, run: WorkflowRun) -> JobState:
@@ -135,8 +152,47 @@ class Watcher:
     def _jobs_of(self, run: WorkflowRun) -> list[Any]:
         return self._calls.read(lambda: list(run.jobs()))
 
-    def _current_step(self, run: WorkflowRun) -> str | None:
-        return self._first_step(run, lambda step: step.status == "in_progress")
+    def _current_step(self, job: GitHubJob, run: WorkflowRun) -> str | None:
+        jobs = self._jobs_of(run)
+        if job.check_run is None:
+            url = next((str(j.check_run_url) for j in jobs if j.check_run_url), None)
+            job.check_run = self._calls.check_run(url) if url else None
+        for wf_job in jobs:
+            for step in wf_job.steps:
+                if step.status == "in_progress":
+                    return str(step.name)
+        return None
+
+    def _progress(self, job: GitHubJob) -> ProgressRecord | None:
+        """The runner's progress as its check run says it: read again only when the last read
+        that found it new is `progress_every_s` old (a read that finds nothing new is a 304)."""
+        check, now, pacing = job.check_run, time.monotonic(), self._calls.pacing
+        if check is None or self._checks_refused:
+            return job.progress
+        every = max(pacing.progress_every_s,
+                    3600 * len(self._running) / pacing.progress_reads_per_hour)  # fmt: skip
+        if job.progress_read_at is not None and now - job.progress_read_at < every:
+            return job.progress
+        try:
+            if not check.update():  # 304: nothing new, and free
+                return job.progress
+            output, started = check.output, check.started_at
+        except GithubException as exc:
+            job.progress_read_at = now  # best effort: the steps say it until the next try
+            if exc.status in (401, 403, 404) and not passing(exc):
+                self._checks_refused = True
+                log.warning("GitHub does not show this token the jobs' check runs (HTTP %s): "
+                            "progress is shown as step names; see docs/SETUP_OCI_TRIGGER.md",
+                            exc.status)  # fmt: skip
+            return job.progress
+        except requests.RequestException:
+            job.progress_read_at = now
+            return job.progress
+        job.progress_read_at = now
+        elapsed = self._clock() - started.timestamp() if started else 0.0
+        title, text = (output.title, output.summary) if output else (None, None)
+        job.progress = read_output(title, text, elapsed_s=elapsed)
+        return job.progress
 
     def _failed_step(self, run: WorkflowRun) -> str | None:
         return self._first_step(run, lambda step: step.conclusion == "failure")
@@ -201,3 +257,14 @@ class Watcher:
             )
             extract_zip(archive, folder, max_bytes=max_bytes)
         return folder
+
+
+def running_text(step: str | None, progress: ProgressRecord | None) -> str:
+    """`running: transcribe 42% · about 3 min left`, or the step when there is no progress."""
+    if progress is None:
+        return f"running: {step}" if step else "running"
+    left = progress.left_s
+    if left is None:
+        return f"running: {progress.phase} {progress.percent}%"
+    about = "under a minute" if left < 60 else f"{round(left / 60)} min"
+    return f"running: {progress.phase} {progress.percent}% · about {about} left"

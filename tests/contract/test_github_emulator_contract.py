@@ -60,6 +60,7 @@ def call(gh: GitHubEmulator, method: str, path: str, payload: object = None) -> 
         ("actions/list-workflow-run-artifacts", "GET", "/actions/runs/{run}/artifacts", "200"),
         ("actions/list-self-hosted-runners-for-repo", "GET", "/actions/runners", "200"),
         ("rate-limit/get", "GET", "/rate_limit", "200"),
+        ("checks/get", "GET", "/check-runs/{check_run}", "200"),
     ],
 )
 def test_emulator_answers_match_githubs_schema(
@@ -70,7 +71,9 @@ def test_emulator_answers_match_githubs_schema(
     expected_status: str,
 ) -> None:
     gh, run_id = finished
-    status, body = call(gh, method, path.replace("{run}", str(run_id)))
+    check_run = run_id * 10  # as the run's jobs listing says (`check_run_url`)
+    path = path.replace("{run}", str(run_id)).replace("{check_run}", str(check_run))
+    status, body = call(gh, method, path)
     assert str(status) == expected_status
     jsonschema.Draft4Validator(SUBSET["operations"][operation][expected_status]).validate(body)
 
@@ -158,3 +161,46 @@ def test_a_new_run_is_listed_only_after_the_listing_lag_but_can_be_fetched_at_on
         time.sleep(1.6)
         (run,) = call(gh, "GET", listing)[1]["workflow_runs"]
         assert run["id"] == body["workflow_run_id"]
+
+
+def test_a_check_run_write_and_its_answer_are_in_githubs_shapes(tmp_path: Path) -> None:
+    """The job's own token writes its check run while it runs; a body GitHub would refuse is a
+    422; the bot's token may not write it; a read that finds nothing new is a 304."""
+    with GitHubEmulator(tmp_path / "gh", synthetic_run_s=4.0) as gh:
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        run = gh.dispatch("transcribe_mac.yml", {"source": "x", "request_id": "c6"})
+        deadline = time.monotonic() + 10
+        while run.status != "in_progress":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        path = f"{gh.api_url}/repos/{gh.repo}/check-runs/{run.check_run_id}"
+        output = {"output": {"title": "42% transcribe", "summary": "**transcribe** 42%"}}
+
+        def patch(token: str, payload: object) -> urllib3.BaseHTTPResponse:
+            return urllib3.request("PATCH", path, body=json.dumps(payload),
+                                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+
+        jsonschema.Draft4Validator(SUBSET["requests"]["checks/update"]).validate(output)
+        answer = patch(run.job_token, output)
+        assert answer.status == 200
+        jsonschema.Draft4Validator(SUBSET["operations"]["checks/update"]["200"]).validate(
+            json.loads(answer.data)
+        )
+        assert json.loads(answer.data)["output"]["title"] == "42% transcribe"
+        assert patch(run.job_token, {"output": {"title": "no summary"}}).status == 422
+        assert patch(TOKEN, output).status == 403
+        first = urllib3.request("GET", path, headers={"Authorization": f"token {TOKEN}"})
+        again = urllib3.request("GET", path, headers={"Authorization": f"token {TOKEN}",
+                                                      "If-None-Match": first.headers["ETag"]})  # fmt: skip
+        assert (first.status, again.status) == (200, 304)
+        assert gh.check_run_hits("GET", 304) and not gh.check_run_hits("GET", 304)[0].counted
+
+
+def test_every_dispatchable_workflow_lets_the_shared_job_write_its_check_run() -> None:
+    """A job called with `uses:` gets no more than its caller allows: each caller grants
+    `checks: write`, or the progress writes would be refused."""
+    from tests.emulators.github.checks import granted
+
+    workflows = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+    files = [p.name for p in workflows.glob("*.yml") if not p.name.startswith("_")]
+    assert len(files) == 7 and {f: granted(f) for f in files} == dict.fromkeys(files, "write")

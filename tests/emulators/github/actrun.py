@@ -3,7 +3,8 @@
 The workflow files are the repository's own. act's schema predates some keys GitHub accepts
 (`concurrency.queue`), so a copy without them is what act reads; pinned third-party actions
 are pointed at small local stand-ins (checkout: the workspace already holds the repository;
-upload-artifact: copy the files into the emulator's artifact store).
+upload-artifact: copy the files into the emulator's artifact store). act does not know
+`job.check_run_id` either: the copy has the job's check run id in its place.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[3]
 STUBS = Path(__file__).resolve().parent / "stubs"
 _USES = re.compile(r"uses:\s*(actions/[\w-]+)@([0-9a-f]{40})")
+_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")
 _STEP = re.compile(r"(⭐ Run Main|✅\s+Success - Main|❌\s+Failure - Main) (.+?)(?: \[[^\]]*\])?$")
 
 StepEvent = Callable[[str, str], None]  # (step name, "started" | "success" | "failure")
@@ -79,7 +81,8 @@ class ActRun:
 
     def __init__(self, workflow_file: str, inputs: dict[str, str], labels: list[str],
                  artifacts: Path, env: dict[str, str], *, secrets: dict[str, str] | None = None,
-                 variables: dict[str, str] | None = None) -> None:  # fmt: skip
+                 variables: dict[str, str] | None = None, check_run_id: int = 0,
+                 github: dict[str, str] | None = None) -> None:  # fmt: skip
         self._workflow = workflow_file
         self._inputs = inputs
         self._labels = labels
@@ -87,6 +90,10 @@ class ActRun:
         self._env = env
         self._secrets = dict(secrets or {})
         self._variables = dict(variables or {})
+        self._check_run_id = check_run_id
+        # The variables Actions sets for every step (GITHUB_API_URL, ...): act sets its own
+        # unless told (`--env`), whatever its own environment says.
+        self._github = dict(github or {})
         self._process: subprocess.Popen[str] | None = None
         self.log: list[str] = []
 
@@ -94,7 +101,7 @@ class ActRun:
         """Run to the end; True when the job succeeded."""
         with tempfile.TemporaryDirectory(prefix="relayq-act-") as tmp:
             workspace = Path(tmp) / "repo"
-            _workspace_copy(workspace)
+            _workspace_copy(workspace, self._check_run_id)
             event = Path(tmp) / "event.json"
             event.write_text(json.dumps({"inputs": self._inputs}))
             argv = [act_binary(), "workflow_dispatch", "-W", f".github/workflows/{self._workflow}",
@@ -103,6 +110,8 @@ class ActRun:
                     "--env", f"RELAYQ_ARTIFACTS={self._artifacts}"]  # fmt: skip
             for name, value in self._variables.items():
                 argv += ["--var", f"{name}={value}"]
+            for name, value in self._github.items():
+                argv += ["--env", f"{name}={value}"]
             # Secrets go through a 0600 file: never on a command line (where `ps` shows it) nor
             # in act's own environment (which host-mode steps would inherit); act masks them.
             secret_file = Path(tmp) / "secrets.env"
@@ -135,11 +144,18 @@ class ActRun:
             os.killpg(self._process.pid, signal.SIGINT)
 
 
-def _workspace_copy(workspace: Path) -> None:
+def _workspace_copy(workspace: Path, check_run_id: int) -> None:
     (workspace / ".github").mkdir(parents=True)
     shutil.copytree(ROOT / ".github" / "workflows", workspace / ".github" / "workflows")
     shutil.copytree(ROOT / "jobs", workspace / "jobs", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(ROOT / "pyproject.toml", workspace / "pyproject.toml")
     for path in (workspace / ".github" / "workflows").glob("*.yml"):
         text = path.read_text()
-        path.write_text(re.sub(r"(?m)^\s+queue:\s*max\s*\n", "", text))
+        text = re.sub(r"(?m)^\s+queue:\s*max\s*\n", "", text)
+        path.write_text(_EXPRESSION.sub(lambda m: _job_context(m, check_run_id), text))
+
+
+def _job_context(found: re.Match[str], check_run_id: int) -> str:
+    """An expression with `job.check_run_id` as GitHub evaluates it: act has no such property
+    (its `job` context predates it), so the copy act reads has the job's id in its place."""
+    return "${{" + re.sub(r"\bjob\.check_run_id\b", str(check_run_id), found.group(1)) + "}}"

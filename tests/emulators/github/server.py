@@ -15,13 +15,16 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from jobs.checkrun import CheckRun, Throttle, WriteFailed
+from jobs.progress import ProgressRecord
+from tests.emulators.github import checks
 from tests.emulators.github.actrun import ActRun, workflow_inputs, workflow_labels, workflow_meta
 from tests.emulators.github.state import Clock, Model, Run, iso
 
@@ -54,6 +57,7 @@ class Hit:
     status: int
     counted: bool
     authorization: str | None
+    at: float = field(default_factory=time.monotonic)  # when it was answered
 
 
 class GitHubEmulator:
@@ -65,6 +69,7 @@ class GitHubEmulator:
                  refuses_run_details: bool | None = None,
                  declared_inputs: dict[str, set[str]] | None = None,
                  synthetic_results: Callable[[dict[str, str], Path], bool] | None = None,
+                 synthetic_progress_every_s: float | None = None,
                  ) -> None:  # fmt: skip
         self.work_dir = work_dir
         # "github" (dispatch answers 200 with run details) or "ghes" (GitHub Enterprise Server:
@@ -91,6 +96,10 @@ class GitHubEmulator:
         # What a synthetic run leaves in its results, given its inputs; True: it succeeded
         # (default: the five result files, and success).
         self.synthetic_results = synthetic_results
+        # A synthetic run that reports its progress into its check run all the way through, as
+        # the runner's writer does (jobs/checkrun.py: its throttle, this least time between
+        # writes, real PATCHes with the job's token).
+        self.synthetic_progress_every_s = synthetic_progress_every_s
         self.groups = groups
         self.clock = Clock()
         self.model = Model(self.clock, honour_queue_max=(mode == "github"))
@@ -154,6 +163,12 @@ class GitHubEmulator:
         with self.model.lock:
             self.faults.append(fault)
 
+    def check_run_hits(self, method: str, status: int | None = None) -> list[Hit]:
+        """The requests made of check runs (`PATCH`: the jobs' writes; `GET`: the bot's reads,
+        `status=304` those that found nothing new)."""
+        return [h for h in self.hits if h.method == method and "/check-runs/" in h.path
+                and (status is None or h.status == status)]  # fmt: skip
+
     def dispatches(self) -> list[Hit]:
         return [h for h in self.hits if h.method == "POST" and h.path.endswith("/dispatches")]
 
@@ -195,8 +210,13 @@ class GitHubEmulator:
         if self.synthetic_run_s is not None:
             self._synthetic(run)
             return
+        # As on GitHub: the job's GITHUB_TOKEN (`github.token`), the API's address, and the
+        # id of its check run (`job.check_run_id`, which act does not know: actrun.py).
+        github = {"GITHUB_API_URL": self.api_url, "GITHUB_REPOSITORY": self.repo}
         act = ActRun(run.workflow_file, run.inputs, run.labels, run.artifact_dir, self.job_env,
-                     secrets=self.secrets, variables=self.variables)  # fmt: skip
+                     secrets={**self.secrets, "GITHUB_TOKEN": run.job_token},
+                     variables=self.variables, check_run_id=run.check_run_id,
+                     github=github)  # fmt: skip
         self._acts[run.id] = act
         ok = act.run(lambda name, state: self.model.step_event(run, name, state))
         self._finish(run, ok)
@@ -205,9 +225,10 @@ class GitHubEmulator:
     def _synthetic(self, run: Run) -> None:
         assert run.artifact_dir is not None and self.synthetic_run_s is not None
         steps = [s.name for s in run.steps]
+        report = self._reporter(run)
         for name in steps:
             self.model.step_event(run, name, "started")
-            time.sleep(self.synthetic_run_s / len(steps))
+            report(self.synthetic_run_s / len(steps))
             if run.runner_lost:
                 self._finish(run, False)
                 return
@@ -226,6 +247,29 @@ class GitHubEmulator:
         ):
             (folder / name).write_text("{}\n" if name.endswith(".json") else "synthetic\n")
         self._finish(run, True)
+
+    def _reporter(self, run: Run) -> Callable[[float], None]:
+        """A pause of the synthetic run that reports its progress on the way, if it is to."""
+        every_s, total = self.synthetic_progress_every_s, self.synthetic_run_s or 0.0
+        if every_s is None:
+            return time.sleep
+        throttle, start = Throttle(every_s=every_s), time.monotonic()
+        target = CheckRun(api_url=self.api_url, repo=self.repo,
+                          check_run_id=str(run.check_run_id), token=run.job_token)  # fmt: skip
+
+        def pause(seconds: float) -> None:
+            end = time.monotonic() + seconds
+            while (now := time.monotonic()) < end:
+                done = now - start
+                record = ProgressRecord("transcribe", min(1.0, done / total), None, done,
+                                        max(0.0, total - done))  # fmt: skip
+                if throttle.wait_s(record, now) == 0:
+                    throttle.wrote(record, now)
+                    with suppress(WriteFailed):
+                        target.write(record)
+                time.sleep(min(0.02, end - now))
+
+        return pause
 
     def _finish(self, run: Run, ok: bool) -> None:
         with self.model.lock:
@@ -382,6 +426,9 @@ class _ApiHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle("POST")
 
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
     def _handle(self, method: str) -> None:
         path = urlsplit(self.path).path
         length = int(self.headers.get("Content-Length") or 0)
@@ -489,7 +536,24 @@ class _ApiHandler(BaseHTTPRequestHandler):
             return 302, None, {"Location": f"{gh.storage_url}/blob/{run.artifact_id}?sig=emulated"}
         if method == "GET" and rest == "/actions/runners":
             return 200, gh.runners_json(), {}
+        if m := re.fullmatch(r"/check-runs/(\d+)", rest):
+            return self._check_run(method, int(m.group(1)), raw)
         return 404, {"message": "Not Found"}, {}
+
+    def _check_run(
+        self, method: str, check_run_id: int, raw: bytes
+    ) -> tuple[int, Any, dict[str, str]]:
+        gh = self.gh
+        with gh.model.lock:
+            run = next((r for r in gh.model.runs.values() if r.check_run_id == check_run_id), None)
+            if run is None or method not in ("GET", "PATCH"):
+                return 404, {"message": "Not Found"}, {}
+            if method == "PATCH":
+                status, refusal = checks.update(run, raw, self.headers.get("Authorization"),
+                                                checks=checks.granted(run.workflow_file))  # fmt: skip
+                if status != 200:
+                    return status, refusal, {}
+            return 200, checks.check_run_json(gh.repo_url(), gh.repo, run), {}
 
     def _dispatch(self, file: str, raw: bytes) -> tuple[int, Any, dict[str, str]]:
         gh = self.gh

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -84,6 +85,16 @@ class Run:
     runner_lost: bool = False  # its runner dropped off mid-run: GitHub fails the job
     finished_mono: float | None = None  # when the run completed (time.monotonic), for benchmarks
     ended_by: str | None = None  # why it completed without running: "superseded", "expired", ...
+    # Its one job's GITHUB_TOKEN (good while the run is in progress) and its check run's output.
+    job_token: str = ""
+    check_output: dict[str, str | None] = field(
+        default_factory=lambda: {"title": None, "summary": None, "text": None}
+    )
+
+    @property
+    def check_run_id(self) -> int:
+        """Its one job's id, which is also its check run's (as on GitHub)."""
+        return self.id * 10
 
     def touch(self, now: float) -> None:
         self.updated_at = now
@@ -133,6 +144,8 @@ class Model:
                 inputs=inputs, labels=labels, group=meta["group"] and str(meta["group"]),
                 created_at=now, updated_at=now,
             )  # fmt: skip
+            # Secret-shaped, with the canary the suite scans every leftover file for.
+            run.job_token = f"ghs_CANARY{run.id}x{secrets.token_hex(12)}"
             self.runs[run.id] = run
             self._apply_concurrency(
                 run, queue_max=bool(meta["queue_max"]) and self.honour_queue_max
