@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.executors.base import JobState, Phase
+from jobs.progress import parse_title
 from tests.e2e.conftest import FAST, MAC, executor_for, job_env
 from tests.e2e.test_github_executor import follow, spec
 from tests.emulators.github import GitHubEmulator
@@ -65,9 +66,17 @@ def act_log(gh: GitHubEmulator, run_id: int) -> str:
 
 
 def percents(states: list[JobState]) -> list[int]:
+    """The percentages of the first phase the card saw, until the job moved to another (a
+    percentage is of its phase: the next one starts again at 0)."""
     seen: list[int] = []
+    phase = None
     for state in states:
-        if state.progress is not None and (not seen or seen[-1] != state.progress.percent):
+        if state.progress is None:
+            continue
+        phase = phase or state.progress.phase
+        if state.progress.phase != phase:
+            break
+        if not seen or seen[-1] != state.progress.percent:
             seen.append(state.progress.percent)
     return seen
 
@@ -86,19 +95,21 @@ async def test_the_card_sees_the_percentages_the_job_writes_into_its_check_run(
         assert len(seen) >= 3 and seen == sorted(set(seen)), seen
         running = [s for s in states if s.progress is not None]
         assert all(s.phase is Phase.RUNNING for s in running)
-        assert re.fullmatch(r"running: transcribe \d+% · about 2 min left", running[-1].detail)
+        # (the stand-in's records, then the real transcription's own, each phase from 0)
+        assert any(re.fullmatch(r"running: transcribe \d+% · about 2 min left", s.detail)
+                   for s in running), [s.detail for s in running]  # fmt: skip
         # The job wrote each record, the bot read them conditionally:
         # reads that found nothing new were 304s, and they stopped with the run (at most the
         # one under way as it ended: the bot had last seen the run in progress).
         writes = gh.check_run_hits("PATCH", 200)
-        assert len(writes) == len(FRACTIONS)
+        assert len(writes) >= len(FRACTIONS)  # the stand-in's, and the real transcription's own
         assert all(h.authorization == f"Bearer {run.job_token}" for h in writes)
         reads = gh.check_run_hits("GET")
         assert {h.status for h in reads} == {200, 304}
         assert len(gh.check_run_hits("GET", 200)) <= len(writes) + 1
         assert run.finished_mono is not None
         assert len([h for h in reads if h.at > run.finished_mono]) <= 1
-        assert run.check_output["title"] == "70% transcribe · 2 min left"
+        assert parse_title(run.check_output["title"]) is not None  # the last record it wrote
         transcript = (states[-1].result_dir / "transcript.txt").read_text()  # type: ignore[operator]
         words = {w for w in re.findall(r"[a-z]{5,}", transcript.lower())}
         written = f"{run.check_output['title']} {run.check_output['summary']}".lower()
