@@ -35,12 +35,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from jobs.progress import LINE_PREFIX, ProgressRecord, parse, parse_title
+from jobs.progress import EVERY_S, LINE_PREFIX, STEP, ProgressRecord, parse, parse_title
 
 __all__ = ["CheckRun", "Reporter", "Throttle", "WriteFailed", "read_output", "summary"]
 
-EVERY_S = 15.0
-STEP = 0.05
 _COMMENT = re.compile(r"<!-- (relayq-progress: \{[^\n]*\}) -->")
 
 

@@ -24,14 +24,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 __all__ = [
-    "LINE_PREFIX", "PHASES", "ProgressRecord", "Reporter", "Throttle", "about_left", "parse",
-    "parse_title",
+    "EVERY_S", "LINE_PREFIX", "PHASES", "STEP", "ProgressRecord", "Reporter", "Throttle",
+    "about_left", "parse", "parse_title",
 ]  # fmt: skip
 
 LINE_PREFIX = "relayq-progress: "
 # download: bytes of the total; decode; transcribe: the last segment's end over the audio's
 # length; outputs: the result files.
 PHASES = ("download", "decode", "transcribe", "outputs")
+# A record is worth writing at most once per STEP of its phase or EVERY_S, whichever is rarer.
+STEP = 0.05
+EVERY_S = 15.0
 _TITLE = re.compile(r"^(\d{1,3})% (download|decode|transcribe|outputs)\b")
 
 
@@ -57,6 +60,13 @@ class ProgressRecord:
 
     def line(self) -> str:
         return LINE_PREFIX + json.dumps(asdict(self), separators=(",", ":"))
+
+    def said(self) -> str:
+        """`transcribe 42% · about 3 min left`: the record in a state line (`dispatch --wait`,
+        a GitHub job's state)."""
+        left = self.left_s
+        about = f" · {about_left(left)}" if left is not None and math.isfinite(left) else ""
+        return f"{self.phase} {self.percent}%{about}"
 
     def title(self) -> str:
         """The check run's output.title: `42% transcribe · 3 min left`."""
@@ -122,8 +132,8 @@ class Throttle:
     and at least `every_s` since the last one (whichever is rarer). Never a fraction going
     backwards within a phase."""
 
-    step: float = 0.05
-    every_s: float = 15.0
+    step: float = STEP
+    every_s: float = EVERY_S
 
     def due(self, last: ProgressRecord | None, phase: str, fraction: float, at: float) -> bool:
         """`at` and `last.elapsed_s` on the same clock (seconds since the job started)."""

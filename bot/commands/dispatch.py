@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import shutil
 import subprocess
@@ -20,7 +19,6 @@ from bot.render import render_decision
 from bot.settings import Settings
 from jobs.errors import RelayqError, UsageError
 from jobs.outputs import RESULT_FILES
-from jobs.progress import about_left
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -120,9 +118,7 @@ def state_line(state: JobState) -> str:
     record = state.progress
     if record is None or not record.sensible or state.phase is not Phase.RUNNING:
         return f"{state.phase.value}: {state.detail}"
-    left_s = record.left_s
-    left = f" · {about_left(left_s)}" if left_s is not None and math.isfinite(left_s) else ""
-    return f"{state.phase.value}: {record.phase} {record.percent}%{left}"
+    return f"{state.phase.value}: {record.said()}"
 
 
 def _finish(final: JobState, out: Path | None) -> int:

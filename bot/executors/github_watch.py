@@ -263,8 +263,4 @@ def running_text(step: str | None, progress: ProgressRecord | None) -> str:
     """`running: transcribe 42% · about 3 min left`, or the step when there is no progress."""
     if progress is None:
         return f"running: {step}" if step else "running"
-    left = progress.left_s
-    if left is None:
-        return f"running: {progress.phase} {progress.percent}%"
-    about = "under a minute" if left < 60 else f"{round(left / 60)} min"
-    return f"running: {progress.phase} {progress.percent}% · about {about} left"
+    return f"running: {progress.said()}"
