@@ -124,7 +124,10 @@ def test_the_sample_is_transcribed_accurately_into_five_files(
         ("decode", 0.0), ("transcribe", 0.0), ("transcribe", 1.0), ("outputs", 0.0),
         ("outputs", 1.0),
     ]  # fmt: skip
-    assert all(r and r.elapsed_s <= meta["wall_time_s"] + 0.01 for r in records)
+    # meta.json's wall time is stamped as the outputs are written, so only the records before
+    # that phase come within it (the outputs' own come after, by as long as the disk takes).
+    before = [r for r in records if r and r.phase != "outputs"]
+    assert before and all(r.elapsed_s <= meta["wall_time_s"] + 0.01 for r in before)
     assert 0 <= meta["fetch_time_s"] < 5 and 0 < meta["decode_time_s"] < meta["wall_time_s"]
     assert_no_temp_left(env)
 
