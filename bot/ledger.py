@@ -183,6 +183,11 @@ class Ledger:
     def close(self) -> None:
         self._db.close()
 
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, so the ledger's other tables (bot/timings.py) share its transactions."""
+        return self._db
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         self._begin()

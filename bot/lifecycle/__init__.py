@@ -21,6 +21,7 @@ from bot.lifecycle.intake import MAX_LINKS, TRANSLATE_SEQ, Answer, Intake, Uploa
 from bot.lifecycle.routing import FLEET_WAIT_S, FleetLook, Routing
 from bot.policy import Policy
 from bot.settings import Settings
+from bot.timings import Timings
 
 __all__ = [
     "FLEET_WAIT_S",
@@ -48,7 +49,7 @@ class JobService:
     intake: Intake = field(init=False)
 
     def __post_init__(self) -> None:
-        self.routing = Routing(self.executor, self.policy)
+        self.routing = Routing(self.executor, self.policy, Timings(self.ledger))
         self.driver = Driver(self.ledger, self.executor, self.policy, self.chat, self.routing,
                              self.settings)  # fmt: skip
         self.intake = Intake(self.ledger, self.executor, self.driver,

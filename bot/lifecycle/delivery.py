@@ -6,22 +6,29 @@ Showing the result twice is harmless (it replaces the card), so a restart mid-de
 shows it twice. Each file is counted in the ledger just before it goes, and un-counted when
 the chat refused it without taking it, so a crash can lose at most the file then in flight,
 and never sends one twice (D14).
+
+A delivered transcription's timings (its meta.json) become a speed sample (bot/timings.py) in
+the same transaction as the move to `delivering`, keyed by the job, so it is counted once.
 """
 
 from __future__ import annotations
 
+import time
 from functools import partial
 
 from bot.chat import Chat, Result
 from bot.ledger import JobRow, Ledger
 from bot.lifecycle.cards import Cards
+from bot.speed import Sample, sample_from_meta
+from bot.timings import Timings
 
 __all__ = ["Delivery"]
 
 
 class Delivery:
-    def __init__(self, ledger: Ledger, chat: Chat, cards: Cards) -> None:
+    def __init__(self, ledger: Ledger, chat: Chat, cards: Cards, timings: Timings) -> None:
         self._ledger = ledger
+        self._timings = timings
         self._chat = chat
         self._cards = cards
 
@@ -29,9 +36,13 @@ class Delivery:
         card = self._cards.card(row, result=result)
         await self._cards.show(card)
         # The text is there (its Summarize button works at once); the files follow.
-        row = self._ledger.update(row.id, state="delivering", run_url=result.run_url,
-                                  no_speech=int(result.no_speech), heard=result.heard,
-                                  detail="delivering the files")  # fmt: skip
+        sample = _sample(row, result)
+        with self._ledger.transaction():
+            row = self._ledger.update(row.id, state="delivering", run_url=result.run_url,
+                                      no_speech=int(result.no_speech), heard=result.heard,
+                                      detail="delivering the files")  # fmt: skip
+            if sample is not None:
+                self._timings.record(row.id, sample)
         card_id = row.progress_message_id
         assert card_id is not None
         files = self._chat.attachments(card)
@@ -42,3 +53,10 @@ class Delivery:
     def _sending(self, job_id: str, before: int, going: bool) -> None:
         """Count the file after the first `before` as sent while it may be on its way."""
         self._ledger.update(job_id, files_sent=before + 1 if going else before)
+
+
+def _sample(row: JobRow, result: Result) -> Sample | None:
+    """A transcription's timings; none for a summary, a cached result or an unknown target."""
+    if row.kind != "transcribe" or row.target is None:
+        return None
+    return sample_from_meta(result.meta, target=row.target, runner=None, at=time.time())

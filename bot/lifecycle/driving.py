@@ -28,6 +28,7 @@ from bot.lifecycle.rerouting import REROUTE_SEQ, plan, rerouted, sending
 from bot.lifecycle.routing import Routing
 from bot.policy import Policy
 from bot.settings import Settings
+from bot.timings import Timings
 from jobs.errors import NoSpace, RelayqError, SourceUnreachable
 
 __all__ = ["OUTAGE_FIRST_S", "OUTAGE_LONGEST_S", "REQUEUE_SEQ", "Driver"]
@@ -53,7 +54,7 @@ class Driver:
         self._state_dir = settings.state_dir
         self._local = executor.name == "local"
         self.cards = Cards(ledger, chat, policy, local=self._local)
-        self._delivery = Delivery(ledger, chat, self.cards)
+        self._delivery = Delivery(ledger, chat, self.cards, Timings(ledger))
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def start(self, row: JobRow) -> None:

@@ -22,7 +22,7 @@ from bot.errors import StateFull
 from bot.ledger import Prefs
 from bot.lifecycle import MAX_LINKS, Answer, FleetLook, JobService, Upload, find_links
 from bot.policy import JobRequest
-from bot.render import render_decision
+from bot.render import render_decision, speed_lines
 from bot.settings import Settings
 from bot.telegram import texts
 from bot.telegram.messenger import Messenger
@@ -147,7 +147,7 @@ def register_handlers(
         except RelayqError as err:  # refused (a revoked token), a pin that cannot take it
             await reply(update, str(err))
             return
-        said = render_decision(decision)
+        said = render_decision(decision, policy)
         await reply(update, f"{texts.route_blind(look.unknown)}\n\n{said}" if look.silent else said)
 
     async def pin(update: Update, context: Context) -> None:
@@ -190,9 +190,13 @@ def register_handlers(
             with contextlib.suppress(RelayqError):
                 budget = await budget_of()
         seen = {r.name: r for r in ledger.runners()}
+        timings = service.routing.timings
+        # With the runners unseen, only what was measured: a default says nothing of them.
+        speeds = speed_lines(policy, timings.samples() if timings else (),
+                             defaults=unreachable is None)  # fmt: skip
         said = texts.status_text(fleet, ledger.unfinished(), _user(update), budget,
                                  service.executor.name, seen, unreachable,
-                                 ledger.prefs(_user(update)))  # fmt: skip
+                                 ledger.prefs(_user(update)), speeds)  # fmt: skip
         await reply(update, said)
 
     def _summarize(job_id: str, chat_id: int, message_id: int, user_id: int) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from collections.abc import Sequence
 
 from bot.fleet import Fleet
 from bot.languages import language_code, language_name
@@ -244,11 +245,13 @@ def status_text(
     seen: dict[str, RunnerSeen] | None = None,
     unreachable: str | None = None,
     prefs: Prefs | None = None,
+    speeds: Sequence[str] = (),
 ) -> str:
-    """/status: the runners, the queue per target (everyone's), your own active jobs.
+    """/status: the runners, their speeds, the queue per target (everyone's), your own active
+    jobs.
 
     `unreachable`: the sentence saying the runners could not be listed; the runners are then
-    shown as the fleet watch last saw them."""
+    shown as the fleet watch last saw them. `speeds`: bot/render.py's speed_lines."""
     seen = seen or {}
     lines = [f"Executor: {executor}"]
     if unreachable is not None:
@@ -271,6 +274,7 @@ def status_text(
             if known is not None and known.online == r.online and known.exact:
                 state += f" since {clock(known.since)}"
             lines.append(f"• {r.name}: {state} — {', '.join(sorted(r.labels))}")
+    lines += speeds
     queue: dict[str, int] = {}
     for row in unfinished:
         if not row.text_delivered:  # a job sending its files holds no runner

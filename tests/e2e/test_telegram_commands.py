@@ -327,3 +327,36 @@ async def test_translate_runs_the_same_source_again_as_a_translation_with_the_ch
         assert (await answer_to(tg, f"/translate {row.id}")).text == (
             f"Job {row.id} is already in English; there is nothing to translate."
         )
+
+
+async def test_status_shows_each_runners_speed_and_route_each_candidates_expected_finish(
+    tmp_path: Path,
+) -> None:
+    """One transcription delivered earlier (600 s of audio in 60 s on mac-mini): /status says
+    what an hour takes there and, for the machines never measured, the policy's default;
+    /route says when each candidate would finish and what the figure rests on."""
+    from bot.speed import Sample
+    from bot.timings import Timings
+
+    with BotApiEmulator(TOKEN) as tg:
+        settings = bot_settings(tg, tmp_path)
+        ledger = Ledger(settings.state_dir / "ledger.sqlite3")
+        Timings(ledger).record("earlier", Sample("mac", "mac-mini", "tiny.en", "local", 600.0,
+                                                 75.0, 2.0, 1.0, 60.0, 1.0))  # fmt: skip
+        ledger.close()
+        async with running(settings):
+            status = await answer_to(tg, "/status")
+            route = await answer_to(tg, "/route")
+    lines = status.text.splitlines()
+    assert lines[lines.index("Speeds:") + 1] == (
+        "• Mac mini (mac-mini): 1 h of audio in about 6 min (measured on 1 job)"
+    )
+    assert "• Raspberry Pi 4: 1 h of audio in about 25 min (the policy's default: no job " \
+        "measured yet)" in lines  # fmt: skip
+    said = route.text.splitlines()
+    assert said[0].startswith("transcribe → mac (Mac mini)")  # first_free: as before
+    finish = said[said.index("Expected finish:") + 1 :]
+    assert finish[0] == ("  Mac mini: starts now, done in about 3 min (measured on 1 job; length "
+                         "unknown, assumed 30 min)")  # fmt: skip
+    assert finish[1] == ("  Raspberry Pi 4: starts now, done in about 13 min (first job on this "
+                         "runner; length unknown, assumed 30 min)")  # fmt: skip
