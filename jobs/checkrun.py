@@ -246,6 +246,16 @@ def pass_through(source: BinaryIO, sink: BinaryIO, offer: Callable[[ProgressReco
                 offer(record)
 
 
+def every_s(env: Mapping[str, str]) -> float:
+    """The writes' pace: the runner's RELAYQ_PROGRESS_EVERY_S, as its records' (EVERY_S when
+    unset or not a number from 0 to 3600, as the runner's settings accept)."""
+    try:
+        value = float(env.get("RELAYQ_PROGRESS_EVERY_S", ""))
+    except ValueError:
+        return EVERY_S
+    return value if 0 <= value <= 3600 else EVERY_S
+
+
 def main(env: Mapping[str, str] = os.environ) -> int:
     sink = sys.stderr.buffer
 
@@ -265,7 +275,7 @@ def main(env: Mapping[str, str] = os.environ) -> int:
         say(f"relayq-checks: progress is not written to the check run ({err}); the job goes on")
         pass_through(sys.stdin.buffer, sink, lambda _record: None)
         return 0
-    reporter = Reporter(target.write, say)
+    reporter = Reporter(target.write, say, every_s=every_s(env))
     try:
         pass_through(sys.stdin.buffer, sink, reporter.offer)
     finally:

@@ -25,12 +25,14 @@ from tests.emulators.github.server import Fault
 
 pytestmark = pytest.mark.slow
 
-FRACTIONS = (0.1, 0.4, 0.7)  # 15.5 s apart: each one is worth a write (one per 15 s at most)
+# The runner's pace, and the stand-in's records just further apart: each is worth a write.
+EVERY_S = 2.0
+FRACTIONS = (0.1, 0.4, 0.7)
 WATCHING = replace(FAST, progress_every_s=0.3, progress_reads_per_hour=36_000)
 
 
 def reporting_venv(tmp_path: Path, gap_s: float) -> Path:
-    """A runner venv whose `relayq` reports progress for half a minute, then is the real one;
+    """A runner venv whose `relayq` reports progress for a few seconds, then is the real one;
     it fails should the checks token ever reach it."""
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
@@ -51,8 +53,9 @@ def reporting_venv(tmp_path: Path, gap_s: float) -> Path:
     return venv
 
 
-def emulator(tmp_path: Path, gap_s: float = 15.5) -> GitHubEmulator:
-    gh = GitHubEmulator(tmp_path / "gh", job_env=job_env(tmp_path))
+def emulator(tmp_path: Path, gap_s: float = EVERY_S + 0.5) -> GitHubEmulator:
+    env = {**job_env(tmp_path), "RELAYQ_PROGRESS_EVERY_S": f"{EVERY_S:g}"}
+    gh = GitHubEmulator(tmp_path / "gh", job_env=env)
     gh.variables["RELAYQ_VENV"] = str(reporting_venv(tmp_path, gap_s))
     return gh
 

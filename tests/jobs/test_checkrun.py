@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.checkrun import CheckRun, Reporter, Throttle, read_output, summary
-from jobs.progress import ProgressRecord
+from jobs.checkrun import CheckRun, Reporter, Throttle, every_s, read_output, summary
+from jobs.progress import EVERY_S, ProgressRecord
 from tests.e2e.conftest import MAC
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.github.server import Fault
@@ -182,3 +182,13 @@ def test_without_a_check_run_the_writer_only_passes_the_lines_on() -> None:
     done = subprocess.run([sys.executable, "-m", "jobs.checkrun"], input="\n".join(LINES).encode() + b"\n",
                           capture_output=True, env=env, timeout=30, check=False)  # fmt: skip
     assert done.returncode == 0 and done.stderr.decode().splitlines() == LINES
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, EVERY_S), ("4", 4.0), ("0", 0.0), ("2.5", 2.5), ("often", EVERY_S), ("-1", EVERY_S),
+     ("nan", EVERY_S), ("inf", EVERY_S), ("3601", EVERY_S)],
+)  # fmt: skip
+def test_the_writes_keep_the_runners_progress_pace(value: str | None, expected: float) -> None:
+    env = {} if value is None else {"RELAYQ_PROGRESS_EVERY_S": value}
+    assert every_s(env) == expected
