@@ -184,6 +184,7 @@ def test_an_earliest_finish_decision_renders_with_a_mark_per_candidate() -> None
     assert lines[2].startswith(
         "  › rpi4 (Raspberry Pi 4): online and idle, starts now, done in about 49 min"
     )
-    assert lines[-1].startswith(
+    reasons = lines[: lines.index("Expected finish:")]  # then each candidate's finish
+    assert reasons[-1].startswith(
         "  ✔ mac (Mac mini): busy, starts in about 1 min, done in about 11 min"
     )
