@@ -240,11 +240,14 @@ class Day:
             return
         speed = SpeedModel(self.samples, self.policy)
         left = {n: max(0.0, r.predicted_s - (now - r.started)) for n, r in self.running.items()}
-        one_pass = Round(self.policy, self._fleet(), running=left)
+        one_pass = Round(self.policy, self._fleet(), running=left, in_flight=self.in_flight,
+                         user_max_active=USER_MAX_ACTIVE)  # fmt: skip
         waiting = [Waiting(str(j.n), j.user, j.arrival_s) for j in self.waiting.values()]
         order = fair_order(waiting, self.in_flight, user_max_active=USER_MAX_ACTIVE,
-                           last_served=self.last_served)  # fmt: skip
+                           last_served=self.last_served, backlog=True)  # fmt: skip
         for entry in order:
+            if not one_pass.may_dispatch(entry.user):
+                continue  # its user has USER_MAX_ACTIVE in flight: it waits for one to end
             job = self.waiting[int(entry.job_id)]
             request = JobRequest(job.kind, size_mb=job.size_mb, duration_min=job.audio_s / 60)
             transcribe = job.kind == "transcribe"
@@ -253,7 +256,8 @@ class Day:
                               workloads=one_pass.workloads())  # fmt: skip
             now_fleet = one_pass.fleet or Fleet()
             free = [r for r in now_fleet.serving(decision.labels) if r.online and not r.busy]
-            chosen = one_pass.settle(decision, runner=free[0].name if free else None)
+            chosen = one_pass.settle(decision, runner=free[0].name if free else None,
+                                     user=job.user)  # fmt: skip
             if chosen.action == "hold" or not free:
                 continue
             self._start(now, job, free[0].name, decision.target, speed)
