@@ -11,15 +11,16 @@ What is real: the shipped policy/policy.yaml through the real `select` (the tran
 `choose` set to first_free, then earliest_finish), the real speed model (bot/speed.py, trained
 on the day's finished jobs as they finish, starting from the policy's defaults) and the real
 fair queue with deciding late (bot/queueing.py: both policies hold a job that would queue in
-the bot's own queue, so the only difference between them is `choose`). What is simulated: the
-fleet (a Mac mini, a Pi 4, a Pi 3 at realistic speeds that differ from the policy's defaults),
-each job's time (lognormal noise per job, and a different pace before and after 25 %), the
-Mac mini going offline 14:00-15:00 (the job it was running is lost and routed again), and
-busy periods when a runner does other work (the Pi 4 09:00-09:40, the Mac mini 19:00-19:20).
-Completion time is arrival to results. Bars: earliest finish's mean at most 0.7x static's and
-its p95 no worse; fairness: one user's 50 jobs and another's 2, the second user's jobs done
-within 2 jobs' time of arriving; the ETA shown at 25 % progress within 20 % of the true time
-left (median). Text mode exits 1 on FAIL; a malformed trace is one sentence and exit 2.
+the bot's own queue, a held job using none of its user's room, so the only difference between
+them is `choose`). What is simulated: the fleet (a Mac mini, a Pi 4, a Pi 3 at realistic speeds
+that differ from the policy's defaults), each job's time (lognormal noise per job, and a
+different pace before and after 25 %), the Mac mini going offline 14:00-15:00 (the job it was
+running is lost and routed again), and busy periods when a runner does other work (the Pi 4
+09:00-09:40, the Mac mini 19:00-19:20). Completion time is arrival to results. Bars: earliest
+finish's mean at most 0.7x static's and its p95 no worse; fairness: one user's 50 jobs and
+another's 2, the second user's jobs done within 2 jobs' time of arriving; the ETA shown at 25 %
+progress within 20 % of the true time left (median). Text mode exits 1 on FAIL; a malformed
+trace is one sentence and exit 2.
 """
 
 from __future__ import annotations
