@@ -11,15 +11,16 @@ What is real: the shipped policy/policy.yaml through the real `select` (the tran
 `choose` set to first_free, then earliest_finish), the real speed model (bot/speed.py, trained
 on the day's finished jobs as they finish, starting from the policy's defaults) and the real
 fair queue with deciding late (bot/queueing.py: both policies hold a job that would queue in
-the bot's own queue, so the only difference between them is `choose`). What is simulated: the
-fleet (a Mac mini, a Pi 4, a Pi 3 at realistic speeds that differ from the policy's defaults),
-each job's time (lognormal noise per job, and a different pace before and after 25 %), the
-Mac mini going offline 14:00-15:00 (the job it was running is lost and routed again), and
-busy periods when a runner does other work (the Pi 4 09:00-09:40, the Mac mini 19:00-19:20).
-Completion time is arrival to results. Bars: earliest finish's mean at most 0.7x static's and
-its p95 no worse; fairness: one user's 50 jobs and another's 2, the second user's jobs done
-within 2 jobs' time of arriving; the ETA shown at 25 % progress within 20 % of the true time
-left (median). Text mode exits 1 on FAIL; a malformed trace is one sentence and exit 2.
+the bot's own queue, a held job using none of its user's room, so the only difference between
+them is `choose`). What is simulated: the fleet (a Mac mini, a Pi 4, a Pi 3 at realistic speeds
+that differ from the policy's defaults), each job's time (lognormal noise per job, and a
+different pace before and after 25 %), the Mac mini going offline 14:00-15:00 (the job it was
+running is lost and routed again), and busy periods when a runner does other work (the Pi 4
+09:00-09:40, the Mac mini 19:00-19:20). Completion time is arrival to results. Bars: earliest
+finish's mean at most 0.7x static's and its p95 no worse; fairness: one user's 50 jobs and
+another's 2, the second user's jobs done within 2 jobs' time of arriving; the ETA shown at 25 %
+progress within 20 % of the true time left (median). Text mode exits 1 on FAIL; a malformed
+trace is one sentence and exit 2.
 """
 
 from __future__ import annotations
@@ -240,11 +241,14 @@ class Day:
             return
         speed = SpeedModel(self.samples, self.policy)
         left = {n: max(0.0, r.predicted_s - (now - r.started)) for n, r in self.running.items()}
-        one_pass = Round(self.policy, self._fleet(), running=left)
+        one_pass = Round(self.policy, self._fleet(), running=left, in_flight=self.in_flight,
+                         user_max_active=USER_MAX_ACTIVE)  # fmt: skip
         waiting = [Waiting(str(j.n), j.user, j.arrival_s) for j in self.waiting.values()]
         order = fair_order(waiting, self.in_flight, user_max_active=USER_MAX_ACTIVE,
-                           last_served=self.last_served)  # fmt: skip
+                           last_served=self.last_served, backlog=True)  # fmt: skip
         for entry in order:
+            if not one_pass.may_dispatch(entry.user):
+                continue  # its user has USER_MAX_ACTIVE in flight: it waits for one to end
             job = self.waiting[int(entry.job_id)]
             request = JobRequest(job.kind, size_mb=job.size_mb, duration_min=job.audio_s / 60)
             transcribe = job.kind == "transcribe"
@@ -253,7 +257,8 @@ class Day:
                               workloads=one_pass.workloads())  # fmt: skip
             now_fleet = one_pass.fleet or Fleet()
             free = [r for r in now_fleet.serving(decision.labels) if r.online and not r.busy]
-            chosen = one_pass.settle(decision, runner=free[0].name if free else None)
+            chosen = one_pass.settle(decision, runner=free[0].name if free else None,
+                                     user=job.user)  # fmt: skip
             if chosen.action == "hold" or not free:
                 continue
             self._start(now, job, free[0].name, decision.target, speed)

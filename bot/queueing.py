@@ -1,8 +1,10 @@
 """The bot's own queue, pure: who goes next, and whether a job goes now or waits for a runner.
 
     fair_order(waiting, in_flight, user_max_active=..., last_served=...) -> [Waiting, ...]
+    fair_order(..., backlog=True)                 # each user's later jobs too, for a pass
     plan(decision) -> Plan("dispatch", target) | Plan("hold", target)
-    Round(policy, fleet, running=..., held=...)   # one pass: workloads(), settle(decision)
+    Round(policy, fleet, running=..., held=..., in_flight=..., user_max_active=...)
+        # one pass: workloads(), may_dispatch(user), settle(decision, user=...)
 
 Fair share: when jobs wait, the user served longest ago goes first (one never served before
 anyone), then the next user, round robin; a user's own jobs go oldest first; a user with
@@ -68,10 +70,14 @@ def user_limit(settings: _HasLimit) -> int:
 
 def fair_order(
     waiting: Iterable[Waiting], in_flight: Mapping[str, int], *, user_max_active: int,
-    last_served: Mapping[str, float] | None = None,
+    last_served: Mapping[str, float] | None = None, backlog: bool = False,
 ) -> list[Waiting]:  # fmt: skip
     """The waiting jobs that may be dispatched now, in the order to try them; a job not in the
-    list waits for its user's jobs in flight to end."""
+    list waits for its user's jobs in flight to end. With `backlog`, every waiting job of a
+    user with room, turn by turn (each user's oldest, then each user's second, ...): the
+    caller dispatches a user's jobs only while they have room (`Round.may_dispatch`) and
+    routes the rest, so a job held for a busy runner does not keep the next one from a free
+    runner."""
     served = last_served or {}
     mine: dict[str, list[Waiting]] = {}
     for job in sorted(waiting, key=lambda j: (j.arrival_s, j.job_id)):
@@ -82,8 +88,9 @@ def fair_order(
         key=lambda u: (served.get(u, float("-inf")), mine[u][0].arrival_s, u),
     )
     order: list[Waiting] = []
-    for turn in range(max((room[u] for u in users), default=0)):
-        order += [mine[u][turn] for u in users if turn < min(room[u], len(mine[u]))]
+    listed = {u: len(mine[u]) if backlog else min(room[u], len(mine[u])) for u in users}
+    for turn in range(max(listed.values(), default=0)):
+        order += [mine[u][turn] for u in users if turn < listed[u]]
     return order
 
 
@@ -104,11 +111,19 @@ class Round:
     def __init__(
         self, policy: Policy, fleet: Fleet | None, *, running: Mapping[str, float] | None = None,
         held: Mapping[str, Sequence[float]] | None = None,
+        in_flight: Mapping[str, int] | None = None, user_max_active: int | None = None,
     ) -> None:  # fmt: skip
         self.policy = policy
         self.fleet = fleet
         self._running = dict(running or {})  # runner name → seconds left of its relayq job
         self._held = {target: list(times) for target, times in (held or {}).items()}
+        self._in_flight = dict(in_flight or {})  # user → jobs in flight, with this pass's
+        self._limit = user_max_active
+
+    def may_dispatch(self, user: str) -> bool:
+        """Whether one more of `user`'s jobs may be dispatched in this pass (always, without
+        a `user_max_active`)."""
+        return self._limit is None or self._in_flight.get(user, 0) < self._limit
 
     def workloads(self) -> dict[str, Workload]:
         """The relayq work ahead on each target: jobs running on its runners, jobs held for it."""
@@ -121,14 +136,19 @@ class Round:
             out[name] = Workload(running_left_s=left, queued_s=tuple(self._held.get(name, ())))
         return out
 
-    def settle(self, decision: Decision, *, runner: str | None = None) -> Plan:
+    def settle(
+        self, decision: Decision, *, runner: str | None = None, user: str | None = None
+    ) -> Plan:
         """The plan for a routed job, and its effect on the rest of the pass. `runner` is where
-        a dispatched job landed, when known (else the first free runner that serves it)."""
+        a dispatched job landed, when known (else the first free runner that serves it);
+        `user` whose job it is (a dispatched one counts against their room)."""
         chosen = plan(decision)
         run_s = chosen.run_s if chosen.run_s is not None else 0.0
         if chosen.action == "hold":
             self._held.setdefault(chosen.target, []).append(run_s)
             return chosen
+        if user is not None:
+            self._in_flight[user] = self._in_flight.get(user, 0) + 1
         if self.fleet is None:
             self._running[chosen.target] = self._running.get(chosen.target, 0.0) + run_s
             return chosen
