@@ -23,10 +23,12 @@ from typing import Protocol
 
 from bot.executors.base import JobState, Unavailable
 from bot.ledger import JobRow, RunnerSeen
+from bot.library import Shelved
 from bot.policy import Decision
 from jobs.errors import RelayqError, SourceUnreachable
 
 __all__ = [
+    "Again",
     "Card",
     "Chat",
     "ChatGone",
@@ -152,6 +154,16 @@ class RunnerNotice:
     offline_since: float | None = None
 
 
+@dataclass(frozen=True)
+class Again:
+    """A delivered transcript sent again (/get): to chat `chat_id`, its result files in the
+    formats asked for, from the results kept on the bot's side."""
+
+    shelved: Shelved
+    chat_id: int
+    files: tuple[Path, ...]
+
+
 class Chat(Protocol):
     """A front end for the lifecycle: Telegram, a terminal, a test."""
 
@@ -170,6 +182,10 @@ class Chat(Protocol):
     ) -> None:
         """Send one result file with the card. `sending(True)` runs just before each
         attempt, `sending(False)` after one the chat refused without taking the file."""
+        ...
+
+    async def send_again(self, again: Again) -> None:
+        """Send a delivered transcript's files again, under a line saying what they are."""
         ...
 
     async def fetch_upload(self, file_id: str, folder: Path) -> Path:

@@ -45,6 +45,11 @@ def local_jobs_dir(settings: Settings) -> Path:
     return settings.state_dir / "local-jobs"
 
 
+def github_results_dir(settings: Settings) -> Path:
+    """Where the GitHub executor unpacks (and keeps) each run's results, by run id."""
+    return settings.state_dir / "github-results"
+
+
 def build_executor(settings: Settings, *, quick: bool = False) -> Executor:
     """The executor the settings ask for (`local` unless GitHub is configured); `quick`, see
     `build_github_executor`."""
@@ -72,7 +77,7 @@ def build_github_executor(settings: Settings, *, quick: bool = False) -> GitHubA
         repo=settings.github_repo,
         api_url=settings.github_api_url,
         ref=settings.github_ref,
-        work_dir=settings.state_dir / "github-results",
+        work_dir=github_results_dir(settings),
         pacing=Pacing(retries=2, retry_base_s=1.0, secondary_limit_s=2.0) if quick else None,
         timeout_s=4.0 if quick else 30.0,
     )

@@ -199,6 +199,12 @@ class Settings(BaseSettings):
         return frozenset(_ids(self.allowed_users))
 
     @property
+    def owner_id(self) -> int | None:
+        """The owner: the first of RELAYQ_ALLOWED_USERS."""
+        ids = _ids(self.allowed_users)
+        return ids[0] if ids else None
+
+    @property
     def alert_user_ids(self) -> tuple[int, ...]:
         if self.alert_users is None:
             return _ids(self.allowed_users)[:1]

@@ -7,6 +7,7 @@ chat port (`bot/chat.py`) and imports nothing of Telegram.
     delivery.py  a finished job's result, then its files, each counted
     cards.py     a job's one card: shown, kept up to date, replaced when deleted
     routing.py   where a job would run now (the live runners, the policy)
+    shelf.py     the library as a person asks it: /find, /get
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.chat import Chat
+from bot.dispatching import github_results_dir, local_jobs_dir
 from bot.executors.base import Executor
 from bot.ledger import Ledger
 from bot.lifecycle.driving import Driver
 from bot.lifecycle.intake import MAX_LINKS, TRANSLATE_SEQ, Answer, Intake, Upload, find_links
 from bot.lifecycle.routing import FLEET_WAIT_S, FleetLook, Routing
+from bot.lifecycle.shelf import Search, Shelf
 from bot.policy import Policy
 from bot.settings import Settings
 from bot.timings import Timings
@@ -30,6 +33,8 @@ __all__ = [
     "Answer",
     "FleetLook",
     "JobService",
+    "Search",
+    "Shelf",
     "Upload",
     "find_links",
 ]
@@ -47,6 +52,7 @@ class JobService:
     routing: Routing = field(init=False)
     driver: Driver = field(init=False)
     intake: Intake = field(init=False)
+    shelf: Shelf = field(init=False)
 
     def __post_init__(self) -> None:
         self.routing = Routing(self.executor, self.policy, Timings(self.ledger))
@@ -54,9 +60,14 @@ class JobService:
                              self.settings)  # fmt: skip
         self.intake = Intake(self.ledger, self.executor, self.driver,
                              allow_private=self.settings.allow_private_urls)  # fmt: skip
+        self.shelf = Shelf(self.ledger, self.chat, self.policy, owner=self.settings.owner_id,
+                           results=(local_jobs_dir(self.settings),
+                                    github_results_dir(self.settings)))  # fmt: skip
 
     def resume_all(self) -> int:
-        """Take up every job not yet final; returns how many."""
+        """Take up every job not yet final; returns how many. (First, once, the library
+        indexes the transcripts delivered before it.)"""
+        self.shelf.backfill()
         return self.driver.resume_all()
 
     async def close(self) -> None:

@@ -8,7 +8,9 @@ the chat refused it without taking it, so a crash can lose at most the file then
 and never sends one twice (D14).
 
 A delivered transcription's timings (its meta.json) become a speed sample (bot/timings.py) in
-the same transaction as the move to `delivering`, keyed by the job, so it is counted once.
+the same transaction as the move to `delivering`, keyed by the job, so it is counted once;
+and a delivered transcript goes into the library (bot/library.py) in that same transaction,
+so it is indexed exactly once, whenever the bot is killed.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from __future__ import annotations
 import time
 from functools import partial
 
-from bot.chat import Chat, Result
+from bot.chat import Card, Chat, Result
 from bot.ledger import JobRow, Ledger
+from bot.library import Library, title_of
 from bot.lifecycle.cards import Cards
 from bot.speed import Sample, sample_from_meta
 from bot.timings import Timings
@@ -29,6 +32,7 @@ class Delivery:
     def __init__(self, ledger: Ledger, chat: Chat, cards: Cards, timings: Timings) -> None:
         self._ledger = ledger
         self._timings = timings
+        self._library = Library(ledger)
         self._chat = chat
         self._cards = cards
 
@@ -43,12 +47,24 @@ class Delivery:
                                       detail="delivering the files")  # fmt: skip
             if sample is not None:
                 self._timings.record(row.id, sample)
+            if row.kind == "transcribe":
+                self._shelve(row, card)
         card_id = row.progress_message_id
         assert card_id is not None
         files = self._chat.attachments(card)
         for n, path in enumerate(files[row.files_sent :], start=row.files_sent):
             await self._chat.attach(card, card_id, path, partial(self._sending, row.id, n))
         self._ledger.update(row.id, state="delivered", detail="delivered")
+
+    def _shelve(self, row: JobRow, card: Card) -> None:
+        result = card.result
+        assert result is not None
+        host = result.meta.get("host")
+        runner = card.machine if card.machine and not card.local else host
+        self._library.shelve(row, text=result.text, title=title_of(row, result.meta),
+                             language=result.heard or row.language,
+                             runner=runner if isinstance(runner, str) else None,
+                             duration_s=result.duration_s, folder=result.folder)  # fmt: skip
 
     def _sending(self, job_id: str, before: int, going: bool) -> None:
         """Count the file after the first `before` as sent while it may be on its way."""

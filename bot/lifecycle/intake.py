@@ -43,6 +43,9 @@ class Answer(enum.StrEnum):
     NOT_A_TRANSCRIPT = "not a delivered transcript"
     NO_SPEECH = "no speech"
     ENGLISH = "already in English"  # a translation, or a transcript heard as English
+    NOT_YET = "not delivered yet"  # the person's own job, still on its way
+    FILES_GONE = "its files are gone"  # delivered, but its results are no longer kept
+    NOT_OWNER = "only the owner may"  # /find --all by someone else
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
-from bot.chat import Card, ChatGone, ChatRefused, ChatUnavailable, RunnerNotice
-from bot.telegram import card_texts
+from bot.chat import Again, Card, ChatGone, ChatRefused, ChatUnavailable, RunnerNotice
+from bot.telegram import card_texts, library_texts
 from bot.telegram.messenger import Messenger
 
 __all__ = ["TelegramChat", "telegram_outcomes"]
@@ -60,6 +60,13 @@ class TelegramChat:
         async with telegram_outcomes():
             await self._messenger.document(card.job.chat_id, path.name, path.read_bytes(),
                                            reply_to=card_id, sending=sending)  # fmt: skip
+
+    async def send_again(self, again: Again) -> None:
+        async with telegram_outcomes():
+            above = await self._messenger.send(again.chat_id, library_texts.again_text(again))
+            for path in again.files:
+                await self._messenger.document(again.chat_id, path.name, path.read_bytes(),
+                                               reply_to=above)  # fmt: skip
 
     async def fetch_upload(self, file_id: str, folder: Path) -> Path:
         async with telegram_outcomes():

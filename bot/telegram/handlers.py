@@ -24,7 +24,8 @@ from bot.lifecycle import MAX_LINKS, Answer, FleetLook, JobService, Upload, find
 from bot.policy import JobRequest
 from bot.render import render_decision, speed_lines
 from bot.settings import Settings
-from bot.telegram import texts
+from bot.telegram import library_texts, texts
+from bot.telegram.library_handlers import register_library
 from bot.telegram.messenger import Messenger
 from jobs.errors import RelayqError
 
@@ -174,7 +175,9 @@ def register_handlers(
         await reply(update, "Unpinned: the policy chooses where your jobs run.")
 
     async def jobs(update: Update, context: Context) -> None:
-        await reply(update, texts.jobs_text(ledger.recent(_user(update))))
+        rows = ledger.recent(_user(update))
+        shelved = service.shelf.library.of(r.id for r in rows)
+        await reply(update, library_texts.jobs_text(rows, shelved))
 
     async def status(update: Update, context: Context) -> None:
         unreachable, budget = None, None
@@ -324,6 +327,7 @@ def register_handlers(
         ("formats", formats),
     ):
         app.add_handler(CommandHandler(name, callback))
+    register_library(app, service, messenger)  # /find, /get and the Get button
     app.add_handler(MessageHandler(UPLOADS, upload))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, links))
     app.add_handler(CallbackQueryHandler(button))

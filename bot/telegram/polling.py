@@ -36,6 +36,8 @@ COMMANDS = [
     ("pin", "run your jobs on mac, rpi4 or pool"),
     ("unpin", "let the policy choose again"),
     ("jobs", "your recent jobs"),
+    ("find", "search your transcripts: /find words"),
+    ("get", "a transcript again: /get <job>"),
     ("cancel", "stop a job: /cancel <job>"),
     ("summarize", "summarize a transcript: /summarize [job]"),
     ("translate", "translate a transcript to English: /translate [job]"),

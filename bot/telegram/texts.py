@@ -4,7 +4,6 @@ A job's card and the owner's runner notices are worded in `card_texts.py`."""
 from __future__ import annotations
 
 import re
-import time
 import unicodedata
 from collections.abc import Sequence
 
@@ -13,7 +12,7 @@ from bot.languages import language_code, language_name
 from bot.ledger import JobRow, Prefs, RunnerSeen
 from bot.lifecycle import Answer
 from bot.policy import JobRequest, Policy, select
-from bot.telegram.card_texts import MAX_MESSAGE, clock, short, source_label
+from bot.telegram.card_texts import MAX_MESSAGE, clock, short
 from jobs.errors import RelayqError
 
 __all__ = [
@@ -24,7 +23,6 @@ __all__ = [
     "cancel_answer",
     "formats_answer",
     "github_down",
-    "jobs_text",
     "lang_answer",
     "link_refused",
     "no_room",
@@ -56,6 +54,8 @@ HELP = (
     "/route [link|transcribe|summarize] — where a job would run, and why\n"
     "/pin mac|rpi4|pool — run your jobs there; /unpin — let the policy choose\n"
     "/jobs — your recent jobs\n"
+    "/find words… — search what was said in your transcripts\n"
+    "/get <job> — a transcript sent again, in your formats\n"
     "/summarize [job] — a summary of a transcript (your latest, or that job's)\n"
     "/translate [job] — a transcript translated to English (your latest, or that job's)\n"
     "/lang auto|CODE — the language your jobs are in: detected, or de, fr, …\n"
@@ -223,17 +223,6 @@ def _language(code: str | None) -> str:
     if not code:
         return "auto (detected)"
     return f"{language_name(code) or code} ({code})"
-
-
-def jobs_text(rows: list[JobRow]) -> str:
-    if not rows:
-        return "No jobs yet. Send me a link to audio."
-    lines = ["Your recent jobs:"]
-    for row in rows:
-        when = time.strftime("%m-%d %H:%M", time.localtime(row.created_at))
-        what = source_label(row, 40) + (" (translation)" if row.task == "translate" else "")
-        lines.append(f"{row.id} · {when} · {row.target or '-'} · {row.state} · {what}")
-    return "\n".join(lines)
 
 
 def status_text(

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.chat import Card, ChatGone, RunnerNotice
+from bot.chat import Again, Card, ChatGone, RunnerNotice
 from bot.executors.base import JobSpec, JobState, Phase
 from bot.fleet import Fleet
 
@@ -34,6 +34,7 @@ class MemoryChat:
     files: list[tuple[str, int, str]] = field(default_factory=list)  # (job, card, file name)
     notices: list[RunnerNotice] = field(default_factory=list)
     uploads: list[str] = field(default_factory=list)
+    again: list[Again] = field(default_factory=list)  # transcripts sent again (/get)
     gone: set[int] = field(default_factory=set)
     fail: dict[str, list[BaseException]] = field(default_factory=dict)
     next_id: int = 100
@@ -64,6 +65,10 @@ class MemoryChat:
         sending(True)
         self._maybe_fail("attach")
         self.files.append((card.job.id, card_id, path.name))
+
+    async def send_again(self, again: Again) -> None:
+        self._maybe_fail("send_again")
+        self.again.append(again)
 
     async def fetch_upload(self, file_id: str, folder: Path) -> Path:
         self._maybe_fail("fetch_upload")

@@ -11,7 +11,7 @@ import pytest
 
 from bot.chat import Card, read_result
 from bot.ledger import JobRow, Prefs
-from bot.telegram import texts
+from bot.telegram import library_texts, texts
 from bot.telegram.card_texts import attachments, language_line, result_source, result_text
 
 
@@ -161,16 +161,16 @@ def test_help_and_the_menu_list_the_designs_commands() -> None:
     from bot.telegram.polling import COMMANDS
 
     design = ["status", "route", "pin", "unpin", "jobs", "cancel", "summarize", "lang",
-              "translate", "formats"]  # fmt: skip
+              "translate", "formats", "find", "get"]  # fmt: skip
     menu = {name for name, _ in COMMANDS}
     assert [c for c in design if c not in menu] == []
     assert [c for c in design if f"/{c}" not in texts.HELP] == []
 
 
 def test_jobs_tells_a_translation_from_its_transcript() -> None:
-    said = texts.jobs_text([row(id="j2", task="translate", source="tg:F1", source_name="a.m4a"),
-                            row(source="tg:F1", source_name="a.m4a")]).splitlines()  # fmt: skip
-    assert said[1].startswith("j2 · ") and said[1].endswith(
-        " · mac · delivering · a.m4a (translation)"
-    )
-    assert said[2].endswith(" · mac · delivering · a.m4a")
+    said = library_texts.jobs_text(
+        [row(id="j2", task="translate", source="tg:F1", source_name="a.m4a"),
+         row(source="tg:F1", source_name="a.m4a")], {}).splitlines()  # fmt: skip
+    assert said[1] == "• a.m4a (translation)"
+    assert said[2].startswith("  j2 · ") and said[2].endswith(" · delivering on mac")
+    assert said[3] == "• a.m4a"

@@ -1,0 +1,107 @@
+"""The transcript library through the real bot: python-telegram-bot against the Bot API
+emulator, a transcript made by the local executor, then /find with its Get button and /get
+sending the kept files again; another allowed user sees none of it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.ledger import Ledger
+from tests.e2e.test_telegram_bot import OWNER, TOKEN, bot_settings, running, wait_for
+from tests.emulators.telegram import BotApiEmulator
+from tests.emulators.telegram.server import Sent
+from tests.jobs.httpserver import body, serve
+
+pytestmark = pytest.mark.slow
+OTHER = 2222
+
+
+async def said_to(tg: BotApiEmulator, user: int, text: str, timeout: float = 30) -> Sent:
+    """What the bot sends `user` next, after `user` sends `text`."""
+    before = len(tg.to_chat(user))
+    tg.user_sends(user, text)
+    found = await wait_for(tg, lambda: tg.to_chat(user)[before:], timeout)
+    return found[0]  # type: ignore[index,no-any-return]
+
+
+async def sent_again(tg: BotApiEmulator, after: int, names: list[str]) -> tuple[Sent, list[Sent]]:
+    """The "sent again" line the owner got after message `after`, and the files under it."""
+
+    def arrived() -> tuple[Sent, list[Sent]] | None:
+        new = tg.to_chat(OWNER)[after:]
+        line = next((s for s in new if s.text.startswith("📄 ")), None)
+        if line is None:
+            return None
+        files = [s for s in new if s.document is not None and s.reply_to == line.message_id]
+        return (line, files) if len(files) == len(names) else None
+
+    found = await wait_for(tg, arrived, 30)
+    assert found is not None
+    line, files = found  # type: ignore[misc]
+    assert [s.document[0] for s in files if s.document] == names
+    return line, files
+
+
+async def test_find_answers_with_a_button_that_sends_the_transcript_again_and_get_does_too(
+    tmp_path: Path, speech_ogg: Path, cached_transcripts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RELAYQ_ALLOW_PRIVATE_URLS", "1")  # the job fetches from the test server
+    with (
+        BotApiEmulator(TOKEN) as tg,
+        serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
+    ):
+        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local",
+                                RELAYQ_ALLOWED_USERS=f"{OWNER},{OTHER}")  # fmt: skip
+        async with running(settings):
+            tg.user_sends(OWNER, f"{base}/talk.ogg")
+            done = await wait_for(tg, lambda: next(
+                (s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None))  # fmt: skip
+            await wait_for(tg, lambda: any(s.document for s in tg.to_chat(OWNER)), 60)
+            (job,) = Ledger(settings.state_dir / "ledger.sqlite3").all_jobs()
+            text = done.text.split("\n\n", 1)[1]  # type: ignore[attr-defined]
+            word = max(re.findall(r"[a-z]+", text.lower()), key=len)  # a word it surely has
+
+            found = await said_to(tg, OWNER, f"/find {word.upper()}")
+            assert found.text.startswith("Found in your transcripts (1, best first):")
+            assert f"/get {job.id}" in found.text and f"«{word}" in found.text.lower()
+            (button,) = found.reply_markup["inline_keyboard"][0]
+            assert button["callback_data"] == f"get:{job.id}"
+            before = len(tg.to_chat(OWNER))
+            tg.user_presses(OWNER, found, button["callback_data"])
+            line, files = await sent_again(tg, before, ["transcript.txt", "transcript.srt"])
+            assert line.text.endswith(f"job {job.id}, sent again")
+            kept = settings.state_dir / "local-jobs" / job.id / "out"
+            assert files[0].document == ("transcript.txt", (kept / "transcript.txt").read_bytes())
+            await wait_for(tg, lambda: any(a.get("text", "").startswith(f"Sending job {job.id} again")
+                                           for a in tg.callback_answers), 30)  # fmt: skip
+
+            # /get, in the formats chosen now; nothing runs again.
+            await said_to(tg, OWNER, "/formats txt,vtt")
+            before = len(tg.to_chat(OWNER))
+            tg.user_sends(OWNER, f"/get {job.id}")
+            await sent_again(tg, before, ["transcript.txt", "transcript.vtt"])
+            assert len(Ledger(settings.state_dir / "ledger.sqlite3").all_jobs()) == 1
+
+            # Another allowed user can neither find nor get it; the owner finds it with --all.
+            nothing = await said_to(tg, OTHER, f"/find {word}")
+            assert nothing.text.startswith("Nothing in your transcripts matches")
+            refused = await said_to(tg, OTHER, f"/get {job.id}")
+            assert refused.text == f"There is no job {job.id} of yours; /jobs and /find list yours."
+            tg.user_presses(OTHER, found, f"get:{job.id}")
+            await wait_for(tg, lambda: any(a.get("text", "").startswith("There is no job")
+                                           for a in tg.callback_answers), 30)  # fmt: skip
+            assert not [s for s in tg.to_chat(OTHER) if s.document is not None]
+            assert (await said_to(tg, OTHER, f"/find --all {word}")).text.startswith(
+                "Only the owner can search everyone's"
+            )
+            everyone = await said_to(tg, OWNER, f'/find --all "{word}" * "')
+            assert everyone.text.startswith("Found in anyone's transcripts (1, best first):")
+
+            jobs = await said_to(tg, OWNER, "/jobs")
+            assert jobs.text.splitlines()[1].startswith("• ")
+            assert f"{job.id} · " in jobs.text and " s · delivered on " in jobs.text
+            assert [c["command"] for c in tg.commands if c["command"] in ("find", "get")] == [
+                "find", "get"]  # fmt: skip
