@@ -12,10 +12,12 @@ chat port (`bot/chat.py`) and imports nothing of Telegram.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from bot.chat import Chat
 from bot.dispatching import github_results_dir, local_jobs_dir
+from bot.errors import StateFull
 from bot.executors.base import Executor
 from bot.ledger import Ledger
 from bot.lifecycle.driving import Driver
@@ -25,6 +27,8 @@ from bot.lifecycle.shelf import Search, Shelf
 from bot.policy import Policy
 from bot.settings import Settings
 from bot.timings import Timings
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "FLEET_WAIT_S",
@@ -66,8 +70,12 @@ class JobService:
 
     def resume_all(self) -> int:
         """Take up every job not yet final; returns how many. (First, once, the library
-        indexes the transcripts delivered before it.)"""
-        self.shelf.backfill()
+        indexes the transcripts delivered before it; on a full disk that waits for the next
+        start, and the jobs are taken up all the same.)"""
+        try:
+            self.shelf.backfill()
+        except StateFull as err:
+            log.warning("library: earlier transcripts not indexed yet (%s)", err)
         return self.driver.resume_all()
 
     async def close(self) -> None:

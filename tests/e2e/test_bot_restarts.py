@@ -199,9 +199,9 @@ def test_killed_right_after_fetching_the_update_the_job_still_happens(world_cach
     killed: list[bool] = []
 
     def kill_now(batch: list[dict[str, Any]]) -> None:
-        if not killed:
-            killed.append(True)
+        if not killed:  # (said killed once it is dead: the next bot is started on that word)
             bot.kill()
+            killed.append(True)
 
     tg.on_updates_delivered = kill_now
     bot.start()
