@@ -125,8 +125,8 @@ def fetch_media(
                     raise _stopped(block, state, timeout_s) from None
                 raise site_error(exc, shown) from None
         return _result(info, work, dest_dir, url)
-    except BaseException:
-        _release_open_files()
+    except BaseException as exc:
+        _release_open_files(exc)
         shutil.rmtree(work, ignore_errors=True)
         raise
 
@@ -331,11 +331,23 @@ def _page_url(url: str) -> str:
     return url if plain and is_media_site(url) else safe_url(url)
 
 
-def _release_open_files() -> None:
+def _release_open_files(exc: BaseException) -> None:
     """Close what a stopped yt-dlp left open: its fragment downloader keeps the output file
-    open when a fragment is stopped mid-way, until the garbage collector finds it."""
+    open when a fragment is stopped mid-way, referenced from the frames of the exception that
+    stopped it (our error's context: a frame keeps its function, and the function the file)
+    until the garbage collector finds them. The context's tracebacks go (the sentence is the
+    error; its own traceback stays), then the collector runs."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)  # the leak is yt-dlp's, closed here
+        seen: set[int] = {id(exc)}
+        pending = [exc.__context__, exc.__cause__]
+        while pending:
+            err = pending.pop()
+            if err is None or id(err) in seen:
+                continue
+            seen.add(id(err))
+            err.__traceback__ = None
+            pending += [err.__context__, err.__cause__]
         gc.collect()
 
 
