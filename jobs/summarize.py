@@ -10,11 +10,12 @@ the server's own error text (which can echo part of a key) is never printed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,29 +75,30 @@ def summarize(
     started = time.monotonic()
     check_out_dir(out_dir)
     text, label = _read_source(source, config, progress)
-    backend, model, chat = _client(config)
-    calls = 0
-    if text.strip():
-        progress(f"summarize {len(text):,} characters with {model} ({backend})")
-        pieces = split_text(text, config.piece_chars)
-        summaries = []
-        for number, piece in enumerate(pieces, 1):
-            if len(pieces) > 1:
-                progress(f"summarize part {number} of {len(pieces)}")
-            summaries.append(chat(_SYSTEM_PIECE, piece))
-            calls += 1
-        while len(summaries) > 1:
-            progress(f"combine {len(summaries)} partial summaries")
-            groups = split_text("\n\n".join(summaries), config.piece_chars)
-            if len(groups) >= len(summaries):
-                # Summaries as long as their pieces (a verbose model) would be combined forever
-                # at no gain: combine them two by two, so every round halves them.
-                groups = ["\n\n".join(summaries[i : i + 2]) for i in range(0, len(summaries), 2)]
-            summaries = [chat(_SYSTEM_COMBINE, group) for group in groups]
-            calls += len(groups)
-        summary = summaries[0].strip()
-    else:
-        summary = "(the transcript is empty: nothing was said)"
+    with _client(config) as (backend, model, chat):
+        calls = 0
+        if text.strip():
+            progress(f"summarize {len(text):,} characters with {model} ({backend})")
+            pieces = split_text(text, config.piece_chars)
+            summaries = []
+            for number, piece in enumerate(pieces, 1):
+                if len(pieces) > 1:
+                    progress(f"summarize part {number} of {len(pieces)}")
+                summaries.append(chat(_SYSTEM_PIECE, piece))
+                calls += 1
+            while len(summaries) > 1:
+                progress(f"combine {len(summaries)} partial summaries")
+                groups = split_text("\n\n".join(summaries), config.piece_chars)
+                if len(groups) >= len(summaries):
+                    # Summaries as long as their pieces (a verbose model) would be combined
+                    # forever at no gain: combine them two by two, so every round halves them.
+                    pairs = range(0, len(summaries), 2)
+                    groups = ["\n\n".join(summaries[i : i + 2]) for i in pairs]
+                summaries = [chat(_SYSTEM_COMBINE, group) for group in groups]
+                calls += len(groups)
+            summary = summaries[0].strip()
+        else:
+            summary = "(the transcript is empty: nothing was said)"
     meta = {
         "source": label,
         "kind": "summary",
@@ -215,8 +217,10 @@ def _text_of(path: Path, label: str) -> str:
         ) from None
 
 
-def _client(config: SummaryConfig) -> tuple[str, str, Callable[[str, str], str]]:
-    """(backend, model, chat) for the first provider with a key."""
+@contextlib.contextmanager
+def _client(config: SummaryConfig) -> Iterator[tuple[str, str, Callable[[str, str], str]]]:
+    """(backend, model, chat) for the first provider with a key; its connections are closed
+    when the summary is done (or failed)."""
     if config.openai_api_key:
         backend, key, base = "openai", config.openai_api_key, config.openai_base_url
         model = config.model or OPENAI_DEFAULT_MODEL
@@ -255,4 +259,7 @@ def _client(config: SummaryConfig) -> tuple[str, str, Callable[[str, str], str]]
             raise BackendFailed(f"{host} answered the summary request with no text; try again")
         return content
 
-    return backend, model, chat
+    try:
+        yield backend, model, chat
+    finally:
+        client.close()
