@@ -77,6 +77,7 @@ class Driver:
         task = self._tasks.pop(job_id, None)
         if task is not None:
             task.cancel()
+        self.queue.drop(job_id)
 
     async def drained(self) -> None:
         """Wait until no job is being driven (each has ended, or waits out nothing)."""

@@ -58,6 +58,7 @@ class _Entry:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     status: Held | Decision | BaseException | None = None
     settled: bool = False  # committed or failed: later passes leave it alone
+    shown: InLine | UserLimit | None = None  # what its card says
 
     def tell(self, status: Held | Decision | BaseException) -> None:
         self.settled = not isinstance(status, InLine | UserLimit)
@@ -86,7 +87,6 @@ class JobQueue:
         GitHub that does not answer, a job no target takes)."""
         entry = self._entries[row.id] = _Entry(row)
         self.wake()
-        shown: Held | None = None
         try:
             while True:
                 await entry.changed.wait()
@@ -96,17 +96,22 @@ class JobQueue:
                     raise status
                 if isinstance(status, Decision):
                     return status
-                if status is not None and _said(status) != _said(shown):
-                    shown = status
+                if status is not None and _said(status) != _said(entry.shown):
                     await show(status)
+                    entry.shown = status
         finally:
             if self._entries.get(row.id) is entry:
                 del self._entries[row.id]
 
     def holding(self) -> dict[str, Held]:
-        """The jobs held now, and where each stands (as its card says)."""
-        return {job_id: e.status for job_id, e in self._entries.items()
-                if isinstance(e.status, InLine | UserLimit)}  # fmt: skip
+        """The jobs held now, and where each stands as its card says."""
+        return {job_id: e.shown for job_id, e in self._entries.items()
+                if e.shown is not None and not e.settled}  # fmt: skip
+
+    def drop(self, job_id: str) -> None:
+        """The job left the queue without its turn (cancelled): the others move up."""
+        self._entries.pop(job_id, None)
+        self.wake()
 
     def wake(self) -> None:
         """Something changed (a job accepted or ended, a runner came or went): look again."""
