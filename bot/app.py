@@ -15,6 +15,7 @@ import contextlib
 import logging
 import signal
 
+from bot.chat import RunnerNotice
 from bot.dispatching import build_executor, resolve_policy_path
 from bot.health import watch_fleet
 from bot.ledger import Ledger
@@ -54,8 +55,13 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
             return
         resumed = service.resume_all()
         log.info("relayq bot started; %d job(s) resumed", resumed)
+
+        async def runners_changed(notice: RunnerNotice) -> None:
+            service.driver.queue.wake()  # a job held in relayq's queue may go now
+            await chat.notify_owner(notice)
+
         watch = asyncio.create_task(
-            watch_fleet(service.routing.fleet, ledger, policy, chat.notify_owner,
+            watch_fleet(service.routing.fleet, ledger, policy, runners_changed,
                         settings.fleet_check_s, stop)
         )  # fmt: skip
         try:

@@ -34,8 +34,10 @@ __all__ = [
     "ChatGone",
     "ChatRefused",
     "ChatUnavailable",
+    "InLine",
     "Result",
     "RunnerNotice",
+    "UserLimit",
     "Waiting",
     "read_result",
 ]
@@ -64,6 +66,31 @@ class Waiting:
     labels: tuple[str, ...]
     seen: tuple[RunnerSeen, ...]
     since: float
+
+
+@dataclass(frozen=True)
+class InLine:
+    """A job held in relayq's own queue (accepted, sent nowhere yet) for a target whose
+    runners are all busy: its place among the jobs held for it (1: the next), and, with a
+    speed model, when it is expected to start and to be done (seconds from now) and what
+    that rests on ("first job on this runner", "measured on 12 jobs")."""
+
+    machine: str
+    position: int
+    start_in_s: float | None = None
+    finish_in_s: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class UserLimit:
+    """A job held in relayq's own queue because its user already has `running` jobs in
+    flight (and `ahead` more waiting before it), at most `limit` at a time
+    (RELAYQ_USER_MAX_ACTIVE)."""
+
+    running: int
+    ahead: int
+    limit: int
 
 
 @dataclass(frozen=True)
@@ -131,7 +158,8 @@ class Card:
     succeeded. `local`: the job runs on this machine (the local executor), whatever target
     the policy chose. `machine`: the target's description ("Mac mini"), when the policy
     knows the target. `sent_on`: the job ended because it goes on as that job (a runner
-    refused it as too long; `state.detail` says why and where)."""
+    refused it as too long; `state.detail` says why and where). `held`: the job waits in
+    relayq's own queue (bot/lifecycle/queue.py), for a runner or for its user's limit."""
 
     job: JobRow
     state: JobState | None = None
@@ -142,6 +170,7 @@ class Card:
     local: bool = False
     sent_on: str | None = None
     machine: str | None = None
+    held: InLine | UserLimit | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ so that a restart picks every job up where it was. It speaks to the person only 
 chat port (`bot/chat.py`) and imports nothing of Telegram.
 
     intake.py    what a person sent becomes job rows; requests about a job are answered
+    queue.py     relayq's own queue: fair turns, the per-user limit, waiting for a busy runner
     driving.py   a job's state machine: dispatch, watch, requeue, outages, restarts
     delivery.py  a finished job's result, then its files, each counted
     cards.py     a job's one card: shown, kept up to date, replaced when deleted

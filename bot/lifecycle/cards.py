@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.chat import Card, Chat, ChatGone, Result, Waiting
+from bot.chat import Card, Chat, ChatGone, InLine, Result, UserLimit, Waiting
 from bot.errors import disk_full
 from bot.executors.base import JobState, Unavailable
 from bot.ledger import JobRow, Ledger
@@ -32,13 +32,13 @@ class Cards:
     def card(
         self, row: JobRow, state: JobState | None = None, *, decision: Decision | None = None,
         retry_in_s: float | None = None, result: Result | None = None,
-        sent_on: str | None = None,
+        sent_on: str | None = None, held: InLine | UserLimit | None = None,
     ) -> Card:  # fmt: skip
         """The card of `row` as it stands, with what the fleet watch knows of a wait."""
         target = self._policy.targets.get(row.target or "")
         return Card(row, state, decision=decision, waiting=self._waiting(row, state),
                     retry_in_s=retry_in_s, result=result, local=self._local,
-                    sent_on=sent_on,
+                    sent_on=sent_on, held=held,
                     machine=target.description if target else None)  # fmt: skip
 
     async def open(self, row: JobRow) -> JobRow:

@@ -2,6 +2,8 @@
 
     accepted ─► dispatching ─► dispatched ─► delivering ─► delivered | failed | cancelled
 
+An accepted job waits its turn in relayq's own queue (queue.py), which writes `dispatching`.
+
 `dispatching` is written before the executor is asked, so after a crash the job is resumed
 (the GitHub executor finds the run by its request_id) rather than dispatched a second time.
 An outage (GitHub, the chat, a full disk: `Unavailable`) decides nothing: the job keeps its
@@ -24,6 +26,7 @@ from bot.executors.base import Executor, JobSpec, JobState, Phase
 from bot.ledger import JobRow, Ledger
 from bot.lifecycle.cards import Cards, passing
 from bot.lifecycle.delivery import Delivery
+from bot.lifecycle.queue import Held, JobQueue
 from bot.lifecycle.rerouting import REROUTE_SEQ, plan, rerouted, sending
 from bot.lifecycle.routing import Routing
 from bot.policy import Policy
@@ -56,6 +59,7 @@ class Driver:
         self.cards = Cards(ledger, chat, policy, local=self._local)
         self._delivery = Delivery(ledger, chat, self.cards, Timings(ledger))
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.queue = JobQueue(ledger, policy, routing, user_max_active=settings.user_max_active)
 
     def start(self, row: JobRow) -> None:
         if row.final or row.id in self._tasks:
@@ -73,6 +77,7 @@ class Driver:
         task = self._tasks.pop(job_id, None)
         if task is not None:
             task.cancel()
+        self.queue.drop(job_id)
 
     async def drained(self) -> None:
         """Wait until no job is being driven (each has ended, or waits out nothing)."""
@@ -85,6 +90,7 @@ class Driver:
         for task in list(self._tasks.values()):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.queue.close()
 
     def forget_upload(self, job_id: str) -> None:
         """A finished job's copy of an upload goes: the audio is the user's, not the bot's."""
@@ -108,6 +114,7 @@ class Driver:
             await self._fail(job_id, INTERNAL)
         finally:
             self._tasks.pop(job_id, None)
+            self.queue.wake()  # a user's job in flight may have ended: the next one's turn
             with contextlib.suppress(OSError, RelayqError):
                 self.forget_upload(job_id)
 
@@ -147,11 +154,9 @@ class Driver:
 
     async def _pipeline(self, job_id: str) -> None:
         row = await self.cards.open(self._ledger.get(job_id))
-        if row.state == "accepted":
-            decision = await self._routing.decide(row.kind, row.pin, row.size_mb,
-                                                  row.duration_min)  # fmt: skip
-            row = self._ledger.update(job_id, target=decision.target, workflow=decision.workflow,
-                                      state="dispatching")  # fmt: skip
+        if row.state == "accepted":  # the queue writes `dispatching` when it is the job's turn
+            decision = await self.queue.admit(row, lambda held: self._held(job_id, held))
+            row = self._ledger.get(job_id)
             await self.cards.show(self.cards.card(row, decision=decision))
             spec = self._spec(row, decision.labels, await self._source(row))
             handle = await self._executor.submit(spec)
@@ -173,10 +178,14 @@ class Driver:
             if not state.phase.terminal:
                 await self.cards.progress(self.cards.card(row, state))
         assert final is not None
+        self.queue.wake()  # its runner is free (the job's files may still be on their way)
         if self._local and final.phase is Phase.FAILED and final.exit_code == NoSpace.exit_code:
             # The job ran on this machine, whose disk is full: an outage of the bot's own.
             raise StateFull(final.detail)
         await self._finish(self._ledger.get(job_id), final)
+
+    async def _held(self, job_id: str, held: Held) -> None:
+        await self.cards.progress(self.cards.card(self._ledger.get(job_id), held=held))
 
     async def _finish(self, row: JobRow, final: JobState) -> None:
         run_url = final.url or row.run_url

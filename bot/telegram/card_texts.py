@@ -8,10 +8,11 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from bot.chat import Card, Result, RunnerNotice, Waiting
+from bot.chat import Card, InLine, Result, RunnerNotice, UserLimit, Waiting
 from bot.executors.base import Phase
 from bot.languages import language_name
 from bot.ledger import JobRow, RunnerSeen
+from bot.policy.quickest import about
 from jobs.progress import ProgressRecord, about_left
 
 __all__ = [
@@ -21,7 +22,9 @@ __all__ = [
     "card_buttons",
     "card_text",
     "clock",
+    "held_lines",
     "language_line",
+    "ordinal",
     "progress_line",
     "result_source",
     "result_text",
@@ -55,14 +58,18 @@ def card_text(card: Card, now: float | None = None) -> str:
         lines.append("→ this machine")
     elif row.target:
         lines.append(f"→ {row.target}")
-    if state is None:
+    if state is None and card.held is not None:
+        lines.extend(held_lines(card.held, local=card.local))
+    elif state is None:
         lines.append("accepted")
     elif state.phase is Phase.QUEUED and card.retry_in_s is not None:
         lines.append(f"⏳ {state.detail} — relayq tries again in {card.retry_in_s:.0f} s")
     elif state.phase is Phase.QUEUED and card.waiting is not None:
         lines.append(f"⏳ {_waiting_line(card.waiting)}")
+        lines.append("" if card.local else "in GitHub's queue")
     elif state.phase is Phase.QUEUED:
         lines.append(f"⏳ {state.detail} (since {clock(state.at)})")
+        lines.append("" if card.local else "in GitHub's queue")
     elif state.phase is Phase.RUNNING and state.progress is not None and state.progress.sensible:
         lines.append(f"⚙️ {progress_line(state.progress, _where(card), row.task)}")
     elif state.phase is Phase.RUNNING:
@@ -75,6 +82,41 @@ def card_text(card: Card, now: float | None = None) -> str:
     elif state.phase is Phase.CANCELLED:
         lines.append("✖️ cancelled")
     return "\n".join(line for line in lines if line)
+
+
+def held_lines(held: InLine | UserLimit, *, local: bool = False) -> list[str]:
+    """A job waiting in relayq's own queue: "⏳ 2nd in line for the Mac mini · starts in
+    about 4 min · done in about 11 min (first job on this runner)", or why its user's limit
+    holds it; then where it waits."""
+    if isinstance(held, InLine):
+        parts = [f"⏳ {ordinal(held.position)} in line for {the(held.machine)}"]
+        if held.start_in_s is not None:
+            parts.append("starts now" if held.start_in_s < 30 else
+                         f"starts in {about(held.start_in_s)}")  # fmt: skip
+        if held.finish_in_s is not None:
+            parts.append(f"done in {about(held.finish_in_s)}")
+        said = " · ".join(parts) + (f" ({held.note})" if held.note else "")
+    else:
+        said = f"⏳ waiting: {_limit_text(held)}"
+    where = "held in relayq's queue" + ("" if local else ", not yet sent to GitHub")
+    return [said, where]
+
+
+def _limit_text(held: UserLimit) -> str:
+    at_most = f"(at most {held.limit} at a time)"
+    running = f"{held.running} job{'s' * (held.running != 1)} running"
+    if held.ahead == 0 or held.running >= held.limit:
+        return f"you have {running} {at_most}"
+    if held.running == 0:
+        earlier = "earlier job goes" if held.ahead == 1 else f"{held.ahead} earlier jobs go"
+        return f"your {earlier} first {at_most}"
+    return f"you have {running} and {held.ahead} more in line before this one {at_most}"
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st."""
+    tail = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{tail}"
 
 
 _DOING = {"download": "downloading", "decode": "decoding", "transcribe": "transcribing",

@@ -16,8 +16,9 @@ from pathlib import Path
 from bot.chat import Again, Card, ChatGone, RunnerNotice
 from bot.executors.base import JobSpec, JobState, Phase
 from bot.fleet import Fleet
+from bot.lifecycle import JobService
 
-__all__ = ["MemoryChat", "ScriptedExecutor", "result_folder"]
+__all__ = ["MemoryChat", "ScriptedExecutor", "result_folder", "settled"]
 
 
 @dataclass
@@ -147,3 +148,13 @@ class ScriptedExecutor:
 
     async def close(self) -> None:
         return None
+
+
+async def settled(service: JobService, turns: int = 2000) -> None:
+    """Let the jobs run until each one not yet final is held in relayq's queue."""
+    for _ in range(turns):
+        await asyncio.sleep(0)
+        held = service.driver.queue.holding()
+        if all(row.id in held for row in service.ledger.unfinished()):
+            return
+    raise AssertionError("jobs still moving after many turns")

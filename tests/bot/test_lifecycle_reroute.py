@@ -13,12 +13,14 @@ from bot.fleet import Fleet, Runner
 from bot.lifecycle import JobService
 from bot.lifecycle.rerouting import REROUTE_SEQ, length
 from bot.telegram.card_texts import card_text
-from tests.bot.lifecycle_fakes import MemoryChat, ScriptedExecutor, result_folder
+from tests.bot.lifecycle_fakes import MemoryChat, ScriptedExecutor, result_folder, settled
 from tests.bot.test_lifecycle import MAC, accept, make_service
 
 PI4 = frozenset({"self-hosted", "rpi4", "audio", "light"})
 # The Mac is busy, so a job of unknown length goes to the Pi 4 first.
 MAC_BUSY = Fleet((Runner("mac-mini", "macOS", True, True, MAC),
+                  Runner("pi4", "Linux", True, False, PI4)))  # fmt: skip
+ALL_FREE = Fleet((Runner("mac-mini", "macOS", True, False, MAC),
                   Runner("pi4", "Linux", True, False, PI4)))  # fmt: skip
 HOURS_3_2 = 3 * 3600 + 2 * 60
 
@@ -41,6 +43,9 @@ async def run(tmp_path: Path, executor: ScriptedExecutor) -> tuple[JobService, M
     chat = MemoryChat()
     service = make_service(tmp_path, chat, executor)
     accept(service)
+    await settled(service)  # a job sent on to the busy Mac waits in relayq's queue ...
+    executor.fleet_now = ALL_FREE  # ... until someone else's job there ends
+    service.driver.queue.wake()
     await service.driver.drained()
     await service.close()
     return service, chat

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from bot.chat import Card
+from bot.chat import Card, InLine, UserLimit, Waiting
 from bot.commands.dispatch import state_line
 from bot.executors.base import JobSpec, JobState, Phase
 from bot.lifecycle import JobService
@@ -130,3 +131,41 @@ async def test_a_stream_of_records_reaches_the_card_in_order_and_garbage_never_b
     shown = [int(line.split(" · ")[1].rstrip(" %")) for line in lines[:-1]]
     assert shown == sorted(shown) and len(set(shown)) >= 3
     assert chat.last(job).result is not None  # delivered
+
+
+@pytest.mark.parametrize(
+    ("held", "expected"),
+    [
+        (InLine("Mac mini", 2, 240, 660, "measured on 12 jobs"),
+         "⏳ 2nd in line for the Mac mini · starts in about 4 min · done in about 11 min "
+         "(measured on 12 jobs)"),
+        (InLine("Mac mini", 1, 250, 560, "first job on this runner"),
+         "⏳ 1st in line for the Mac mini · starts in about 4 min · done in about 9 min "
+         "(first job on this runner)"),
+        (InLine("the pooled audio runners", 3), "⏳ 3rd in line for the pooled audio runners"),
+        (InLine("Raspberry Pi 4", 11, 10, 100), "⏳ 11th in line for the Raspberry Pi 4 · "
+         "starts now · done in about 2 min"),
+        (UserLimit(2, 0, 2), "⏳ waiting: you have 2 jobs running (at most 2 at a time)"),
+        (UserLimit(1, 3, 1), "⏳ waiting: you have 1 job running (at most 1 at a time)"),
+        (UserLimit(1, 1, 2),
+         "⏳ waiting: you have 1 job running and 1 more in line before this one (at most 2 at a "
+         "time)"),
+        (UserLimit(0, 1, 2), "⏳ waiting: your earlier job goes first (at most 2 at a time)"),
+        (UserLimit(0, 3, 3), "⏳ waiting: your 3 earlier jobs go first (at most 3 at a time)"),
+    ],
+)  # fmt: skip
+def test_a_job_held_in_relayqs_queue_says_its_place_or_its_users_limit(
+    held: InLine | UserLimit, expected: str
+) -> None:
+    lines = card_text(Card(row(state="accepted", target=None), held=held)).splitlines()
+    assert lines[-2:] == [expected, "held in relayq's queue, not yet sent to GitHub"]
+    local = card_text(Card(row(state="accepted", target=None), held=held, local=True))
+    assert local.splitlines()[-2:] == [expected, "held in relayq's queue"]
+
+
+def test_a_job_sent_on_to_github_and_waiting_there_says_it_is_in_githubs_queue() -> None:
+    queued = JobState("j1", Phase.QUEUED, "queued", waiting_why="all busy")
+    card = Card(row(state="dispatched"), queued, machine="Mac mini",
+                waiting=Waiting("Mac mini", "all busy", ("self-hosted", "macmini"), (), 0))  # fmt: skip
+    assert card_text(card).splitlines()[-1] == "in GitHub's queue"
+    assert "in GitHub's queue" not in card_text(replace(card, local=True))
