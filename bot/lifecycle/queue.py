@@ -156,8 +156,10 @@ class JobQueue:
         by_id = {row.id: (entry, row) for entry, row in live}
         waiting = [Waiting(row.id, str(row.user_id), float(n)) for n, (_, row) in enumerate(live)]
         active = Counter(str(r.user_id) for r in rows if r.state in ACTIVE)
+        # Every waiting job of a user with room, turn by turn: a user's job held for a busy
+        # runner does not keep their next one from a free runner (D34).
         order = fair_order(waiting, active, user_max_active=self._limit,
-                           last_served=self._served)  # fmt: skip
+                           last_served=self._served, backlog=True)  # fmt: skip
         in_flight = [r for r in rows if r.state in IN_FLIGHT]
         seen = believed(self._policy, fleet, in_flight)
         speed = self._routing.speed_model()
@@ -165,8 +167,12 @@ class JobQueue:
         passing = Round(self._policy, seen)
         lines: Counter[str] = Counter()
         sent: set[str] = set()
+        considered: set[str] = set()
         for turn in order:
             entry, row = by_id[turn.job_id]
+            if active[turn.user] >= self._limit:  # their room went to jobs earlier in the pass
+                continue
+            considered.add(turn.job_id)
             try:
                 job = JobRequest(row.kind, row.size_mb, row.duration_min)
                 model = speed if row.kind == "transcribe" else None
@@ -191,7 +197,6 @@ class JobQueue:
             active[turn.user] += 1
             sent.add(row.id)
             entry.tell(decision)
-        considered = {turn.job_id for turn in order}
         before: Counter[str] = Counter()
         for entry, row in live:
             user = str(row.user_id)
