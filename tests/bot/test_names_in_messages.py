@@ -10,9 +10,9 @@ from pathlib import Path
 from bot.executors.base import JobSpec, JobState, Phase, Refusal
 from bot.lifecycle import Answer, Upload
 from bot.telegram.card_texts import card_text
-from tests.bot.lifecycle_fakes import MemoryChat, ScriptedExecutor, result_folder
+from tests.bot.lifecycle_fakes import MemoryChat, ScriptedExecutor, result_folder, settled
 from tests.bot.test_lifecycle import make_service
-from tests.bot.test_lifecycle_reroute import MAC_BUSY
+from tests.bot.test_lifecycle_reroute import ALL_FREE, MAC_BUSY
 
 
 async def test_every_card_of_an_upload_and_of_the_jobs_made_from_it_names_it_as_the_person_did(
@@ -36,6 +36,10 @@ async def test_every_card_of_an_upload_and_of_the_jobs_made_from_it_names_it_as_
     service = make_service(tmp_path, chat, executor)
     row = service.intake.accept_upload(chat_id=7, user_id=7, message_id=1,
                                        upload=Upload("F6", name="meeting.m4a"))  # fmt: skip
+    await settled(service)  # sent on to the busy Mac: it waits in relayq's queue ...
+    assert service.driver.queue.holding()
+    executor.fleet_now = ALL_FREE  # ... until someone else's job there ends
+    service.driver.queue.wake()
     await service.driver.drained()
     delivered = next(r for r in service.ledger.all_jobs() if r.state == "delivered")
     earlier = service.intake.translatable(delivered.id, 7)
