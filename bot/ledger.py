@@ -5,7 +5,8 @@ so a message seen twice is handled once. The row then carries the job through di
 watching and delivery; after a restart every row not yet final is picked up again. The
 Telegram update offset is stored here too, and advanced only after the rows an update produced
 are written, so an update fetched but not yet recorded is fetched again after a crash; and each
-person's pin and defaults for new jobs (`/lang`, `/formats`), which a job copies when accepted.
+person's pin and defaults for new jobs (`/lang`, `/formats`, `/private`), which a job copies
+when accepted.
 """
 
 from __future__ import annotations
@@ -57,12 +58,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     task TEXT NOT NULL DEFAULT 'transcribe',  -- or 'translate' (to English)
     formats TEXT,  -- the result files to send, "txt,srt" (NULL: the default)
     heard TEXT,  -- the spoken language, as the delivered result's meta.json says
+    private INTEGER NOT NULL DEFAULT 0,  -- 1: the audio stays on the owner's machines
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     UNIQUE (chat_id, message_id, seq)
 );
 CREATE TABLE IF NOT EXISTS pins (user_id INTEGER PRIMARY KEY, target TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS prefs (user_id INTEGER PRIMARY KEY, language TEXT, formats TEXT);
+CREATE TABLE IF NOT EXISTS prefs (user_id INTEGER PRIMARY KEY, language TEXT, formats TEXT,
+                                  private INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runners (
     name TEXT PRIMARY KEY,
@@ -120,6 +123,7 @@ class JobRow:
     heard: str | None  # the spoken language, as the delivered result's meta.json said
     created_at: float
     updated_at: float
+    private: int = 0  # 1: private (/private, #private): only the owner's machines, local model
 
     @property
     def final(self) -> bool:
@@ -137,10 +141,12 @@ class JobRow:
 
 @dataclass(frozen=True)
 class Prefs:
-    """A person's defaults for new jobs: `language` None detects it; `formats` the files."""
+    """A person's defaults for new jobs: `language` None detects it; `formats` the files;
+    `private` keeps every new job on the owner's machines (/private on)."""
 
     language: str | None = None
     formats: tuple[str, ...] = DEFAULT_FORMATS
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -219,15 +225,17 @@ class Ledger:
                kind: str, source: str, pin: str | None, size_mb: float | None = None,
                duration_min: float | None = None, source_name: str | None = None,
                language: str | None = None, task: str = "transcribe",
-               formats: tuple[str, ...] | None = None) -> JobRow:  # fmt: skip
+               formats: tuple[str, ...] | None = None,
+               private: bool = False) -> JobRow:  # fmt: skip
         """Record a job once; a second call for the same (chat, message, seq) returns the first."""
         now = time.time()
         self._db.execute(
             "INSERT OR IGNORE INTO jobs (id, chat_id, user_id, message_id, seq, kind, source, pin,"
-            " size_mb, duration_min, source_name, language, task, formats, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " size_mb, duration_min, source_name, language, task, formats, private, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (job_id, chat_id, user_id, message_id, seq, kind, source, pin, size_mb, duration_min,
-             source_name, language, task, ",".join(formats) if formats else None, now, now),
+             source_name, language, task, ",".join(formats) if formats else None, int(private),
+             now, now),
         )  # fmt: skip
         row = self._db.execute(
             "SELECT * FROM jobs WHERE chat_id = ? AND message_id = ? AND seq = ?",
@@ -287,15 +295,18 @@ class Ledger:
 
     @_writes
     def set_prefs(self, user_id: int, prefs: Prefs) -> None:
-        self._db.execute("INSERT OR REPLACE INTO prefs VALUES (?, ?, ?)",
-                         (user_id, prefs.language, ",".join(prefs.formats)))  # fmt: skip
+        self._db.execute(
+            "INSERT OR REPLACE INTO prefs (user_id, language, formats, private)"
+            " VALUES (?, ?, ?, ?)",
+            (user_id, prefs.language, ",".join(prefs.formats), int(prefs.private)),
+        )
 
     def prefs(self, user_id: int) -> Prefs:
         row = self._db.execute("SELECT * FROM prefs WHERE user_id = ?", (user_id,)).fetchone()
         if row is None:
             return Prefs()
         return Prefs(row["language"], tuple(row["formats"].split(",")) if row["formats"]
-                     else DEFAULT_FORMATS)  # fmt: skip
+                     else DEFAULT_FORMATS, bool(row["private"]))  # fmt: skip
 
     # -- runners, as the fleet watch sees them -----------------------------------------------------
 
@@ -366,7 +377,8 @@ def _migrate(db: sqlite3.Connection) -> None:
     handled) became `files_sent` (a count; an old row's 1 is read only by delivered rows);
     `cancel_requested`, `size_mb`, `duration_min`, `source_name` and `no_speech` came later,
     then `language`, `task`, `formats` and `heard` (no old row has them: an old job detected
-    nothing, transcribed, and sends the default files)."""
+    nothing, transcribed, and sends the default files), and `private` (on jobs and prefs: an
+    old job and an old person's default were not private)."""
     columns = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
     if "srt_sent" in columns:
         db.execute("ALTER TABLE jobs RENAME COLUMN srt_sent TO files_sent")
@@ -375,9 +387,11 @@ def _migrate(db: sqlite3.Connection) -> None:
     for name, kind in (("size_mb", "REAL"), ("duration_min", "REAL"), ("source_name", "TEXT"),
                        ("no_speech", "INTEGER NOT NULL DEFAULT 0"), ("language", "TEXT"),
                        ("task", "TEXT NOT NULL DEFAULT 'transcribe'"), ("formats", "TEXT"),
-                       ("heard", "TEXT")):  # fmt: skip
+                       ("heard", "TEXT"), ("private", "INTEGER NOT NULL DEFAULT 0")):  # fmt: skip
         if name not in columns:
             db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+    if "private" not in {r["name"] for r in db.execute("PRAGMA table_info(prefs)")}:
+        db.execute("ALTER TABLE prefs ADD COLUMN private INTEGER NOT NULL DEFAULT 0")
 
 
 def _row(row: sqlite3.Row) -> JobRow:

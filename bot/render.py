@@ -35,6 +35,10 @@ def render_decision(decision: Decision, policy: Policy | None = None) -> str:
     else:
         status = f"not queued: runs on a runner with labels {labels}"
     lines = [head, status]
+    if decision.private:
+        able = ", ".join(f"{n} ({_machine(n, policy)})" if policy else n
+                         for n in decision.keeps_private)  # fmt: skip
+        lines.append(f"private: stays on your machines — only {able} can take it")
     lines += [f"  {_MARK[r.verdict]} {r.text}" for r in decision.reasons]
     if decision.expected:
         lines.append("Expected finish:")

@@ -22,6 +22,8 @@ class TranscribeConfig:
     language: str | None = None  # a code from jobs.language.LANGUAGES; None: detect it
     task: str = "transcribe"  # or "translate" (to English)
     fallback: tuple[str, ...] = ()  # backends to try, in order, when the first one fails
+    # The audio stays on this machine: the local backend only, no fallback (jobs/privacy.py).
+    private: bool = False
     whisper_model: str | None = None  # local: a faster-whisper name or folder (None: tiny.en)
     models_dir: Path | None = None  # where the multilingual model is unpacked (jobs/models.py)
     compute_type: str = "int8"

@@ -13,6 +13,7 @@
     ├── NotOneRecording          exit 11  a playlist, channel or live stream, not one recording
     ├── SiteRefused              exit 12  the media site refused (private, sign-in, geo, removed)
     ├── LanguageUnsupported      exit 13  this runner's models cannot do that language or task
+    ├── PrivateRefused           exit 14  a private job would have to leave the owner's machines
     └── Interrupted              exit 130 Ctrl-C / SIGTERM
 
 Each carries the one sentence a user sees (`str(err)`): what was wrong and what to do.
@@ -29,6 +30,7 @@ __all__ = [
     "NoSpace",
     "NotAudio",
     "NotOneRecording",
+    "PrivateRefused",
     "RefusedSource",
     "RelayqError",
     "SiteRefused",
@@ -102,6 +104,13 @@ class SiteRefused(RelayqError):
 
 class LanguageUnsupported(RelayqError):
     exit_code = 13
+
+
+class PrivateRefused(RelayqError):
+    """A private job (/private, #private) that only a remote service or a machine not the
+    owner's could do: refused with the reason, never sent there (docs/PRIVACY.md)."""
+
+    exit_code = 14
 
 
 class Interrupted(RelayqError):

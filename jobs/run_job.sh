@@ -19,6 +19,10 @@ if [[ -n "${RELAYQ_JOB_NAME:-}" ]]; then args+=(--name "$RELAYQ_JOB_NAME"); fi
 if [[ -n "${RELAYQ_JOB_MAX_DURATION_MIN:-}" ]]; then
   args+=(--max-duration-min "$RELAYQ_JOB_MAX_DURATION_MIN")
 fi
+# A private job: the local model only, no remote fallback; a summary only by the owner's own
+# LLM server (docs/PRIVACY.md). Only "true" turns it on; anything else is an ordinary job.
+private=""
+if [[ "${RELAYQ_JOB_PRIVATE:-}" == true ]]; then private=1; args+=(--private); fi
 source="$RELAYQ_SOURCE"
 # A summary of an earlier run: the workflow has fetched that run's results into this folder.
 if [[ -n "${RELAYQ_EARLIER_DIR:-}" ]]; then source="$RELAYQ_EARLIER_DIR"; fi
@@ -64,6 +68,7 @@ case "${RELAYQ_JOB:-transcribe}" in
   transcribe) explained bash "$here/transcribe.sh" "${args[@]}" -- "$source" ;;
   summarize)
     summary_args=(--out "$RELAYQ_OUT")
+    if [[ -n "$private" ]]; then summary_args+=(--private); fi
     if [[ -n "${RELAYQ_JOB_MODEL:-}" ]]; then summary_args+=(--model "$RELAYQ_JOB_MODEL"); fi
     if [[ -n "${RELAYQ_VENV:-}" ]]; then PATH="$RELAYQ_VENV/bin:$PATH"; fi
     explained relayq summarize "${summary_args[@]}" -- "$source" ;;

@@ -22,9 +22,17 @@ from pathlib import Path
 
 from jobs.apiclient import Provider, explain, make_client, where
 from jobs.disk import job_folder, writing_temp
-from jobs.errors import BackendFailed, ConfigError, NotAudio, SourceUnreachable, UsageError
+from jobs.errors import (
+    BackendFailed,
+    ConfigError,
+    NotAudio,
+    PrivateRefused,
+    SourceUnreachable,
+    UsageError,
+)
 from jobs.fetch import NO_PRIVATE, AllowPrivate, check_url, fetch, is_url, looks_like_link, safe_url
 from jobs.outputs import check_out_dir, install
+from jobs.privacy import home_endpoint_problem
 
 __all__ = ["SUMMARY_FILES", "SummaryConfig", "SummaryOutcome", "split_text", "summarize"]
 
@@ -57,6 +65,9 @@ class SummaryConfig:
     allow_private_urls: AllowPrivate = NO_PRIVATE
     max_retries: int = 4
     timeout_s: float = 120.0
+    # A private transcript: only an LLM server the owner declared private (OPENAI_BASE_URL on a
+    # home address, jobs/privacy.py), never OpenAI's or OpenRouter's; else PrivateRefused.
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,7 @@ def summarize(
         "backend": backend,
         "model": model,
         "calls": calls,
+        "private": config.private,
         "characters": len(text),
         "wall_time_s": round(time.monotonic() - started, 3),
         "host": platform.node(),
@@ -219,9 +231,21 @@ def _text_of(path: Path, label: str) -> str:
 
 @contextlib.contextmanager
 def _client(config: SummaryConfig) -> Iterator[tuple[str, str, Callable[[str, str], str]]]:
-    """(backend, model, chat) for the first provider with a key; its connections are closed
-    when the summary is done (or failed)."""
-    if config.openai_api_key:
+    """(backend, model, chat) for the first provider with a key (for a private transcript,
+    the owner's own server alone); its connections are closed when the summary is done (or
+    failed)."""
+    if config.private:
+        problem = home_endpoint_problem(config.openai_base_url)
+        if problem is not None:
+            raise PrivateRefused(
+                "this transcript is private, so only an LLM server on your own machines may "
+                f"summarize it, and {problem}; set OPENAI_BASE_URL on the runner to one (for "
+                "example http://127.0.0.1:11434/v1) — nothing was sent"
+            )
+        # A server of one's own often wants no key; the client wants one all the same.
+        backend, key, base = "openai", config.openai_api_key or "none", config.openai_base_url
+        model = config.model or OPENAI_DEFAULT_MODEL
+    elif config.openai_api_key:
         backend, key, base = "openai", config.openai_api_key, config.openai_base_url
         model = config.model or OPENAI_DEFAULT_MODEL
     elif config.openrouter_api_key:

@@ -186,6 +186,7 @@ def _run(
             "language": made.language,
             "language_probability": made.language_probability,
             "task": config.task,
+            "private": config.private,  # the local model only, nothing sent out (privacy.py)
             "settings": public_settings,
             "failed": failed,
             "requests": getattr(backend, "requests", None),
@@ -331,7 +332,8 @@ def _reuse(
     fallback that made the cached transcript is no warning for a job that asked for it)."""
     out_dir, progress = job.out_dir, job.progress
     progress(f"reusing the transcript made at {hit.created_at} for the same audio and settings")
-    meta = dict(hit.meta, source=label, source_name=job.name, cached=True, failed=failed)
+    meta = dict(hit.meta, source=label, source_name=job.name, cached=True, failed=failed,
+                private=job.config.private)  # fmt: skip
     meta.update(_page_meta(page))
     meta["wall_time_s"] = round(time.monotonic() - started, 3)
     contents: dict[str, str | bytes] = {

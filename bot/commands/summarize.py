@@ -19,11 +19,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Summarize SOURCE (a transcript file, a job's results folder, or an http(s) "
         "link to a text file) with an OpenAI-compatible chat model: OpenAI when OPENAI_API_KEY "
         "is set, else OpenRouter. Exit codes: 0 done, 2 bad usage, 3 unreachable, 4 not text, "
-        "6 refused address, 7 the API failed, 8 bad settings or key, 130 interrupted.",
+        "6 refused address, 7 the API failed, 8 bad settings or key, 14 private and no LLM server "
+        "of your own, 130 interrupted.",
     )
     parser.add_argument("source", metavar="SOURCE", help="a transcript, results folder or link")
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (./out)")
     parser.add_argument("--model", help="chat model (default: RELAYQ_SUMMARY_MODEL, gpt-5-mini)")
+    parser.add_argument(
+        "--private",
+        action="store_true",
+        help="a private transcript: only the LLM server OPENAI_BASE_URL names, and only when it "
+        "is on a home address (loopback, LAN, Tailscale); never OpenAI or OpenRouter (exit 14)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -42,6 +49,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         openrouter_base_url=settings.openrouter_base_url,
         download_timeout_s=settings.download_timeout_s,
         allow_private_urls=settings.allow_private_urls,
+        private=args.private,
     )
     outcome = summarize(args.source, args.out, config, progress=_step)
     _progress(f"done in {outcome.wall_time_s:.1f} s ({outcome.calls} call(s) to {outcome.model})")

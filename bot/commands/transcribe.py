@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "2 bad usage, 3 unreachable, 4 not audio, 5 too large, 6 refused address, "
         "7 backend failed, 8 bad settings, 9 no space left on the device, 10 too long for this "
         "runner, 11 not one recording (a playlist or live stream), 12 the site refused, "
-        "13 language or task not available here, 130 interrupted.",
+        "13 language or task not available here, 14 a private job this runner cannot keep on "
+        "it (no local model), 130 interrupted.",
     )
     parser.add_argument(
         "source", metavar="SOURCE", help="an http(s) URL, a local file, or tg:FILE_ID"
@@ -65,6 +66,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="refuse a recording longer than N minutes (exit 10, with refusal.json in --out); "
         "a media page's length is checked before anything is downloaded",
     )
+    parser.add_argument(
+        "--private",
+        action="store_true",
+        help="keep the audio on this machine: the local model only, never OpenAI or OpenRouter, "
+        "not even as a fallback (exit 14 when there is no local model)",
+    )
     parser.add_argument("--no-cache", action="store_true", help="do not reuse earlier results")
     parser.add_argument(
         "--name",
@@ -84,6 +91,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         language=args.language,
         task=args.task,
         use_cache=not args.no_cache,
+        private=args.private,
         max_duration_s=None if args.max_duration_min is None else args.max_duration_min * 60,
     )
     try:
@@ -114,6 +122,7 @@ def build_config(
     task: str = "transcribe",
     use_cache: bool = True,
     max_duration_s: float | None = None,
+    private: bool = False,
 ) -> TranscribeConfig:
     """The job's configuration: command-line choices first, then the settings. `language` is
     what was typed (`auto`, `de`, `German`); UsageError when it is no language."""
@@ -127,6 +136,7 @@ def build_config(
         language=code,
         task=task,
         fallback=settings.fallback_backends,
+        private=private,
         whisper_model=settings.whisper_model,
         models_dir=settings.resolved_models_dir,
         compute_type=settings.whisper_compute_type,

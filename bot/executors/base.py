@@ -54,6 +54,10 @@ class JobSpec:
     # The target's longest recording, in minutes (the policy's max_duration_min): the runner
     # refuses a longer one before downloading it. None: no limit is passed.
     max_duration_min: float | None = None
+    # The audio stays on the owner's machines: the runner runs the local model only (`backend`
+    # is "local"), never falls back to a remote one, and summarizes only with an LLM server
+    # the owner declared private; else it refuses the job with the reason (docs/PRIVACY.md).
+    private: bool = False
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,10 @@ class Dispatcher:
             # Only when it is not the default, so that a ref whose workflows predate the input
             # still takes transcriptions; such a ref refuses a translation, and says so.
             inputs["task"] = spec.task
+        if spec.private:
+            # Never optional: a ref whose workflows predate it refuses the dispatch (the job
+            # fails with the reason) rather than run a private job as an ordinary one.
+            inputs["private"] = "true"
         return inputs
 
     def _refused_optional(self, workflow: str, exc: GithubException) -> set[str]:

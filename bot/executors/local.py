@@ -222,6 +222,8 @@ class LocalExecutor:
                 argv += ["--name", spec.name]
             if spec.max_duration_min is not None:  # the lifecycle passes none (driving.py)
                 argv += ["--max-duration-min", f"{spec.max_duration_min:g}"]
+            if spec.private:  # the local model only, no fallback (docs/PRIVACY.md)
+                argv += ["--private"]
             # After `--` the source is only ever a source, even if it starts with a dash.
             argv += ["--", spec.source]
         else:
@@ -230,7 +232,8 @@ class LocalExecutor:
             env.update(RELAYQ_JOB=spec.kind, RELAYQ_SOURCE=spec.source, RELAYQ_OUT=str(out_dir),
                        RELAYQ_JOB_BACKEND=spec.backend, RELAYQ_JOB_MODEL=spec.model or "",
                        RELAYQ_JOB_LANGUAGE=spec.language or "",
-                       RELAYQ_JOB_TASK=spec.task)  # fmt: skip
+                       RELAYQ_JOB_TASK=spec.task,
+                       RELAYQ_JOB_PRIVATE="true" if spec.private else "")  # fmt: skip
         # The entry script runs `relayq`; make it the one from this interpreter's environment.
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         await self._record(job, Phase.RUNNING, "starting", step="start")

@@ -224,6 +224,7 @@ class Driver:
                 source=row.source, pin=row.pin, size_mb=row.size_mb,
                 duration_min=row.duration_min, source_name=row.source_name,
                 language=row.language, task=row.task, formats=row.result_formats,
+                private=bool(row.private),
             )  # fmt: skip
             detail = f"{final.detail} — sent again as job {again.id}"
             row = self._ledger.update(row.id, state="failed", detail=detail, run_url=run_url)
@@ -240,7 +241,8 @@ class Driver:
         decision, no_route = None, None
         if not rerouted(row) and not self._local:
             try:
-                decision = await self._routing.decide(row.kind, row.pin, row.size_mb, minutes)
+                decision = await self._routing.decide(row.kind, row.pin, row.size_mb, minutes,
+                                                      private=bool(row.private))  # fmt: skip
             except Unavailable:
                 raise  # GitHub is silent: nothing is decided, the job is taken up again
             except RelayqError as err:  # no target takes it (or the pin cannot)
@@ -258,7 +260,7 @@ class Driver:
                 message_id=row.message_id, seq=row.seq + REROUTE_SEQ, kind=row.kind,
                 source=row.source, pin=row.pin, size_mb=row.size_mb, duration_min=minutes,
                 source_name=row.source_name, language=row.language, task=row.task,
-                formats=row.result_formats,
+                formats=row.result_formats, private=bool(row.private),
             )  # fmt: skip
             detail = sending(step.said, step.decision, again.id)
             row = self._ledger.update(row.id, state="failed", detail=detail, run_url=run_url)
@@ -273,7 +275,11 @@ class Driver:
         return JobSpec(job_id=row.id, kind=row.kind, source=source, target=row.target,
                        workflow=row.workflow, labels=tuple(labels), language=row.language,
                        task=row.task, name=row.source_name or "",
-                       max_duration_min=self._longest(row))  # fmt: skip
+                       max_duration_min=self._longest(row),
+                       # A private job: the local model only, no remote fallback (the runner
+                       # refuses it, with the reason, rather than send the audio out).
+                       backend="local" if row.private else "",
+                       private=bool(row.private))  # fmt: skip
 
     def _longest(self, row: JobRow) -> float | None:
         """The target's longest recording, for its runner to refuse a longer one before the

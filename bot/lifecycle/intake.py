@@ -75,20 +75,22 @@ class Intake:
         return literal_refusal(link, guard=allowing(self._allow_private))
 
     def accept(self, *, chat_id: int, user_id: int, message_id: int, sources: list[str],
-               kind: str = "transcribe") -> list[JobRow]:  # fmt: skip
+               kind: str = "transcribe", private: bool = False) -> list[JobRow]:  # fmt: skip
         """Write one row per source (idempotent per message) and start driving them. A
-        source is a link, or `job:<id>` for a summary of an earlier job."""
-        return self._record(chat_id, user_id, message_id, sources, kind, None)
+        source is a link, or `job:<id>` for a summary of an earlier job. `private` (the
+        message said #private) keeps them on the owner's machines, as /private on does for
+        every job, and as a summary of a private transcript is."""
+        return self._record(chat_id, user_id, message_id, sources, kind, None, private)
 
     def accept_upload(self, *, chat_id: int, user_id: int, message_id: int,
-                      upload: Upload) -> JobRow:  # fmt: skip
+                      upload: Upload, private: bool = False) -> JobRow:  # fmt: skip
         """A file sent in the chat becomes one transcription."""
         (row,) = self._record(chat_id, user_id, message_id, [f"tg:{upload.file_id}"],
-                              "transcribe", upload)  # fmt: skip
+                              "transcribe", upload, private)  # fmt: skip
         return row
 
     def _record(self, chat_id: int, user_id: int, message_id: int, sources: list[str],
-                kind: str, upload: Upload | None) -> list[JobRow]:  # fmt: skip
+                kind: str, upload: Upload | None, private: bool) -> list[JobRow]:  # fmt: skip
         pin, prefs = self._ledger.pinned(user_id), self._ledger.prefs(user_id)
         rows = []
         with self._ledger.transaction():
@@ -100,10 +102,20 @@ class Intake:
                     duration_min=upload.duration_min if upload else None,
                     source_name=upload.name if upload else None,
                     language=prefs.language, formats=prefs.formats,
+                    private=private or prefs.private or self._of_private(source),
                 ))  # fmt: skip
         for row in rows:
             self._driver.start(row)
         return rows
+
+    def _of_private(self, source: str) -> bool:
+        """A summary of a private transcript is private too."""
+        if not source.startswith("job:"):
+            return False
+        try:
+            return bool(self._ledger.get(source.removeprefix("job:")).private)
+        except KeyError:
+            return False
 
     def own_job(self, job_id: str, user_id: int) -> JobRow | None:
         """The user's job `job_id`; None for none (someone else's is none too)."""
@@ -152,6 +164,7 @@ class Intake:
                 duration_min=earlier.duration_min, source_name=earlier.source_name,
                 language=earlier.heard or earlier.language, task="translate",
                 formats=self._ledger.prefs(earlier.user_id).formats,
+                private=bool(earlier.private) or self._ledger.prefs(earlier.user_id).private,
             )  # fmt: skip
         self._driver.start(row)
         return row

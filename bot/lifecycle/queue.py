@@ -174,7 +174,7 @@ class JobQueue:
                 continue
             considered.add(turn.job_id)
             try:
-                job = JobRequest(row.kind, row.size_mb, row.duration_min)
+                job = JobRequest(row.kind, row.size_mb, row.duration_min, bool(row.private))
                 model = speed if row.kind == "transcribe" else None
                 work = _plus(ahead, passing.workloads()) if model is not None else None
                 decision = select(self._policy, job, passing.fleet, row.pin,

@@ -70,9 +70,10 @@ class Routing:
         return FleetLook(fleet, "")
 
     async def decide(self, kind: str, pin: str | None, size_mb: float | None = None,
-                     duration_min: float | None = None) -> Decision:  # fmt: skip
+                     duration_min: float | None = None, *,
+                     private: bool = False) -> Decision:  # fmt: skip
         """Where a job goes: the executor's runners as they are now (waiting out an outage)."""
-        job = JobRequest(kind=kind, size_mb=size_mb, duration_min=duration_min)
+        job = JobRequest(kind=kind, size_mb=size_mb, duration_min=duration_min, private=private)
         fleet = await self._executor.fleet()
         return preview(self._policy, FleetLook(fleet, LOCAL_FLEET), job, pin,
                        self.speed_model(job), self.in_flight())  # fmt: skip

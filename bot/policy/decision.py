@@ -13,7 +13,7 @@ from typing import Literal
 
 from bot.fleet import Fleet
 from bot.policy.finish import Expectation
-from bot.policy.schema import Policy, Route, Target, unmet_requirement
+from bot.policy.schema import Policy, Route, Target, privacy_problem, unmet_requirement
 from jobs.errors import UsageError
 
 __all__ = [
@@ -25,9 +25,11 @@ __all__ = [
     "Verdict",
     "availability",
     "input_problem",
+    "keeps_private",
     "label",
     "limit_problem",
     "make_decision",
+    "private_problem",
     "state_text",
     "unknown_size_note",
 ]
@@ -43,6 +45,9 @@ class JobRequest:
     kind: str
     size_mb: float | None = None
     duration_min: float | None = None
+    # The audio must stay on the owner's machines (/private, #private): only a target whose
+    # runners are self-hosted and transcribe locally may take it (schema.privacy_problem).
+    private: bool = False
 
     def __post_init__(self) -> None:
         for what, value in (("size", self.size_mb), ("duration", self.duration_min)):
@@ -75,6 +80,8 @@ class Decision:
     description: str = ""
     # With a speed model: every candidate that passed the constraints, in chain order.
     expected: tuple[Expectation, ...] = ()
+    private: bool = False  # the job is private: `keeps_private` are the targets that may take it
+    keeps_private: tuple[str, ...] = ()
 
     def expectation(self, target: str) -> Expectation | None:
         """The expected start and finish on `target`, when a speed model was given."""
@@ -84,6 +91,12 @@ class Decision:
     def summary(self) -> str:
         """The reason of the candidate that took the job: one line for a progress message."""
         return self.reasons[-1].text
+
+    def _private_json(self) -> dict[str, object]:
+        """A private job's: the targets that may take it (said only for one)."""
+        if not self.private:
+            return {}
+        return {"private": True, "keeps_private": list(self.keeps_private)}
 
     def to_json(self) -> dict[str, object]:
         expected = {"expected": [e.to_json() for e in self.expected]} if self.expected else {}
@@ -97,6 +110,7 @@ class Decision:
             "waiting_for": self.waiting_for,
             "pinned": self.pinned,
             "chain": list(self.chain),
+            **self._private_json(),
             "reasons": [
                 {"target": r.target, "verdict": r.verdict, "reason": r.text} for r in self.reasons
             ],
@@ -129,7 +143,14 @@ def make_decision(
         reasons=tuple(reasons),
         chain=chain,
         description=target.description,
+        private=job.private,
+        keeps_private=keeps_private(policy, job.kind) if job.private else (),
     )
+
+
+def keeps_private(policy: Policy, kind: str) -> tuple[str, ...]:
+    """The route's targets that may take a private job, in order."""
+    return tuple(n for n in policy.chain(kind) if privacy_problem(policy.targets[n]) is None)
 
 
 def label(name: str, target: Target) -> str:
@@ -138,7 +159,19 @@ def label(name: str, target: Target) -> str:
 
 def limit_problem(target: Target, route: Route, job: JobRequest) -> str | None:
     """The hard limit `target` fails for this job, or None."""
-    return unmet_requirement(target.capabilities, route.requires) or input_problem(target, job)
+    return (
+        private_problem(target, job)
+        or unmet_requirement(target.capabilities, route.requires)
+        or input_problem(target, job)
+    )
+
+
+def private_problem(target: Target, job: JobRequest) -> str | None:
+    """Why `target` may not take this job because it is private, or None."""
+    if not job.private:
+        return None
+    problem = privacy_problem(target)
+    return None if problem is None else f"a private job stays on your machines, and it {problem}"
 
 
 def input_problem(target: Target, job: JobRequest) -> str | None:

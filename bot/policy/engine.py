@@ -20,16 +20,18 @@ from bot.policy.decision import (
     Verdict,
     availability,
     input_problem,
+    keeps_private,
     label,
     limit_problem,
     make_decision,
+    private_problem,
     state_text,
     unknown_size_note,
 )
 from bot.policy.finish import Expectation, Predictor, Workload, assumed_audio_s, expect
 from bot.policy.quickest import quickest
 from bot.policy.schema import Policy, Route, unmet_requirement
-from jobs.errors import TooLarge, UsageError
+from jobs.errors import PrivateRefused, TooLarge, UsageError
 
 __all__ = [
     "NO_FLEET",
@@ -59,6 +61,12 @@ def select(
     if route is None:
         raise UsageError(
             f"unknown job kind {job.kind!r}; choose one of: {', '.join(sorted(policy.routes))}"
+        )
+    if job.private and not keeps_private(policy, job.kind):
+        raise PrivateRefused(
+            f"this job is private, and no {job.kind} target keeps the audio on your machines "
+            "(each one sends it to OpenAI or OpenRouter, or is not self-hosted); /private off "
+            "to let it go there, or give a target the local backend in the policy"
         )
     if pin is not None:
         decision = _pinned(policy, route, job, fleet, pin, unknown)
@@ -199,6 +207,13 @@ def _pinned(
             f"pinned to {named}, which does not run {job.kind} jobs; unpin (/unpin in the bot) "
             f"or pin one of: {', '.join(able) or '(none)'}"
         )
+    private = private_problem(target, job)
+    if private is not None:
+        able = [n for n in keeps_private(policy, job.kind) if n in policy.pins.allowed]
+        raise PrivateRefused(
+            f"pinned to {named}, but {private}; unpin (/unpin in the bot) or pin one of: "
+            f"{', '.join(able) or '(none)'} — or /private off"
+        )
     unmet = unmet_requirement(target.capabilities, route.requires)
     if unmet is not None:
         raise UsageError(
@@ -224,6 +239,7 @@ def _too_large_sentence(policy: Policy, route: Route, job: JobRequest) -> str:
         n
         for n in policy.chain(job.kind)
         if unmet_requirement(policy.targets[n].capabilities, route.requires) is None
+        and private_problem(policy.targets[n], job) is None
     ]
     caps = {n: policy.targets[n].capabilities for n in names}
     biggest = max(names, key=lambda n: caps[n].max_input_mb)

@@ -25,6 +25,7 @@ __all__ = [
     "Target",
     "load_policy",
     "load_policy_file",
+    "privacy_problem",
 ]
 
 
@@ -62,6 +63,10 @@ class Target(_Strict):
     workflows: dict[str, str] = Field(min_length=1)
     capabilities: Capabilities
     speed: Speed = Field(default_factory=Speed)
+    # The transcription backend its runners are set up with (their RELAYQ_BACKEND): a target
+    # whose runners send audio to OpenAI or OpenRouter never takes a private job (a job that
+    # may take the local backend is forced to it, with no remote fallback: docs/PRIVACY.md).
+    backend: Literal["auto", "local", "openai", "openrouter"] = "auto"
 
 
 class Requires(_Strict):
@@ -246,6 +251,20 @@ def _pool_limit_problems(policy: Policy, name: str, pool: Target) -> Iterator[tu
                 f"true, but {member_name} has no ffmpeg and its runners also carry the labels "
                 f"{', '.join(pool.labels)}",
             )
+
+
+REMOTE_BACKENDS = {"openai": "OpenAI", "openrouter": "OpenRouter"}
+
+
+def privacy_problem(target: Target) -> str | None:
+    """Why `target` cannot take a private job (the audio must stay on the owner's machines),
+    or None: its runners are not self-hosted, or they send audio to a remote backend."""
+    if "self-hosted" not in _lower(target.labels):
+        return "runs on GitHub's machines, not yours (no self-hosted label)"
+    if target.backend in REMOTE_BACKENDS:
+        said = REMOTE_BACKENDS[target.backend]
+        return f"sends the audio to {said} (backend: {target.backend})"
+    return None
 
 
 def unmet_requirement(caps: Capabilities, requires: Requires) -> str | None:

@@ -13,6 +13,7 @@ from bot.executors.base import Phase
 from bot.languages import language_name
 from bot.ledger import JobRow, RunnerSeen
 from bot.policy.quickest import about
+from bot.telegram.privacy_texts import private_line
 from jobs.progress import ProgressRecord, about_left
 
 __all__ = [
@@ -188,6 +189,9 @@ def result_text(card: Card) -> tuple[str, bool]:
     said = language_line(meta) if row.kind == "transcribe" else None
     if said:
         facts.append(said)
+    kept = private_line(card)
+    if kept:
+        facts.append(kept)
     facts.extend(fallback_lines(result))
     if result.run_url:
         facts.append(result.run_url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+from dataclasses import replace
 
 from telegram import Message, Update
 from telegram.ext import (
@@ -19,7 +20,6 @@ from telegram.ext import (
 )
 
 from bot.errors import StateFull
-from bot.ledger import Prefs
 from bot.lifecycle import MAX_LINKS, Answer, FleetLook, JobService, Upload, find_links
 from bot.policy import JobRequest
 from bot.render import render_decision, speed_lines
@@ -27,6 +27,8 @@ from bot.settings import Settings
 from bot.telegram import library_texts, texts
 from bot.telegram.library_handlers import register_library
 from bot.telegram.messenger import Messenger
+from bot.telegram.privacy_handlers import register_privacy
+from bot.telegram.privacy_texts import has_private_tag
 from jobs.errors import RelayqError
 
 __all__ = ["Redo", "register_handlers"]
@@ -102,7 +104,8 @@ def register_handlers(
         wanted = [link for link in found if link not in refused]
         if wanted:
             intake.accept(chat_id=message.chat_id, user_id=_user(update),
-                          message_id=message.message_id, sources=wanted)  # fmt: skip
+                          message_id=message.message_id, sources=wanted,
+                          private=has_private_tag(message.text))  # fmt: skip
 
     async def upload(update: Update, context: Context) -> None:
         message = _message(update)
@@ -126,7 +129,8 @@ def register_handlers(
             duration_min=_minutes(getattr(media, "duration", None)),  # a document has none
         )
         intake.accept_upload(chat_id=message.chat_id, user_id=_user(update),
-                             message_id=message.message_id, upload=upload)  # fmt: skip
+                             message_id=message.message_id, upload=upload,
+                             private=has_private_tag(message.caption))  # fmt: skip
 
     async def route(update: Update, context: Context) -> None:
         args = context.args or []
@@ -143,7 +147,8 @@ def register_handlers(
             return
         try:
             look = await service.routing.look()
-            decision = service.routing.preview(look, JobRequest(kind=kind),
+            private = ledger.prefs(_user(update)).private
+            decision = service.routing.preview(look, JobRequest(kind=kind, private=private),
                                                ledger.pinned(_user(update)))  # fmt: skip
         except RelayqError as err:  # refused (a revoked token), a pin that cannot take it
             await reply(update, str(err))
@@ -254,7 +259,7 @@ def register_handlers(
         prefs = ledger.prefs(user_id)
         chosen = texts.parse_language(args) if args else None
         if chosen is not None:
-            ledger.set_prefs(user_id, Prefs(chosen or None, prefs.formats))
+            ledger.set_prefs(user_id, replace(prefs, language=chosen or None))
         await reply(update, texts.lang_answer(args, chosen, prefs))
 
     async def formats(update: Update, context: Context) -> None:
@@ -267,7 +272,7 @@ def register_handlers(
         if isinstance(chosen, str):
             await reply(update, chosen)
             return
-        ledger.set_prefs(user_id, Prefs(prefs.language, chosen))
+        ledger.set_prefs(user_id, replace(prefs, formats=chosen))
         await reply(update, texts.formats_answer(chosen, changed=True))
 
     async def cancel(update: Update, context: Context) -> None:
@@ -328,6 +333,7 @@ def register_handlers(
     ):
         app.add_handler(CommandHandler(name, callback))
     register_library(app, service, messenger)  # /find, /get and the Get button
+    register_privacy(app, service, messenger)  # /private
     app.add_handler(MessageHandler(UPLOADS, upload))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, links))
     app.add_handler(CallbackQueryHandler(button))

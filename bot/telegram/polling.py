@@ -43,6 +43,7 @@ COMMANDS = [
     ("translate", "translate a transcript to English: /translate [job]"),
     ("lang", "your jobs' language: /lang auto or /lang de"),
     ("formats", "what transcripts come as: /formats txt,srt,vtt"),
+    ("private", "keep your jobs on your machines: /private on|off"),
 ]
 ALLOWED_UPDATES = ["message", "callback_query"]
 # Telegram unreachable at start: try again after a pause doubling from the first to the

@@ -13,6 +13,7 @@ from bot.ledger import JobRow, Prefs, RunnerSeen
 from bot.lifecycle import Answer
 from bot.policy import JobRequest, Policy, select
 from bot.telegram.card_texts import MAX_MESSAGE, clock, short
+from bot.telegram.privacy_texts import private_prefs
 from jobs.errors import RelayqError
 
 __all__ = [
@@ -60,6 +61,7 @@ HELP = (
     "/translate [job] — a transcript translated to English (your latest, or that job's)\n"
     "/lang auto|CODE — the language your jobs are in: detected, or de, fr, …\n"
     "/formats txt,srt,vtt — what each transcript comes as\n"
+    "/private on|off — keep your jobs on your own machines (or #private in one message)\n"
     "/cancel <job> — stop a job"
 )
 FORMATS = ("txt", "srt", "vtt")
@@ -216,7 +218,8 @@ def formats_answer(formats: tuple[str, ...], changed: bool) -> str:
 
 def prefs_line(prefs: Prefs) -> str:
     """/status: the person's defaults for new jobs."""
-    return f"Your defaults: language {_language(prefs.language)} · files {', '.join(prefs.formats)}"
+    return (f"Your defaults: language {_language(prefs.language)} · files "
+            f"{', '.join(prefs.formats)}{private_prefs(prefs.private)}")  # fmt: skip
 
 
 def _language(code: str | None) -> str:

@@ -3,14 +3,15 @@
 `--backend` wins over `RELAYQ_BACKEND`, which wins over `auto`: the local faster-whisper when
 it and a model are on this machine, else OpenAI when `OPENAI_API_KEY` is set, else OpenRouter
 when `OPENROUTER_API_KEY` is. `RELAYQ_BACKEND_FALLBACK` lists backends to try, in order, when
-the chosen one fails (`backend_chain`).
+the chosen one fails (`backend_chain`). A private job (`--private`, jobs/privacy.py) runs the
+local backend alone: no remote one first, none as a fallback, whatever the settings say.
 """
 
 from __future__ import annotations
 
 from jobs.backends.base import Backend, Segment, Transcript
 from jobs.config import TranscribeConfig
-from jobs.errors import ConfigError
+from jobs.errors import ConfigError, PrivateRefused
 
 __all__ = [
     "BACKENDS",
@@ -40,7 +41,10 @@ def resolve_auto(config: TranscribeConfig) -> str:
 
 
 def backend_chain(config: TranscribeConfig) -> list[str]:
-    """The backend to run first, then the fallbacks, each once."""
+    """The backend to run first, then the fallbacks, each once; for a private job, the local
+    backend alone (PrivateRefused, said without touching any remote one, when it cannot be)."""
+    if config.private:
+        return [_private_backend(config)]
     first = resolve_auto(config) if config.backend == "auto" else config.backend
     if first not in BACKENDS:
         raise ConfigError(f"unknown backend {first!r}; use auto, local, openai or openrouter")
@@ -54,6 +58,21 @@ def backend_chain(config: TranscribeConfig) -> list[str]:
         if name not in chain:
             chain.append(name)
     return chain
+
+
+def _private_backend(config: TranscribeConfig) -> str:
+    if config.backend not in ("auto", "local"):
+        raise PrivateRefused(
+            f"this job is private, so it runs only with the local model, not {config.backend}; "
+            "its audio was not sent anywhere"
+        )
+    if not _local_available(config):
+        raise PrivateRefused(
+            "this job is private and this runner has no local model (install relayq[runner]), "
+            "so it was refused rather than sent to OpenAI or OpenRouter; run it on a runner "
+            "with the local model, or send it again without #private (/private off)"
+        )
+    return "local"
 
 
 def make_backend(name: str, config: TranscribeConfig, *, model: str | None = None) -> Backend:

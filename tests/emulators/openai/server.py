@@ -14,7 +14,9 @@
 A body over `max_bytes` (25 MB, like OpenAI) gets 413. Bearer keys are checked (401 with
 OpenAI's error shape otherwise); faults inject 429 with `retry-after`, 5xx or a slow answer,
 optionally on one path only. Every request is recorded (path, headers, and the body with
-audio replaced by its size) for the tests to read, with the most requests ever in flight.
+audio replaced by its size) for the tests to read, with the most requests ever in flight; and
+every call of any kind is counted as it arrives (`calls`, any method, before anything is
+checked), so a test can prove a job made none (a private job: docs/PRIVACY.md).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class OpenAIEmulator:
     beam_size: int = 1
     in_flight: int = 0
     max_in_flight: int = 0
+    calls: int = 0  # every request of any method, counted before it is read or checked
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _server: ThreadingHTTPServer | None = None
@@ -145,7 +148,17 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
+    def _counted(self) -> None:
+        emulator: OpenAIEmulator = self.server.emulator
+        with emulator._lock:
+            emulator.calls += 1
+
+    def do_GET(self) -> None:  # the API has no GET the client uses; counted all the same
+        self._counted()
+        self._error(404, f"Unknown path {self.path}", "not_found")
+
     def do_POST(self) -> None:
+        self._counted()
         emulator: OpenAIEmulator = self.server.emulator
         with emulator._lock:
             emulator.in_flight += 1
