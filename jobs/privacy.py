@@ -20,7 +20,11 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-__all__ = ["HOME_NETWORKS", "HOME_SUFFIXES", "home_endpoint_problem", "is_home_host"]
+from jobs.config import TranscribeConfig
+from jobs.errors import RelayqError
+
+__all__ = ["HOME_NETWORKS", "HOME_SUFFIXES", "home_endpoint_problem", "is_home_host",
+           "not_handed_on"]  # fmt: skip
 
 _HOME = ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
          "::1/128", "fc00::/7")  # fmt: skip
@@ -56,3 +60,16 @@ def home_endpoint_problem(base_url: str | None) -> str | None:
     if not is_home_host(host):
         return f"OPENAI_BASE_URL points at {host}, which is not a home address"
     return None
+
+
+def not_handed_on(err: RelayqError, config: TranscribeConfig) -> RelayqError:
+    """A private job whose local backend failed: `err`, saying that the remote fallback the
+    settings name (RELAYQ_BACKEND_FALLBACK) was refused rather than taken; `err` itself for
+    any other job."""
+    refused = [n for n in config.fallback if n != "local"] if config.private else []
+    if not refused:
+        return err
+    return type(err)(
+        f"{err}; this job is private, so it was not handed to {' or '.join(refused)} "
+        "(RELAYQ_BACKEND_FALLBACK)"
+    )

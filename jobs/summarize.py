@@ -85,6 +85,8 @@ def summarize(
     """Summarize `source` into `out_dir`; raises the RelayqError that says what went wrong."""
     started = time.monotonic()
     check_out_dir(out_dir)
+    if config.private:  # before anything is read: a refusal costs nothing
+        _check_private(config)
     text, label = _read_source(source, config, progress)
     with _client(config) as (backend, model, chat):
         calls = 0
@@ -129,6 +131,18 @@ def summarize(
         SUMMARY_FILES,
     )
     return SummaryOutcome(out_dir, backend, model, calls, time.monotonic() - started)
+
+
+def _check_private(config: SummaryConfig) -> None:
+    """A private transcript's summary: refused, with the reason, unless OPENAI_BASE_URL is an
+    LLM server the owner declared private (a home address, jobs/privacy.py)."""
+    problem = home_endpoint_problem(config.openai_base_url)
+    if problem is not None:
+        raise PrivateRefused(
+            "this transcript is private, so only an LLM server on your own machines may "
+            f"summarize it, and {problem}; set OPENAI_BASE_URL on the runner to one (for "
+            "example http://127.0.0.1:11434/v1) — nothing was sent"
+        )
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -235,13 +249,7 @@ def _client(config: SummaryConfig) -> Iterator[tuple[str, str, Callable[[str, st
     the owner's own server alone); its connections are closed when the summary is done (or
     failed)."""
     if config.private:
-        problem = home_endpoint_problem(config.openai_base_url)
-        if problem is not None:
-            raise PrivateRefused(
-                "this transcript is private, so only an LLM server on your own machines may "
-                f"summarize it, and {problem}; set OPENAI_BASE_URL on the runner to one (for "
-                "example http://127.0.0.1:11434/v1) — nothing was sent"
-            )
+        _check_private(config)
         # A server of one's own often wants no key; the client wants one all the same.
         backend, key, base = "openai", config.openai_api_key or "none", config.openai_base_url
         model = config.model or OPENAI_DEFAULT_MODEL

@@ -27,6 +27,7 @@ from jobs.fetch.media import MediaResult
 from jobs.fetch.pick import fetch_link
 from jobs.language import LANGUAGES, TASKS
 from jobs.outputs import RESULT_FILES, check_out_dir, install, write_results
+from jobs.privacy import not_handed_on
 from jobs.progress import Reporter
 from jobs.telegram_file import UNNAMED_UPLOAD, fetch_upload, is_upload
 
@@ -78,6 +79,8 @@ def transcribe(
     try:
         job = _Job(source, clean_name(name), out_dir, config, progress, reporter or Reporter())
         return _run(job, opened, chain, failed, started)
+    except (BackendFailed, ConfigError) as err:
+        raise not_handed_on(err, config) from None  # a private job's refused fallback, said
     finally:
         for backend in opened:
             backend.close()
