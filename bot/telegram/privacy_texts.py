@@ -10,8 +10,9 @@ from bot.chat import Card
 __all__ = ["PRIVATE_USAGE", "has_private_tag", "parse_private", "private_answer",
            "private_line", "private_prefs"]  # fmt: skip
 
-# `#private` as a word of its own, anywhere in a message's text or an upload's caption.
-_TAG = re.compile(r"(?<![\w#])#private(?![\w-])", re.IGNORECASE)
+# `#private` as a word of its own, anywhere in a message's text or an upload's caption (after
+# a space or an opening bracket or quote: a link's own `#private` fragment is not it).
+_TAG = re.compile(r"(?<![^\s(\[{\"'«])#private(?![\w-])", re.IGNORECASE)
 _ON = ("on", "yes", "true", "1")
 _OFF = ("off", "no", "false", "0")
 PRIVATE_USAGE = (
