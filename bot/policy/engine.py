@@ -109,12 +109,10 @@ def _first_free(
     # its own; an offline one needs its machine back; one with no runner may never come.
     if waitable:
         name, state = min(waitable, key=lambda candidate: _WAIT_ORDER.index(candidate[1]))
-        return chosen.take(
-            name,
-            state,
-            "the job will wait for it: it can take this input and the fallback cannot",
-            queued=True,
-        )
+        private = private_problem(policy.targets[route.fallback], job) is not None
+        why = ("it keeps the audio on your machines and the fallback does not" if private
+               else "it can take this input and the fallback cannot")  # fmt: skip
+        return chosen.take(name, state, f"the job will wait for it: {why}", queued=True)
     raise TooLarge(_too_large_sentence(policy, route, job))
 
 

@@ -70,6 +70,10 @@ def test_the_skipped_fallback_says_why() -> None:
         "audio to OpenAI (backend: openai) — skipped as the fallback"
     )
     assert decision.keeps_private == ("mac", "rpi4")
+    assert decision.reasons[-1].text == (
+        "mac (Mac mini): offline — the job will wait for it: it keeps the audio on your "
+        "machines and the fallback does not"
+    )
 
 
 def test_route_explains_that_only_the_owners_machines_can_take_it() -> None:
