@@ -80,3 +80,83 @@ async def test_a_private_job_never_reaches_openai_and_says_where_it_stayed(
     rows = Ledger(settings.state_dir / "ledger.sqlite3").all_jobs()
     assert [r.private for r in rows] == [1, 0]
     assert KEY not in " ".join(t for s in tg.sent for t in s.texts)
+
+
+# The Mac (its own model) and, as the fallback, a pool of runners set up for OpenAI: the loader
+# takes it (no runner_labels on the Mac), and the policy knows the pool's backend.
+POOLED_OPENAI = """
+version: 1
+targets:
+  mac:
+    description: Mac mini
+    labels: [self-hosted, macmini]
+    workflows: {transcribe: transcribe_mac.yml}
+    capabilities: {ffmpeg: true, memory_gb: 16, max_input_mb: 2000, max_duration_min: 600}
+    backend: local
+  pool:
+    description: the OpenAI runners
+    labels: [self-hosted, audio]
+    workflows: {transcribe: transcribe_audio.yml}
+    capabilities: {ffmpeg: true, memory_gb: 4, max_input_mb: 200, max_duration_min: 90}
+    backend: openai
+routes:
+  transcribe: {prefer: [mac], fallback: pool}
+"""
+
+
+async def test_with_the_mac_offline_a_private_job_waits_for_it_instead_of_the_openai_pool(
+    tmp_path: Path, speech_ogg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the GitHub emulator and act running the real workflows: with the Mac offline,
+    an ordinary job goes to the pool, whose runner sends it to OpenAI (the stand-in counts
+    it); a #private job goes to the Mac's workflow and waits, and when the Mac is back it is
+    transcribed there with the local model — the stand-in's count does not move, although
+    every runner's settings say OpenAI, with OpenRouter as the fallback."""
+    from tests.e2e.conftest import MAC, job_env
+    from tests.emulators.github import GitHubEmulator
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POOLED_OPENAI)
+    with (
+        BotApiEmulator(TOKEN) as tg,
+        OpenAIEmulator(KEY) as api,
+        serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
+    ):
+        runner_env = dict(job_env(tmp_path), RELAYQ_BACKEND="openai",
+                          RELAYQ_BACKEND_FALLBACK="openrouter", OPENAI_API_KEY=KEY,
+                          OPENAI_BASE_URL=api.base_url, OPENROUTER_API_KEY=KEY,
+                          RELAYQ_OPENROUTER_BASE_URL=api.openrouter_url)  # fmt: skip
+        with GitHubEmulator(tmp_path / "gh", job_env=runner_env) as gh:
+            gh.add_runner("mac-mini", MAC, online=False, os="macOS")
+            gh.add_runner("cloud-box", frozenset({"self-hosted", "audio"}))
+            settings = bot_settings(
+                tg, tmp_path, RELAYQ_POLICY=policy, RELAYQ_EXECUTOR="github",
+                GITHUB_TOKEN="ghp_CANARY_emulated", RELAYQ_GITHUB_REPO=gh.repo,
+                RELAYQ_GITHUB_API_URL=gh.api_url, RELAYQ_FLEET_CHECK_S=1,
+            )  # fmt: skip
+            stop = asyncio.Event()
+            task = asyncio.create_task(run_bot(settings, stop=stop))
+            try:
+                tg.user_sends(OWNER, f"{base}/talk.ogg")
+                (ordinary,) = await wait_for(tg, lambda: delivered(tg, 1), 180)  # type: ignore[misc]
+                reached = api.calls
+                tg.user_sends(OWNER, f"{base}/talk.ogg?again #private")
+                waiting = await wait_for(
+                    tg, lambda: next((s for s in tg.to_chat(OWNER) if "⏳" in s.text), None), 60
+                )
+                said_waiting = waiting.text  # type: ignore[attr-defined]  # (edited later)
+                queued = [(r.workflow_file, r.status, r.inputs.get("private")) for r in gh.runs()]
+                gh.set_online("mac-mini", True)
+                done = await wait_for(tg, lambda: delivered(tg, 2), 180)
+            finally:
+                stop.set()
+                await asyncio.wait_for(task, 60)
+    assert "openai" in ordinary.text.split("\n\n", 1)[0] and reached > 0
+    assert "waiting for the Mac mini" in said_waiting
+    assert queued[-1] == ("transcribe_mac.yml", "queued", "true")
+    head = done[1].text.split("\n\n", 1)[0]  # type: ignore[index]
+    assert "🔒 stayed on your machines · Mac mini" in head.splitlines()
+    assert "local tiny.en" in head
+    assert api.calls == reached  # the private job made not one call
+    assert [r.workflow_file for r in gh.runs()] == ["transcribe_audio.yml", "transcribe_mac.yml"]
+    assert KEY not in " ".join(t for s in tg.sent for t in s.texts)
