@@ -34,6 +34,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="runner states: JSON in the shape of GitHub's runners API (default: the "
         "configured executor's live runners)",
     )
+    parser.add_argument(
+        "--private",
+        action="store_true",
+        help="a private job, like /private on: only targets that keep the audio on your "
+        "machines (self-hosted, not backend openai or openrouter) may take it",
+    )
     parser.add_argument("--json", action="store_true", help="print the decision as JSON")
     parser.set_defaults(func=run)
 
@@ -44,7 +50,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if value is not None and value < 0:
             raise UsageError(f"--{name.replace('_', '-')} must not be negative")
     policy = load_policy_file(resolve_policy_path(settings))
-    job = JobRequest(kind=args.job, size_mb=args.size_mb, duration_min=args.duration_min)
+    job = JobRequest(kind=args.job, size_mb=args.size_mb, duration_min=args.duration_min,
+                     private=args.private)  # fmt: skip
     look = (FleetLook(load_fleet_file(args.fleet), "") if args.fleet is not None
             else asyncio.run(_look(settings, policy)))  # fmt: skip
     if look.silent:

@@ -170,3 +170,20 @@ def test_the_policy_files_targets_may_declare_a_backend() -> None:
     assert CLOUD.targets["cloud"].backend == "openai"
     assert CLOUD.targets["rpi4"].backend == "auto"
     assert isinstance(SHIPPED, Policy)
+
+
+def test_relayq_route_private_skips_the_cloud_fallback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setenv("RELAYQ_POLICY", str(ROOT / "tests/fixtures/policies/cloud_fallback.yaml"))
+    offline = ["--fleet", str(ROOT / "tests/fixtures/fleets/all_offline.json")]
+    assert main(["route", "--json", *offline]) == 0
+    ordinary = json.loads(capsys.readouterr().out)
+    assert main(["route", "--json", "--private", *offline]) == 0
+    kept = json.loads(capsys.readouterr().out)
+    assert (ordinary["target"], "private" in ordinary) == ("cloud", False)
+    assert (kept["target"], kept["queued"], kept["keeps_private"]) == ("mac", True, ["mac", "rpi4"])
+    assert main(["route", "--private", *offline]) == 0
+    assert "private: stays on your machines — only mac, rpi4 can take it" in capsys.readouterr().out
