@@ -9,6 +9,7 @@ import re
 import stat
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -414,3 +415,33 @@ async def test_a_job_the_runner_refused_as_too_long_ends_with_its_refusal(tmp_pa
         await ex.close()
     assert (final.phase, final.exit_code) == (Phase.FAILED, 10)
     assert final.refusal == Refusal("too_long", 10920.0, 7200.0)
+
+
+@pytest.mark.parametrize("kind", ["transcribe", "summarize"])
+async def test_a_private_job_reaches_the_job_as_the_local_backend_and_private(
+    tmp_path: Path, kind: str
+) -> None:
+    """A transcription gets `--backend local --private`; a summary (through the workflows' job
+    step, run_job.sh) RELAYQ_JOB_PRIVATE=true, which that script turns into `--private`."""
+    record = (
+        '#!/usr/bin/env bash\nprintf "%s\\n" "$@" "private=${RELAYQ_JOB_PRIVATE:-}" > "$ARGV"\n'
+    )
+    for name in ("entry.sh", "run_job.sh"):
+        (tmp_path / name).write_text(record)
+        (tmp_path / name).chmod(0o755)
+    ex = LocalExecutor(tmp_path / "j", env=dict(os.environ, ARGV=str(tmp_path / "argv")),
+                       entry=tmp_path / "entry.sh")  # fmt: skip
+    try:
+        await ex.submit(replace(spec("p1", "src"), kind=kind, backend="local", private=True))
+        await asyncio.wait_for(collect(ex, "p1"), 10)
+        said = (tmp_path / "argv").read_text().splitlines()
+        await ex.submit(replace(spec("p2", "src"), kind=kind))
+        await asyncio.wait_for(collect(ex, "p2"), 10)
+        plain = (tmp_path / "argv").read_text().splitlines()
+    finally:
+        await ex.close()
+    if kind == "transcribe":
+        assert said[said.index("--backend") + 1] == "local" and "--private" in said
+        assert "--private" not in plain and "--backend" not in plain
+    else:
+        assert said[-1] == "private=true" and plain[-1] == "private="
