@@ -59,8 +59,10 @@ class _Entry:
     status: Held | Decision | BaseException | None = None
     settled: bool = False  # committed or failed: later passes leave it alone
     shown: InLine | UserLimit | None = None  # what its card says
+    held_for: str | None = None  # the busy target it waits for (None: held by the limit)
 
-    def tell(self, status: Held | Decision | BaseException) -> None:
+    def tell(self, status: Held | Decision | BaseException, held_for: str | None = None) -> None:
+        self.held_for = held_for
         self.settled = not isinstance(status, InLine | UserLimit)
         self.status = status
         self.changed.set()
@@ -107,6 +109,12 @@ class JobQueue:
         """The jobs held now, and where each stands as its card says."""
         return {job_id: e.shown for job_id, e in self._entries.items()
                 if e.shown is not None and not e.settled}  # fmt: skip
+
+    def held_rows(self) -> list[tuple[str, JobRow]]:
+        """The jobs held for a busy target, with it, oldest first: work ahead there for /route."""
+        held = [(e.held_for, e.row) for e in self._entries.values()
+                if e.held_for is not None and not e.settled]  # fmt: skip
+        return sorted(held, key=lambda pair: (pair[1].created_at, pair[1].seq))
 
     def drop(self, job_id: str) -> None:
         """The job left the queue without its turn (cancelled): the others move up."""
@@ -185,7 +193,8 @@ class JobQueue:
                 passing.settle(decision)
                 if waits_here:
                     lines[chosen.target] += 1
-                    entry.tell(self._in_line(decision, chosen.target, lines[chosen.target]))
+                    entry.tell(self._in_line(decision, chosen.target, lines[chosen.target]),
+                               held_for=chosen.target)  # fmt: skip
                     continue
                 self._ledger.update(row.id, target=decision.target, workflow=decision.workflow,
                                     state="dispatching")  # fmt: skip

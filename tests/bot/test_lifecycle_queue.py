@@ -14,7 +14,7 @@ from bot.executors.base import JobSpec, JobState, Phase
 from bot.fleet import Fleet, Runner
 from bot.ledger import Ledger
 from bot.lifecycle import Answer, JobService, Upload
-from bot.policy import load_policy
+from bot.policy import JobRequest, load_policy
 from bot.settings import Settings
 from bot.telegram.card_texts import card_text
 from tests.bot.lifecycle_fakes import MemoryChat, ScriptedExecutor, result_folder, settled
@@ -164,6 +164,31 @@ async def test_a_held_job_goes_to_the_runner_that_will_finish_it_first_once_one_
     await service.driver.drained()
     assert [(s.job_id, s.target) for s in executor.submitted] == [(row.id, expected)]
     assert service.ledger.get(row.id).state == "delivered"
+    await close(service)
+
+
+async def test_route_counts_the_jobs_held_in_relayqs_queue_as_work_ahead(tmp_path: Path) -> None:
+    """/route's expected finish on a busy Mac counts the job relayq holds for it: a second
+    10-minute talk is expected one predicted job later than with nothing held (issue 15)."""
+    executor = delivering(tmp_path, fleet(mac_busy=True, pi_busy=True))
+    settings = Settings(_env_file=None, RELAYQ_STATE_DIR=tmp_path / "state")  # type: ignore[call-arg]
+    service = JobService(ledger=Ledger(tmp_path / "state" / "ledger.sqlite3"),
+                         executor=executor, policy=EARLIEST, settings=settings,
+                         chat=MemoryChat())  # fmt: skip
+    routing = service.routing
+    look = await routing.look()
+    talk = JobRequest("transcribe", duration_min=10)
+    before = routing.preview(look, talk, None).expectation("mac")
+    service.intake.accept_upload(chat_id=7, user_id=7, message_id=1,
+                                 upload=Upload("f1", "talk.ogg", duration_min=10))  # fmt: skip
+    await settled(service)
+    assert [target for target, _ in service.driver.queue.held_rows()] == ["mac"]
+    after = routing.preview(look, talk, None).expectation("mac")
+    assert before is not None and after is not None
+    assert before.finish_in_s is not None and after.finish_in_s is not None
+    # The held job runs first: the new one starts when it is done, and takes as long.
+    assert after.start_in_s == pytest.approx(before.finish_in_s, abs=2)
+    assert after.finish_in_s - before.finish_in_s == pytest.approx(before.run_s, abs=2)
     await close(service)
 
 
