@@ -212,6 +212,30 @@ async def test_held_jobs_survive_a_restart_and_each_is_dispatched_once(tmp_path:
     await close(service)
 
 
+async def test_whose_turn_it_is_survives_a_restart(tmp_path: Path) -> None:
+    """A was served before the restart and B never: after it, B's job goes before A's older
+    one, as it would have without the restart (the turns are kept in the ledger)."""
+    first = delivering(tmp_path, None)
+    service = make_service(tmp_path, MemoryChat(), first)
+    send(service, 1, f"{LINK}?a1")
+    await service.driver.drained()
+    await close(service)
+
+    again = delivering(tmp_path, fleet(mac_busy=True))  # both wait for the Mac
+    service = make_service(tmp_path, MemoryChat(), again)
+    (a2,) = send(service, 1, f"{LINK}?a2", message_id=2)
+    (b1,) = send(service, 2, f"{LINK}?b1", message_id=3)
+    await settled(service)
+    held = service.driver.queue.holding()
+    assert [(held[j].machine, held[j].position) for j in (b1, a2)] == [
+        ("the pooled audio runners", 1), ("the pooled audio runners", 2)]  # fmt: skip
+    again.fleet_now = fleet(mac_busy=False)
+    service.driver.queue.wake()
+    await service.driver.drained()
+    assert submitted(again) == [b1, a2]
+    await close(service)
+
+
 @pytest.mark.parametrize(
     "now", [pytest.param(fleet(mac_busy=True), id="held for a busy runner"),
             pytest.param(None, id="held by the user's limit")],
