@@ -60,6 +60,7 @@ class Driver:
         self._delivery = Delivery(ledger, chat, self.cards, Timings(ledger))
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self.queue = JobQueue(ledger, policy, routing, user_max_active=settings.user_max_active)
+        routing.held = self.queue.held_rows
 
     def start(self, row: JobRow) -> None:
         if row.final or row.id in self._tasks:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -45,6 +46,7 @@ from bot.queueing import Round, Waiting, fair_order, plan
 __all__ = ["ACTIVE", "TICK_S", "Held", "JobQueue", "believed"]
 
 TICK_S = 30.0
+TURNS = "queue_turns"  # the ledger's meta key: whose turn was when, so a restart keeps it
 # The states in which a job counts against its user's limit: from dispatch to its last file.
 ACTIVE = ("dispatching", "dispatched", "delivering")
 
@@ -59,8 +61,10 @@ class _Entry:
     status: Held | Decision | BaseException | None = None
     settled: bool = False  # committed or failed: later passes leave it alone
     shown: InLine | UserLimit | None = None  # what its card says
+    held_for: str | None = None  # the busy target it waits for (None: held by the limit)
 
-    def tell(self, status: Held | Decision | BaseException) -> None:
+    def tell(self, status: Held | Decision | BaseException, held_for: str | None = None) -> None:
+        self.held_for = held_for
         self.settled = not isinstance(status, InLine | UserLimit)
         self.status = status
         self.changed.set()
@@ -76,8 +80,8 @@ class JobQueue:
         self._entries: dict[str, _Entry] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._served: dict[str, int] = {}  # user → the turn their last job was sent on
-        self._turn = 0
+        # user → the turn their last job was sent on; kept in the ledger with each dispatch
+        self._turn, self._served = _turns(ledger)
         self._closed = False
 
     async def admit(self, row: JobRow, show: Show) -> Decision:
@@ -107,6 +111,12 @@ class JobQueue:
         """The jobs held now, and where each stands as its card says."""
         return {job_id: e.shown for job_id, e in self._entries.items()
                 if e.shown is not None and not e.settled}  # fmt: skip
+
+    def held_rows(self) -> list[tuple[str, JobRow]]:
+        """The jobs held for a busy target, with it, oldest first: work ahead there for /route."""
+        held = [(e.held_for, e.row) for e in self._entries.values()
+                if e.held_for is not None and not e.settled]  # fmt: skip
+        return sorted(held, key=lambda pair: (pair[1].created_at, pair[1].seq))
 
     def drop(self, job_id: str) -> None:
         """The job left the queue without its turn (cancelled): the others move up."""
@@ -185,15 +195,22 @@ class JobQueue:
                 passing.settle(decision)
                 if waits_here:
                     lines[chosen.target] += 1
-                    entry.tell(self._in_line(decision, chosen.target, lines[chosen.target]))
+                    entry.tell(self._in_line(decision, chosen.target, lines[chosen.target]),
+                               held_for=chosen.target)  # fmt: skip
                     continue
-                self._ledger.update(row.id, target=decision.target, workflow=decision.workflow,
-                                    state="dispatching")  # fmt: skip
+                served = {**self._served, turn.user: self._turn + 1}
+                with self._ledger.transaction():
+                    self._ledger.update(row.id, state="dispatching", target=decision.target,
+                                        workflow=decision.workflow)  # fmt: skip
+                    self._ledger.db.execute(
+                        "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                        (TURNS, json.dumps({"turn": self._turn + 1, "served": served})),
+                    )
             except Exception as err:  # this job's own: no target takes it, the disk is full
                 entry.tell(err)
                 continue
             self._turn += 1
-            self._served[turn.user] = self._turn
+            self._served = served
             active[turn.user] += 1
             sent.add(row.id)
             entry.tell(decision)
@@ -212,6 +229,18 @@ class JobQueue:
             return InLine(machine, position)
         return InLine(machine, position, expected.start_in_s, expected.finish_in_s,
                       expected.note)  # fmt: skip
+
+
+def _turns(ledger: Ledger) -> tuple[int, dict[str, int]]:
+    """The last turn and each user's, as the ledger kept them (none in a new ledger, or in
+    one a hand has damaged: the turns start again, which costs only a little fairness)."""
+    row = ledger.db.execute("SELECT value FROM meta WHERE key = ?", (TURNS,)).fetchone()
+    try:
+        kept = json.loads(row[0]) if row is not None else {}
+        served = {str(user): int(turn) for user, turn in kept.get("served", {}).items()}
+        return int(kept.get("turn", 0)), served
+    except (ValueError, TypeError, AttributeError):
+        return 0, {}
 
 
 def believed(policy: Policy, fleet: Fleet | None, in_flight: Iterable[JobRow]) -> Fleet | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bot.executors.base import Executor, Unavailable
@@ -49,6 +49,9 @@ class Routing:
         self._executor = executor
         self._policy = policy
         self.timings = timings
+        # The jobs relayq's own queue holds for a busy target, as (target, row): work ahead
+        # of a new job there as much as the jobs in flight (set by the driver's queue).
+        self.held: Callable[[], list[tuple[str, JobRow]]] = list
 
     async def fleet(self) -> Fleet | None:
         return await self._executor.fleet()
@@ -76,11 +79,12 @@ class Routing:
         job = JobRequest(kind=kind, size_mb=size_mb, duration_min=duration_min, private=private)
         fleet = await self._executor.fleet()
         return preview(self._policy, FleetLook(fleet, LOCAL_FLEET), job, pin,
-                       self.speed_model(job), self.in_flight())  # fmt: skip
+                       self.speed_model(job), self.in_flight(), self.held())  # fmt: skip
 
     def preview(self, look: FleetLook, job: JobRequest, pin: str | None) -> Decision:
         """What the policy would decide with the runners as `look` saw them."""
-        return preview(self._policy, look, job, pin, self.speed_model(job), self.in_flight())
+        return preview(self._policy, look, job, pin, self.speed_model(job), self.in_flight(),
+                       self.held())  # fmt: skip
 
     def speed_model(self, job: JobRequest | None = None) -> SpeedModel | None:
         """The speed model on the ledger's delivered jobs; None without timings, and for a
@@ -98,10 +102,19 @@ class Routing:
 def preview(
     policy: Policy, look: FleetLook, job: JobRequest, pin: str | None,
     speed: SpeedModel | None = None, in_flight: Iterable[JobRow] = (),
+    held: Iterable[tuple[str, JobRow]] = (),
 ) -> Decision:  # fmt: skip
     """What the policy decides for `job` with the runners as `look` saw them (and, with a
-    speed model, the jobs `in_flight` ahead of it)."""
-    work = None if speed is None else workloads(policy, in_flight, look.fleet, speed, time.time())
+    speed model, the jobs `in_flight` ahead of it and those `held` in relayq's queue for a
+    busy target, each waiting behind the jobs running there)."""
+    work = None
+    if speed is not None:
+        work = workloads(policy, in_flight, look.fleet, speed, time.time())
+        for target, row in held:
+            if target in policy.targets:
+                was = work.get(target, Workload())
+                queued = (*was.queued_s, _predicted(speed, target, row))
+                work[target] = Workload(was.running_left_s, queued)
     return select(policy, job, look.fleet, pin, unknown=look.unknown or LOCAL_FLEET,
                   speed=speed, workloads=work)  # fmt: skip
 

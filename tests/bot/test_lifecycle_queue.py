@@ -14,7 +14,7 @@ from bot.executors.base import JobSpec, JobState, Phase
 from bot.fleet import Fleet, Runner
 from bot.ledger import Ledger
 from bot.lifecycle import Answer, JobService, Upload
-from bot.policy import load_policy
+from bot.policy import JobRequest, load_policy
 from bot.settings import Settings
 from bot.telegram.card_texts import card_text
 from tests.bot.lifecycle_fakes import MemoryChat, ScriptedExecutor, result_folder, settled
@@ -167,6 +167,31 @@ async def test_a_held_job_goes_to_the_runner_that_will_finish_it_first_once_one_
     await close(service)
 
 
+async def test_route_counts_the_jobs_held_in_relayqs_queue_as_work_ahead(tmp_path: Path) -> None:
+    """/route's expected finish on a busy Mac counts the job relayq holds for it: a second
+    10-minute talk is expected one predicted job later than with nothing held (issue 15)."""
+    executor = delivering(tmp_path, fleet(mac_busy=True, pi_busy=True))
+    settings = Settings(_env_file=None, RELAYQ_STATE_DIR=tmp_path / "state")  # type: ignore[call-arg]
+    service = JobService(ledger=Ledger(tmp_path / "state" / "ledger.sqlite3"),
+                         executor=executor, policy=EARLIEST, settings=settings,
+                         chat=MemoryChat())  # fmt: skip
+    routing = service.routing
+    look = await routing.look()
+    talk = JobRequest("transcribe", duration_min=10)
+    before = routing.preview(look, talk, None).expectation("mac")
+    service.intake.accept_upload(chat_id=7, user_id=7, message_id=1,
+                                 upload=Upload("f1", "talk.ogg", duration_min=10))  # fmt: skip
+    await settled(service)
+    assert [target for target, _ in service.driver.queue.held_rows()] == ["mac"]
+    after = routing.preview(look, talk, None).expectation("mac")
+    assert before is not None and after is not None
+    assert before.finish_in_s is not None and after.finish_in_s is not None
+    # The held job runs first: the new one starts when it is done, and takes as long.
+    assert after.start_in_s == pytest.approx(before.finish_in_s, abs=2)
+    assert after.finish_in_s - before.finish_in_s == pytest.approx(before.run_s, abs=2)
+    await close(service)
+
+
 async def test_held_jobs_survive_a_restart_and_each_is_dispatched_once(tmp_path: Path) -> None:
     first = delivering(tmp_path, None)
     first.gate = asyncio.Event()  # never opened: the bot is killed with two jobs in flight
@@ -184,6 +209,30 @@ async def test_held_jobs_survive_a_restart_and_each_is_dispatched_once(tmp_path:
     assert [s.job_id for s in again.resumed] == jobs[:2]  # found again, not sent again
     assert submitted(again) == [jobs[2]]
     assert {r.state for r in service.ledger.all_jobs()} == {"delivered"}
+    await close(service)
+
+
+async def test_whose_turn_it_is_survives_a_restart(tmp_path: Path) -> None:
+    """A was served before the restart and B never: after it, B's job goes before A's older
+    one, as it would have without the restart (the turns are kept in the ledger)."""
+    first = delivering(tmp_path, None)
+    service = make_service(tmp_path, MemoryChat(), first)
+    send(service, 1, f"{LINK}?a1")
+    await service.driver.drained()
+    await close(service)
+
+    again = delivering(tmp_path, fleet(mac_busy=True))  # both wait for the Mac
+    service = make_service(tmp_path, MemoryChat(), again)
+    (a2,) = send(service, 1, f"{LINK}?a2", message_id=2)
+    (b1,) = send(service, 2, f"{LINK}?b1", message_id=3)
+    await settled(service)
+    held = service.driver.queue.holding()
+    assert [(held[j].machine, held[j].position) for j in (b1, a2)] == [
+        ("the pooled audio runners", 1), ("the pooled audio runners", 2)]  # fmt: skip
+    again.fleet_now = fleet(mac_busy=False)
+    service.driver.queue.wake()
+    await service.driver.drained()
+    assert submitted(again) == [b1, a2]
     await close(service)
 
 
