@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     formats TEXT,  -- the result files to send, "txt,srt" (NULL: the default)
     heard TEXT,  -- the spoken language, as the delivered result's meta.json says
     private INTEGER NOT NULL DEFAULT 0,  -- 1: the audio stays on the owner's machines
+    forgotten_at REAL,  -- /forget: its words and files are gone, the row stays as a tombstone
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     UNIQUE (chat_id, message_id, seq)
@@ -124,6 +125,7 @@ class JobRow:
     created_at: float
     updated_at: float
     private: int = 0  # 1: private (/private, #private): only the owner's machines, local model
+    forgotten_at: float | None = None  # /forget'ed then: nothing of it is kept but this row
 
     @property
     def final(self) -> bool:
@@ -172,6 +174,7 @@ class Ledger:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # an acted-on row survives power loss
+            self._db.execute("PRAGMA secure_delete=ON")  # deleted words are zeroed (/forget)
             self._db.executescript(_SCHEMA)
             _migrate(self._db)
             with self.transaction():
@@ -377,8 +380,8 @@ def _migrate(db: sqlite3.Connection) -> None:
     handled) became `files_sent` (a count; an old row's 1 is read only by delivered rows);
     `cancel_requested`, `size_mb`, `duration_min`, `source_name` and `no_speech` came later,
     then `language`, `task`, `formats` and `heard` (no old row has them: an old job detected
-    nothing, transcribed, and sends the default files), and `private` (on jobs and prefs: an
-    old job and an old person's default were not private)."""
+    nothing, transcribed, and sends the default files), `private` (on jobs and prefs: an old
+    job and an old person's default were not private) and `forgotten_at` (nor forgotten)."""
     columns = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
     if "srt_sent" in columns:
         db.execute("ALTER TABLE jobs RENAME COLUMN srt_sent TO files_sent")
@@ -387,7 +390,8 @@ def _migrate(db: sqlite3.Connection) -> None:
     for name, kind in (("size_mb", "REAL"), ("duration_min", "REAL"), ("source_name", "TEXT"),
                        ("no_speech", "INTEGER NOT NULL DEFAULT 0"), ("language", "TEXT"),
                        ("task", "TEXT NOT NULL DEFAULT 'transcribe'"), ("formats", "TEXT"),
-                       ("heard", "TEXT"), ("private", "INTEGER NOT NULL DEFAULT 0")):  # fmt: skip
+                       ("heard", "TEXT"), ("private", "INTEGER NOT NULL DEFAULT 0"),
+                       ("forgotten_at", "REAL")):  # fmt: skip
         if name not in columns:
             db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
     if "private" not in {r["name"] for r in db.execute("PRAGMA table_info(prefs)")}:

@@ -176,6 +176,7 @@ def _run(
         segments = made.segments
         settings = _settings(backend, config)
         public_settings = {k: v for k, v in settings.items() if k != "model_ref"}
+        made_key = cache_key(digest, settings)
         progress(f"write {_segments(len(segments))}")
         reporter.begin("outputs")
         meta = {
@@ -203,13 +204,14 @@ def _run(
             "relayq_version": _version(),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "cached": False,
+            # The transcript cache's entry for it (the settings of the backend that made it),
+            # so that /forget can find that entry and remove it (bot/lifecycle/forgetting.py).
+            "cache_key": made_key,
             "warnings": warnings,
         }
         write_results(out_dir, segments, meta)
         if cache is not None:
-            cache.store(
-                cache_key(digest, settings), out_dir, warn=lambda why: progress(f"note: {why}")
-            )
+            cache.store(made_key, out_dir, warn=lambda why: progress(f"note: {why}"))
         reporter.end("outputs")
     wall = time.monotonic() - started
     return Outcome(out_dir, False, audio.duration_s, wall, rtf, len(segments))
@@ -337,6 +339,7 @@ def _reuse(
     progress(f"reusing the transcript made at {hit.created_at} for the same audio and settings")
     meta = dict(hit.meta, source=label, source_name=job.name, cached=True, failed=failed,
                 private=job.config.private)  # fmt: skip
+    meta.setdefault("cache_key", hit.folder.name)  # an entry stored before meta.json said it
     meta.update(_page_meta(page))
     meta["wall_time_s"] = round(time.monotonic() - started, 3)
     contents: dict[str, str | bytes] = {

@@ -3,7 +3,8 @@
     npm install --no-save @octokit/openapi@23.0.2
     python tools/openapi_subset.py node_modules/@octokit/openapi/generated/api.github.com.deref.json
 
-It keeps the JSON response schemas of the operations relayq uses, and the request schemas of
+It keeps the JSON response schemas of the operations relayq uses (None for an answer with no
+body, such as a 204), and the request schemas of
 REQUESTS (dereferenced, with OpenAPI 3.0's `nullable` turned into JSON Schema's null type), so
 the emulator's answers, and the bodies it takes, can be checked against them without the
 400 MB package.
@@ -36,6 +37,7 @@ OPERATIONS = {
         "get",
     ),
     "actions/cancel-workflow-run": ("/repos/{owner}/{repo}/actions/runs/{run_id}/cancel", "post"),
+    "actions/delete-artifact": ("/repos/{owner}/{repo}/actions/artifacts/{artifact_id}", "delete"),
     "actions/list-self-hosted-runners-for-repo": ("/repos/{owner}/{repo}/actions/runners", "get"),
     "rate-limit/get": ("/rate_limit", "get"),
     "checks/get": ("/repos/{owner}/{repo}/check-runs/{check_run_id}", "get"),
@@ -72,6 +74,8 @@ def main() -> None:
             content = response.get("content", {}).get("application/json")
             if content and "schema" in content:
                 schemas[status] = to_json_schema(content["schema"])
+            elif not response.get("content"):
+                schemas[status] = None  # an answer GitHub gives with no body (a 204)
         subset["operations"][op_id] = schemas
         if op_id in REQUESTS:
             body = operation["requestBody"]["content"]["application/json"]["schema"]

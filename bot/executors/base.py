@@ -19,7 +19,8 @@ from bot.errors import Unavailable
 from bot.fleet import Fleet
 from jobs.progress import ProgressRecord
 
-__all__ = ["Executor", "JobSpec", "JobState", "Phase", "Refusal", "Unavailable", "read_refusal"]
+__all__ = ["Discarded", "Executor", "JobSpec", "JobState", "Phase", "Refusal", "Unavailable",
+           "read_refusal"]  # fmt: skip
 
 
 class Phase(enum.StrEnum):
@@ -115,6 +116,16 @@ class JobState:
     progress: ProgressRecord | None = None
 
 
+@dataclass(frozen=True)
+class Discarded:
+    """What `Executor.discard` did with a job's results kept away from this machine:
+    `artifacts` deleted (GitHub's copy of a run's results), or `refused` the sentence saying
+    why they could not be (None: nothing was refused)."""
+
+    artifacts: int = 0
+    refused: str | None = None
+
+
 class Executor(Protocol):
     """Runs jobs and reports their states until a terminal one."""
 
@@ -135,6 +146,11 @@ class Executor(Protocol):
 
     async def cancel(self, job_id: str) -> None:
         """Stop the job if it is queued or running; a finished job is left as it is."""
+        ...
+
+    async def discard(self, run_url: str | None) -> Discarded:
+        """Delete what a finished job left outside this machine (/forget): on GitHub, its
+        run's artifact. The results kept on this machine are the caller's to delete."""
         ...
 
     async def fleet(self) -> Fleet | None:

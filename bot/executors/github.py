@@ -14,9 +14,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import requests
 from github import GithubException
 
-from bot.executors.base import JobSpec, JobState, Phase
+from bot.executors.base import Discarded, JobSpec, JobState, Phase
 from bot.executors.github_calls import GitHubCalls, GitHubUnavailable, Pacing
 from bot.executors.github_dispatch import Dispatcher, GitHubJob
 from bot.executors.github_watch import Watcher
@@ -24,7 +25,18 @@ from bot.fleet import Fleet
 from jobs.errors import RelayqError, UsageError
 from jobs.progress import ProgressRecord
 
-__all__ = ["GitHubActionsExecutor", "GitHubUnavailable", "Pacing"]
+__all__ = ["NOT_DELETED", "GitHubActionsExecutor", "GitHubUnavailable", "Pacing", "run_id_of"]
+
+NOT_DELETED = (
+    "GitHub did not delete the run's artifact (the bot's token needs Actions: read and write, "
+    "docs/SETUP_OCI_TRIGGER.md); GitHub removes it by itself within 3 days"
+)
+
+
+def run_id_of(run_url: str | None) -> int | None:
+    """The run id at the end of a run's URL (`…/actions/runs/123`); None for none."""
+    tail = (run_url or "").rstrip("/").rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() and "/actions/runs/" in (run_url or "") else None
 
 
 class GitHubActionsExecutor:
@@ -93,6 +105,30 @@ class GitHubActionsExecutor:
             # A run that has already ended cannot be cancelled (409): nothing to do.
             with contextlib.suppress(GithubException, RelayqError):
                 await asyncio.to_thread(self._calls.read, run.cancel)
+
+    async def discard(self, run_url: str | None) -> Discarded:
+        """Delete the artifacts of the job's run (its results, kept by GitHub 3 days): DELETE
+        /repos/{owner}/{repo}/actions/artifacts/{id}, which needs Actions: write."""
+        run_id = run_id_of(run_url)
+        if run_id is None:
+            return Discarded()
+        return await asyncio.to_thread(self._delete_artifacts, run_id)
+
+    def _delete_artifacts(self, run_id: int) -> Discarded:
+        try:
+            artifacts = self._calls.run_artifacts(run_id)
+        except RelayqError:
+            return Discarded(refused=NOT_DELETED)
+        deleted = 0
+        for artifact in artifacts:
+            try:
+                done = artifact.delete()  # True on GitHub's 204; 403, 404, 5xx: False
+            except (GithubException, requests.RequestException):
+                done = False
+            if not done:
+                return Discarded(deleted, refused=NOT_DELETED)
+            deleted += 1
+        return Discarded(deleted)
 
     async def close(self) -> None:
         """Release PyGithub's connection pool."""

@@ -14,7 +14,9 @@ from typing import TypeVar
 
 import requests
 from github import Auth, Github, GithubException
+from github.Artifact import Artifact
 from github.CheckRun import CheckRun
+from github.PaginatedList import PaginatedList
 from github.Repository import Repository
 from github.Workflow import Workflow
 from github.WorkflowRun import WorkflowRun
@@ -80,6 +82,12 @@ class GitHubCalls:
         url = f"{self.repo_url}/actions/runs/{run_id}"
         return WorkflowRun(self.gh.requester, headers={}, completed=False,
                            attributes={"id": run_id, "url": url})  # fmt: skip
+
+    def run_artifacts(self, run_id: int) -> list[Artifact]:
+        """Run `run_id`'s artifacts, listed without fetching the run first."""
+        url = f"{self.repo_url}/actions/runs/{run_id}/artifacts"
+        return self.read(lambda: list(PaginatedList(Artifact, self.gh.requester, url, None,
+                                                    list_item="artifacts")))  # fmt: skip
 
     def check_run(self, url: str) -> CheckRun:
         """A handle on a job's check run (`check_run_url`); its first `update()` fetches it."""

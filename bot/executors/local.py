@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from bot.executors.base import JobSpec, JobState, Phase, Refusal, read_refusal
+from bot.executors.base import Discarded, JobSpec, JobState, Phase, Refusal, read_refusal
 from bot.executors.processes import (
     GRACE_S,
     signal_group,
@@ -164,6 +164,9 @@ class LocalExecutor:
         for task in self._workers.values():
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def discard(self, run_url: str | None) -> Discarded:
+        return Discarded()  # a local job's results are all in its folder here
 
     async def fleet(self) -> None:
         """No runners to list: this machine runs every target."""

@@ -102,6 +102,38 @@ def test_the_artifact_listing_points_at_a_download_that_redirects(
     assert response.headers["Location"].startswith(gh.storage_url)
 
 
+def test_an_artifact_deleted_is_a_204_with_no_body_and_gone_from_the_listing(
+    tmp_path: Path,
+) -> None:
+    """actions/delete-artifact, as /forget calls it: GitHub's only answer is a 204 with no body
+    (the subset holds None for it); the listing and the download no longer have it; a second
+    DELETE is a 404 in GitHub's error shape."""
+    assert SUBSET["operations"]["actions/delete-artifact"] == {"204": None}
+    with GitHubEmulator(tmp_path / "gh", synthetic_run_s=0.2) as gh:
+        gh.add_runner("mac-mini", MAC, os="macOS")
+        run = gh.dispatch("transcribe_mac.yml", {"source": "x", "request_id": "c7"})
+        deadline = time.monotonic() + 10
+        while run.status != "completed":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        _, listing = call(gh, "GET", f"/actions/runs/{run.id}/artifacts")
+        (artifact,) = listing["artifacts"]
+        response = urllib3.request("DELETE", artifact["url"],
+                                   headers={"Authorization": f"token {TOKEN}"})  # fmt: skip
+        assert (response.status, response.data) == (204, b"")
+        status, after = call(gh, "GET", f"/actions/runs/{run.id}/artifacts")
+        assert status == 200 and after == {"total_count": 0, "artifacts": []}
+        schema = SUBSET["operations"]["actions/list-workflow-run-artifacts"]["200"]
+        jsonschema.Draft4Validator(schema).validate(after)
+        download = urllib3.request("GET", artifact["archive_download_url"], redirect=False,
+                                   headers={"Authorization": f"token {TOKEN}"})  # fmt: skip
+        assert download.status == 404
+        status, again = call(gh, "DELETE", f"/actions/artifacts/{artifact['id']}")
+        assert status == 404
+        jsonschema.Draft4Validator(BASIC_ERROR).validate(again)
+        assert gh.deleted_artifacts == [artifact["id"]]
+
+
 def test_the_schemas_are_githubs(finished: tuple[GitHubEmulator, int]) -> None:
     assert SUBSET["source"].startswith("@octokit/openapi")
     run_schema = SUBSET["operations"]["actions/get-workflow-run"]["200"]

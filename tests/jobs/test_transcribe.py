@@ -141,6 +141,9 @@ def test_the_sample_is_transcribed_accurately_into_five_files(
     assert last_line(again.stderr).endswith("(reused an earlier transcript)")
     meta2 = json.loads((tmp_path / "again" / "meta.json").read_text())
     assert meta2["cached"] is True and meta2["sha256"] == meta["sha256"]
+    # Both name the cache entry, so that /forget can remove it.
+    key = meta["cache_key"]
+    assert meta2["cache_key"] == key and key.startswith(meta["sha256"][:32])
     assert (tmp_path / "again" / "transcript.txt").read_text() == (
         out / "transcript.txt"
     ).read_text()

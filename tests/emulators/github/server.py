@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import re
+import shutil
 import threading
 import time
 import zipfile
@@ -105,6 +106,7 @@ class GitHubEmulator:
         self.model = Model(self.clock, honour_queue_max=(mode == "github"))
         self.faults: list[Fault] = []
         self.hits: list[Hit] = []
+        self.deleted_artifacts: list[int] = []  # actions/delete-artifact, in order
         self.storage_hits: list[Hit] = []
         self.remaining = RATE_LIMIT
         self._acts: dict[int, ActRun] = {}
@@ -429,6 +431,9 @@ class _ApiHandler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._handle("PATCH")
 
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
     def _handle(self, method: str) -> None:
         path = urlsplit(self.path).path
         length = int(self.headers.get("Content-Length") or 0)
@@ -527,6 +532,8 @@ class _ApiHandler(BaseHTTPRequestHandler):
                 if part == "/jobs":
                     return 200, gh.jobs_json(run), {}
                 return 200, gh.artifacts_json(run), {}
+        if method == "DELETE" and (m := re.fullmatch(r"/actions/artifacts/(\d+)", rest)):
+            return self._delete_artifact(int(m.group(1)))
         if method == "GET" and (m := re.fullmatch(r"/actions/artifacts/(\d+)/zip", rest)):
             run = next((r for r in gh.runs() if r.artifact_id == int(m.group(1))), None)
             if run is None:
@@ -539,6 +546,20 @@ class _ApiHandler(BaseHTTPRequestHandler):
         if m := re.fullmatch(r"/check-runs/(\d+)", rest):
             return self._check_run(method, int(m.group(1)), raw)
         return 404, {"message": "Not Found"}, {}
+
+    def _delete_artifact(self, artifact_id: int) -> tuple[int, Any, dict[str, str]]:
+        """DELETE an artifact (actions/delete-artifact): 204 and gone from the run's listing,
+        its download and its files; 404 for one that is not (or no longer) there."""
+        gh = self.gh
+        with gh.model.lock:
+            run = next((r for r in gh.model.runs.values() if r.artifact_id == artifact_id), None)
+            if run is None:
+                return 404, {"message": "Not Found"}, {}
+            run.artifact_id = None
+            gh.deleted_artifacts.append(artifact_id)
+            if run.artifact_dir is not None:
+                shutil.rmtree(run.artifact_dir, ignore_errors=True)
+        return 204, None, {}
 
     def _check_run(
         self, method: str, check_run_id: int, raw: bytes
