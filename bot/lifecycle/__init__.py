@@ -9,6 +9,7 @@ chat port (`bot/chat.py`) and imports nothing of Telegram.
     cards.py     a job's one card: shown, kept up to date, replaced when deleted
     routing.py   where a job would run now (the live runners, the policy)
     shelf.py     the library as a person asks it: /find, /get
+    forgetting.py  /forget: a job's transcript, files, cache entries and words, gone
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.errors import StateFull
 from bot.executors.base import Executor
 from bot.ledger import Ledger
 from bot.lifecycle.driving import Driver
+from bot.lifecycle.forgetting import Forgetter, Forgot
 from bot.lifecycle.intake import MAX_LINKS, TRANSLATE_SEQ, Answer, Intake, Upload, find_links
 from bot.lifecycle.routing import FLEET_WAIT_S, FleetLook, Routing
 from bot.lifecycle.shelf import Search, Shelf
@@ -37,6 +39,7 @@ __all__ = [
     "TRANSLATE_SEQ",
     "Answer",
     "FleetLook",
+    "Forgot",
     "JobService",
     "Search",
     "Shelf",
@@ -58,6 +61,7 @@ class JobService:
     driver: Driver = field(init=False)
     intake: Intake = field(init=False)
     shelf: Shelf = field(init=False)
+    forgetter: Forgetter = field(init=False)
 
     def __post_init__(self) -> None:
         self.routing = Routing(self.executor, self.policy, Timings(self.ledger))
@@ -68,6 +72,12 @@ class JobService:
         self.shelf = Shelf(self.ledger, self.chat, self.policy, owner=self.settings.owner_id,
                            results=(local_jobs_dir(self.settings),
                                     github_results_dir(self.settings)))  # fmt: skip
+        self.forgetter = Forgetter(
+            self.ledger, self.shelf.library, self.executor, self.policy,
+            owner=self.settings.owner_id, state_dir=self.settings.state_dir,
+            results=(local_jobs_dir(self.settings), github_results_dir(self.settings)),
+            cache_dir=self.settings.resolved_cache_dir,
+        )  # fmt: skip
 
     def resume_all(self) -> int:
         """Take up every job not yet final; returns how many. (First, once, the library

@@ -46,6 +46,9 @@ class Answer(enum.StrEnum):
     NOT_YET = "not delivered yet"  # the person's own job, still on its way
     FILES_GONE = "its files are gone"  # delivered, but its results are no longer kept
     NOT_OWNER = "only the owner may"  # /find --all by someone else
+    FORGOTTEN = "forgotten"  # /forget'ed: nothing of it is kept
+    STILL_RUNNING = "still running"  # /forget of a job not yet final
+    NOT_A_JOB_ID = "not a job id"  # /forget of something no job id looks like
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ class Intake:
         row = self.own_job(job_id, user_id)
         if row is None:
             return Answer.NO_SUCH_JOB
+        if row.forgotten_at is not None:
+            return Answer.FORGOTTEN
         if row.kind != "transcribe" or not row.text_delivered:
             return Answer.NOT_A_TRANSCRIPT
         return Answer.NO_SPEECH if row.no_speech else row
@@ -137,7 +142,8 @@ class Intake:
     def latest_summarizable(self, user_id: int) -> JobRow | None:
         """The user's newest delivered transcript with speech in it."""
         return next((r for r in self._ledger.recent(user_id, 50)
-                     if r.kind == "transcribe" and r.text_delivered and not r.no_speech),
+                     if r.kind == "transcribe" and r.text_delivered and not r.no_speech
+                     and r.forgotten_at is None),
                     None)  # fmt: skip
 
     def translatable(self, job_id: str, user_id: int) -> JobRow | Answer:

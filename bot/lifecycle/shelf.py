@@ -82,6 +82,8 @@ class Shelf:
             return Answer.NO_SUCH_JOB
         if row.user_id != user_id and user_id != self._owner:
             return Answer.NO_SUCH_JOB
+        if row.forgotten_at is not None:
+            return Answer.FORGOTTEN
         if row.kind != "transcribe" or row.state in ("failed", "cancelled"):
             return Answer.NOT_A_TRANSCRIPT
         if not row.final:
@@ -97,7 +99,8 @@ class Shelf:
         if db.execute("SELECT 1 FROM meta WHERE key = ?", (BACKFILLED,)).fetchone():
             return 0
         rows = [r for r in self._ledger.all_jobs()
-                if r.kind == "transcribe" and r.state == "delivered"]  # fmt: skip
+                if r.kind == "transcribe" and r.state == "delivered"
+                and r.forgotten_at is None]  # fmt: skip
         done = 0
         for row in rows:
             folder = self._folder_of(row)

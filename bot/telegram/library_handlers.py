@@ -1,4 +1,5 @@
-"""Telegram handlers for the library: /find, /get and the Get button under /find's matches.
+"""Telegram handlers for the library: /find, /get, the Get button under /find's matches, and
+/forget.
 Thin, as the others are: parse the update, ask the shelf (bot/lifecycle/shelf.py), answer in
 library_texts' words."""
 
@@ -67,8 +68,20 @@ def register_library(
         said = library_texts.get_answer(answer, job_id)
         await messenger.answer(query.id, said[: texts.MAX_ANSWER])
 
+    async def forget(update: Update, context: Context) -> None:
+        message, args = _message(update), context.args or []
+        if len(args) != 1:
+            await messenger.send(message.chat_id, library_texts.FORGET_USAGE)
+            return
+        answer = await service.forgetter.forget(args[0], _user(update))
+        if isinstance(answer, Answer):
+            await messenger.send(message.chat_id, library_texts.forget_answer(answer, args[0]))
+        else:
+            await messenger.send(message.chat_id, library_texts.forgot_text(answer))
+
     app.add_handler(CommandHandler("find", find))
     app.add_handler(CommandHandler("get", get))
+    app.add_handler(CommandHandler("forget", forget))
     app.add_handler(CallbackQueryHandler(get_button, pattern=r"^get:"))
 
 

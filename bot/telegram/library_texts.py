@@ -9,14 +9,15 @@ from collections.abc import Mapping
 from bot.chat import Again
 from bot.ledger import JobRow
 from bot.library import MAX_TERMS, Shelved
-from bot.lifecycle import Answer, Search
+from bot.lifecycle import Answer, Forgot, Search
 from bot.telegram.card_texts import MAX_MESSAGE, Button, short, source_label
 
-__all__ = ["FIND_USAGE", "GET_USAGE", "again_text", "found_text", "get_answer", "jobs_text",
-           "length", "not_owner"]  # fmt: skip
+__all__ = ["FIND_USAGE", "FORGET_USAGE", "GET_USAGE", "again_text", "forget_answer", "forgot_text",
+           "found_text", "get_answer", "jobs_text", "length", "not_owner"]  # fmt: skip
 
 FIND_USAGE = "Say what to look for: /find words… (for example /find budget meeting)."
 GET_USAGE = "Say which transcript: /get <job id> (see /jobs or /find)."
+FORGET_USAGE = "Say which job to forget: /forget <job id> (see /jobs or /find)."
 
 
 def found_text(search: Search) -> tuple[str, list[Button]]:
@@ -63,7 +64,55 @@ def get_answer(answer: Answer | Again, job_id: str) -> str:
         return f"Job {job} is not a delivered transcript; /jobs lists yours."
     if answer is Answer.NO_SPEECH:
         return f"Job {job} has nothing in the formats you chose (no speech was found); /formats."
+    if answer is Answer.FORGOTTEN:
+        return f"Job {job} was forgotten with /forget; nothing of it is kept to send."
     return f"There is no job {job} of yours; /jobs and /find list yours."
+
+
+def forget_answer(answer: Answer, job_id: str) -> str:
+    """Why /forget forgot nothing: one sentence each, someone else's job the same as none."""
+    job = short(job_id, 40)
+    if answer is Answer.NOT_A_JOB_ID:
+        return ("That is not a job id (they look like 20261124-093012-3f9a1c); /jobs lists "
+                "yours.")  # fmt: skip
+    if answer is Answer.STILL_RUNNING:
+        return (f"Job {job} (or a summary of it) is still on its way; stop it with /cancel "
+                f"{job} first, then /forget it.")  # fmt: skip
+    if answer is Answer.FORGOTTEN:
+        return f"Job {job} is already forgotten; nothing of it is kept."
+    return get_answer(Answer.NO_SUCH_JOB, job_id)  # the same words as /get's
+
+
+def forgot_text(forgot: Forgot) -> str:
+    """What /forget deleted, then what it could not."""
+    gone = []
+    if forgot.transcript:
+        gone.append("the transcript")
+    if forgot.files:
+        gone.append(f"its {forgot.files} file{'s' if forgot.files != 1 else ''}")
+    if forgot.cached:
+        gone.append("the cached transcript")
+    if forgot.audio:
+        gone.append("the copy of your audio")
+    if forgot.summaries:
+        gone.append("its summary" if forgot.summaries == 1 else f"its {forgot.summaries} summaries")
+    if forgot.artifacts:
+        gone.append("the run's artifact on GitHub")
+    gone.append("its words in your job list")
+    lines = [f"Forgot {short(forgot.title, 80)}: {_listed(gone)}."]
+    if forgot.artifact_refused:
+        lines.append(forgot.artifact_refused[:1].upper() + forgot.artifact_refused[1:] + ".")
+    if forgot.runner_cache:
+        lines.append(f"The copy in the {forgot.runner_cache}'s own transcript cache is not "
+                     "deleted from here; the runner's retention (RELAYQ_KEEP_DAYS) removes "
+                     "it.")  # fmt: skip
+    lines.append("The messages already in this chat stay; delete them in Telegram too if you "
+                 "want them gone.")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def not_owner() -> str:
@@ -78,6 +127,8 @@ def jobs_text(rows: list[JobRow], shelved: Mapping[str, Shelved]) -> str:
     for row in rows:
         kept = shelved.get(row.id)
         title = _title(kept, 60) if kept else source_label(row, 60)
+        if row.forgotten_at is not None:
+            title = "(forgotten)"
         if kept is None and row.task == "translate":
             title += " (translation)"
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.created_at))

@@ -38,6 +38,7 @@ COMMANDS = [
     ("jobs", "your recent jobs"),
     ("find", "search your transcripts: /find words"),
     ("get", "a transcript again: /get <job>"),
+    ("forget", "delete a transcript for good: /forget <job>"),
     ("cancel", "stop a job: /cancel <job>"),
     ("summarize", "summarize a transcript: /summarize [job]"),
     ("translate", "translate a transcript to English: /translate [job]"),

@@ -57,6 +57,7 @@ HELP = (
     "/jobs — your recent jobs\n"
     "/find words… — search what was said in your transcripts\n"
     "/get <job> — a transcript sent again, in your formats\n"
+    "/forget <job> — a transcript and its files deleted for good\n"
     "/summarize [job] — a summary of a transcript (your latest, or that job's)\n"
     "/translate [job] — a transcript translated to English (your latest, or that job's)\n"
     "/lang auto|CODE — the language your jobs are in: detected, or de, fr, …\n"
@@ -308,6 +309,8 @@ def not_summarizable(answer: Answer, job_id: str) -> str:
     """Why job `job_id` cannot be summarized."""
     if answer is Answer.NO_SUCH_JOB:
         return _no_such_job(job_id)
+    if answer is Answer.FORGOTTEN:
+        return f"Job {job_id} was forgotten with /forget, so there is nothing to summarize."
     if answer is Answer.NO_SPEECH:
         return f"Job {job_id} found no speech, so there is nothing to summarize."
     return f"Job {job_id} is not a delivered transcript; summarize one that is done."
@@ -317,6 +320,8 @@ def not_translatable(answer: Answer, job_id: str) -> str:
     """Why job `job_id` cannot be translated to English."""
     if answer is Answer.NO_SUCH_JOB:
         return _no_such_job(job_id)
+    if answer is Answer.FORGOTTEN:
+        return f"Job {job_id} was forgotten with /forget, so there is nothing to translate."
     if answer is Answer.NO_SPEECH:
         return f"Job {job_id} found no speech, so there is nothing to translate."
     if answer is Answer.ENGLISH:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.chat import Again, Card, ChatGone, RunnerNotice
-from bot.executors.base import JobSpec, JobState, Phase
+from bot.executors.base import Discarded, JobSpec, JobState, Phase
 from bot.fleet import Fleet
 from bot.lifecycle import JobService
 
@@ -116,6 +116,10 @@ class ScriptedExecutor:
     resumed: list[JobSpec] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     gate: asyncio.Event | None = None
+    # What `discard` answers (/forget): the run's artifacts deleted, or the refusal; and the
+    # run URLs it was asked about.
+    discards: Discarded = field(default_factory=lambda: Discarded(artifacts=1))
+    discarded: list[str | None] = field(default_factory=list)
     _states: dict[str, list[JobState]] = field(default_factory=dict)
 
     async def submit(self, spec: JobSpec) -> str:
@@ -142,6 +146,10 @@ class ScriptedExecutor:
 
     async def cancel(self, job_id: str) -> None:
         self.cancelled.append(job_id)
+
+    async def discard(self, run_url: str | None) -> Discarded:
+        self.discarded.append(run_url)
+        return self.discards if run_url and self.name != "local" else Discarded()
 
     async def fleet(self) -> Fleet | None:
         return self.fleet_now
