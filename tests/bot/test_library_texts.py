@@ -10,7 +10,7 @@ import pytest
 from bot.chat import Again
 from bot.ledger import JobRow
 from bot.library import Found, Shelved
-from bot.lifecycle import Answer, Search
+from bot.lifecycle import Answer, Forgot, Search
 from bot.telegram import library_texts
 
 AT = time.mktime((2026, 5, 3, 14, 2, 0, 0, 0, -1))
@@ -112,3 +112,52 @@ def test_jobs_shows_titles_dates_and_lengths() -> None:
         "• memo.ogg",
         "  j2 · 2026-05-03 14:02 · 1 h 30 min · dispatched on rpi4",
     ]
+
+
+def forgot(**changes: object) -> Forgot:
+    values: dict[str, object] = dict(job_id="j1", title="Gardening hour", transcript=True,
+                                     files=3, cached=True, audio=False, summaries=0,
+                                     artifacts=1, artifact_refused=None, runner_cache=None)  # fmt: skip
+    return Forgot(**{**values, **changes})  # type: ignore[arg-type]
+
+
+def test_forget_says_what_it_deleted() -> None:
+    lines = library_texts.forgot_text(forgot()).splitlines()
+    assert lines[0] == ("Forgot Gardening hour: the transcript, its 3 files, the cached "
+                        "transcript, the run's artifact on GitHub and its words in your job "
+                        "list.")  # fmt: skip
+    assert lines[1:] == ["The messages already in this chat stay; delete them in Telegram too "
+                         "if you want them gone."]  # fmt: skip
+
+
+def test_forget_says_plainly_what_it_could_not_delete() -> None:
+    said = library_texts.forgot_text(forgot(
+        files=1, cached=False, artifacts=0, summaries=2, runner_cache="Mac mini",
+        artifact_refused="GitHub did not delete the run's artifact (the bot's token needs "
+                         "Actions: read and write)"))  # fmt: skip
+    lines = said.splitlines()
+    assert lines[0] == ("Forgot Gardening hour: the transcript, its 1 file, its 2 summaries "
+                        "and its words in your job list.")  # fmt: skip
+    assert lines[1] == ("GitHub did not delete the run's artifact (the bot's token needs "
+                        "Actions: read and write).")  # fmt: skip
+    assert lines[2].startswith("The copy in the Mac mini's own transcript cache is not deleted")
+
+
+def test_each_refusal_of_forget_is_its_own_sentence_a_strangers_job_the_same_as_gets() -> None:
+    answers = [Answer.NO_SUCH_JOB, Answer.NOT_A_JOB_ID, Answer.STILL_RUNNING, Answer.FORGOTTEN]
+    said = [library_texts.forget_answer(a, "j9") for a in answers]
+    assert len(set(said)) == len(said)
+    assert said[0] == library_texts.get_answer(Answer.NO_SUCH_JOB, "j9")
+    assert "/cancel j9" in said[2]
+    long = library_texts.forget_answer(Answer.NOT_A_JOB_ID, "x" * 4000)
+    assert "xxx" not in long and len(long) < 120  # the 4,000 characters are not said back
+
+
+def test_jobs_calls_a_forgotten_job_forgotten() -> None:
+    row = JobRow(id="j3", chat_id=7, user_id=7, message_id=3, seq=0, kind="transcribe",
+                 source="", pin=None, state="delivered", target="mac", workflow=None,
+                 run_url=None, progress_message_id=None, detail="", files_sent=0,
+                 cancel_requested=0, size_mb=None, duration_min=None, source_name=None,
+                 no_speech=0, language=None, task="transcribe", formats=None, heard=None,
+                 created_at=AT, updated_at=AT, forgotten_at=AT)  # fmt: skip
+    assert library_texts.jobs_text([row], {}).splitlines()[1] == "• (forgotten)"

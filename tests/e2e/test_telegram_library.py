@@ -105,3 +105,65 @@ async def test_find_answers_with_a_button_that_sends_the_transcript_again_and_ge
             assert f"{job.id} · " in jobs.text and " s · delivered on " in jobs.text
             assert [c["command"] for c in tg.commands if c["command"] in ("find", "get")] == [
                 "find", "get"]  # fmt: skip
+
+
+async def test_forget_through_the_bot_leaves_no_word_of_the_transcript_in_the_state_folder(
+    tmp_path: Path, speech_ogg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/forget with each of its bad inputs, then for real: what it says, and a word of the
+    transcript greped for in every file of the state folder (ledger, WAL, cache) afterwards.
+    The job transcribes afresh into a cache inside the state folder (not the run's shared one,
+    which other tests read while this one deletes from it)."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("RELAYQ_ALLOW_PRIVATE_URLS", "1")
+    monkeypatch.setenv("RELAYQ_CACHE_DIR", str(state / "cache"))
+    with (
+        BotApiEmulator(TOKEN) as tg,
+        serve({"/talk.ogg": body(speech_ogg.read_bytes())}) as (base, _),
+    ):
+        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local",
+                                RELAYQ_ALLOWED_USERS=f"{OWNER},{OTHER}")  # fmt: skip
+        async with running(settings):
+            tg.user_sends(OWNER, f"{base}/talk.ogg")
+            done = await wait_for(tg, lambda: next(
+                (s for s in tg.to_chat(OWNER) if s.text.startswith("✅")), None), 120)  # fmt: skip
+            await wait_for(tg, lambda: any(s.document for s in tg.to_chat(OWNER)), 60)
+            ledger = Ledger(settings.state_dir / "ledger.sqlite3")
+            (job,) = ledger.all_jobs()
+            # A word of the transcript, and not of the ledger's schema (its comments say
+            # "transcript"): where it is found, it is the transcript's.
+            schema = " ".join(
+                r[0] or "" for r in ledger.db.execute("SELECT sql FROM sqlite_master")
+            )
+            ledger.close()
+            text = done.text.split("\n\n", 1)[1]  # type: ignore[attr-defined]
+            words = sorted(set(re.findall(r"[a-z]+", text.lower())), key=len, reverse=True)
+            word = next(w for w in words if w not in schema.lower())
+            assert files_with(state, word)  # the grep below can see it
+
+            usage = await said_to(tg, OWNER, "/forget")
+            assert usage.text == "Say which job to forget: /forget <job id> (see /jobs or /find)."
+            strange = await said_to(tg, OTHER, f"/forget {job.id}")
+            assert strange.text == f"There is no job {job.id} of yours; /jobs and /find list yours."
+            huge = await said_to(tg, OWNER, "/forget " + "x" * 4000)
+            assert huge.text.startswith("That is not a job id")
+
+            forgot = await said_to(tg, OWNER, f"/forget {job.id}")
+            first = forgot.text.splitlines()[0]
+            assert first == (f"Forgot {base}/talk.ogg: the transcript, its 5 files, the cached "
+                             "transcript and its words in your job list.")  # fmt: skip
+            assert files_with(state, word) == []
+            again = await said_to(tg, OWNER, f"/forget {job.id}")
+            assert again.text == f"Job {job.id} is already forgotten; nothing of it is kept."
+            gone = await said_to(tg, OWNER, f"/get {job.id}")
+            assert gone.text.startswith(f"Job {job.id} was forgotten")
+            nothing = await said_to(tg, OWNER, f"/find {word}")
+            assert nothing.text.startswith("Nothing in your transcripts matches")
+            assert "• (forgotten)" in (await said_to(tg, OWNER, "/jobs")).text
+            assert "forget" in [c["command"] for c in tg.commands]
+
+
+def files_with(folder: Path, word: str) -> list[str]:
+    needles = (word.encode(), word.upper().encode(), word.capitalize().encode())
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                  if p.is_file() and any(n in p.read_bytes() for n in needles))  # fmt: skip
