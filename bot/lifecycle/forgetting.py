@@ -102,13 +102,13 @@ class Forgetter:
             return Answer.STILL_RUNNING
         title = self._title(row)
         done = await self._erase(row)
-        for summary in summaries:
-            await self._erase(summary)
+        also = [await self._erase(summary) for summary in summaries]
         self._compact()
         log.info("forgot job %s (%d summaries with it)", row.id, len(summaries))
+        refused = [d.artifact_refused for d in (done, *also) if d.artifact_refused]
         return Forgot(row.id, title, done.transcript, done.files, done.cached, done.audio,
-                      len(summaries), done.artifacts, done.artifact_refused,
-                      done.runner_cache)  # fmt: skip
+                      len(summaries), sum(d.artifacts for d in (done, *also)),
+                      refused[0] if refused else None, done.runner_cache)  # fmt: skip
 
     async def _erase(self, row: JobRow) -> Forgot:
         discarded = await self._executor.discard(row.run_url)

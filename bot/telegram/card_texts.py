@@ -318,7 +318,9 @@ def the(description: str) -> str:
 
 def source_label(row: JobRow, limit: int = 80) -> str:
     """A job's source as the person knows it: the link as sent (shortened), the file's own
-    name, or what the job is."""
+    name, or what the job is; nothing of a forgotten one."""
+    if row.forgotten_at is not None:
+        return "(forgotten)"
     if row.source.startswith("tg:"):
         return short(row.source_name or "the file you sent", limit)
     if row.source.startswith("job:"):

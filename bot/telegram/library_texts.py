@@ -127,8 +127,6 @@ def jobs_text(rows: list[JobRow], shelved: Mapping[str, Shelved]) -> str:
     for row in rows:
         kept = shelved.get(row.id)
         title = _title(kept, 60) if kept else source_label(row, 60)
-        if row.forgotten_at is not None:
-            title = "(forgotten)"
         if kept is None and row.task == "translate":
             title += " (translation)"
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.created_at))
