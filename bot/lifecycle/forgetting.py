@@ -120,10 +120,10 @@ class Forgetter:
         upload = self._state_dir / "uploads" / row.id
         audio = upload.exists()
         shutil.rmtree(upload, ignore_errors=True)
-        local = self._executor.name == "local"
-        cached = self._drop_cached(meta) if local else False
+        # Also with the GitHub executor: a job made before a switch may have its entry here.
+        cached = self._drop_cached(meta)
         runner = None
-        if not local and (meta.get("cache_key") or meta.get("sha256")):
+        if self._executor.name != "local" and (meta.get("cache_key") or meta.get("sha256")):
             target = self._policy.targets.get(row.target or "")
             host = meta.get("host")
             runner = target.description if target else (host if isinstance(host, str) else "")
@@ -183,6 +183,8 @@ class Forgetter:
         return gone
 
     def _title(self, row: JobRow) -> str:
+        if row.kind == "summarize":
+            return f"the summary of job {row.source.removeprefix('job:')}"
         shelved = self._library.get(row.id)
         if shelved is not None:
             return shelved.title

@@ -216,3 +216,16 @@ async def test_a_job_still_running_is_not_forgotten(service: JobService) -> None
     gate.set()
     await service.driver.drained()
     assert isinstance(await service.forgetter.forget(row.id, A), Forgot)
+
+
+async def test_a_summary_can_be_forgotten_alone_and_its_transcript_stays(
+    service: JobService,
+) -> None:
+    job_id = await delivered(service)
+    (summary,) = service.intake.accept(chat_id=A, user_id=A, message_id=9,
+                                       sources=[f"job:{job_id}"], kind="summarize")  # fmt: skip
+    await service.driver.drained()
+    forgot = await service.forgetter.forget(summary.id, A)
+    assert isinstance(forgot, Forgot) and forgot.title == f"the summary of job {job_id}"
+    assert service.ledger.get(job_id).forgotten_at is None
+    assert service.shelf.library.get(job_id) is not None
