@@ -10,12 +10,14 @@ RelayqError (jobs/errors.py)
 from __future__ import annotations
 
 import errno
+import os
+import shutil
 import sqlite3
 from pathlib import Path
 
 from jobs.errors import RelayqError
 
-__all__ = ["StateFull", "Unavailable", "disk_full", "state_full"]
+__all__ = ["StateFull", "Unavailable", "disk_full", "state_full", "unwritable_why"]
 
 
 class Unavailable(RelayqError):
@@ -45,3 +47,24 @@ def state_full(folder: Path) -> StateFull:
         f"in {folder / 'local-jobs'} and {folder / 'github-results'} can go) — nothing is "
         "lost, relayq goes on once there is room"
     )
+
+
+def unwritable_why(err: Exception, folder: Path) -> str:
+    """Why the ledger (bot/ledger.py) cannot be written, in the words of its start-up
+    sentence. The folder is asked too, because SQLite's own words depend on what the last bot
+    left: with no `-shm` file (a bot stopped cleanly removes it) a read-only folder is "unable
+    to open database file" and a full disk "disk I/O error" (the `-shm` cannot be made)."""
+    text = str(err).lower()
+    if "readonly" in text or "read-only" in text or "permission" in text:
+        return "it is read-only"
+    if "full" in text or "no space" in text:
+        return "the disk is full"
+    if folder.is_dir():
+        if not os.access(folder, os.W_OK):
+            return "it is read-only"
+        if shutil.disk_usage(folder).free < ROOM_BYTES:
+            return "the disk is full"
+    return f"{type(err).__name__}: {str(err)[:80]}"
+
+
+ROOM_BYTES = 1 << 20  # less than this free, and the ledger (its WAL, its -shm) has no room

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
-import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from bot.errors import StateFull, disk_full, state_full
+from bot.errors import StateFull, disk_full, state_full, unwritable_why
 from jobs.errors import ConfigError
 
 __all__ = ["DEFAULT_FORMATS", "FINAL_STATES", "JobRow", "Ledger", "LedgerUnwritable",
@@ -185,8 +183,8 @@ class Ledger:
             # StateFull: the first write found no room. At start that stops the bot, as a
             # read-only folder does (D26), rather than leave it polling with nowhere to write.
             raise LedgerUnwritable(
-                f"cannot write the ledger in {path.parent} ({_why(err, path.parent)}); make "
-                "RELAYQ_STATE_DIR a writable folder with free space, then start relayq again"
+                f"cannot write the ledger in {path.parent} ({unwritable_why(err, path.parent)});"
+                " make RELAYQ_STATE_DIR a writable folder with free space, then start relayq again"
             ) from None
 
     def close(self) -> None:
@@ -354,34 +352,12 @@ class LedgerUnwritable(ConfigError):
     """The state folder cannot take a write (read-only, full, or not a folder)."""
 
 
-def _why(err: Exception, folder: Path) -> str:
-    """Why the ledger cannot be written, in the words of the start-up sentence. The folder is
-    asked too, because SQLite's own words depend on what the last bot left: with no `-shm`
-    file (a bot stopped cleanly removes it) a read-only folder is "unable to open database
-    file" and a full disk "disk I/O error" (the `-shm` cannot be made)."""
-    text = str(err).lower()
-    if "readonly" in text or "read-only" in text or "permission" in text:
-        return "it is read-only"
-    if "full" in text or "no space" in text:
-        return "the disk is full"
-    if folder.is_dir():
-        if not os.access(folder, os.W_OK):
-            return "it is read-only"
-        if shutil.disk_usage(folder).free < _ROOM_BYTES:
-            return "the disk is full"
-    return f"{type(err).__name__}: {str(err)[:80]}"
-
-
-_ROOM_BYTES = 1 << 20  # less than this free, and the ledger (its WAL, its -shm) has no room
-
-
 def _migrate(db: sqlite3.Connection) -> None:
     """Ledgers written by earlier versions: `srt_sent` (0 or 1, set once every file was
     handled) became `files_sent` (a count; an old row's 1 is read only by delivered rows);
     `cancel_requested`, `size_mb`, `duration_min`, `source_name` and `no_speech` came later,
-    then `language`, `task`, `formats` and `heard` (no old row has them: an old job detected
-    nothing, transcribed, and sends the default files), `private` (on jobs and prefs: an old
-    job and an old person's default were not private) and `forgotten_at` (nor forgotten)."""
+    then `language`, `task`, `formats`, `heard` (an old job detected nothing, transcribed and
+    sends the default files), `private` (jobs and prefs: not private) and `forgotten_at`."""
     columns = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
     if "srt_sent" in columns:
         db.execute("ALTER TABLE jobs RENAME COLUMN srt_sent TO files_sent")

@@ -39,7 +39,6 @@ STEP_PREFIX = "relayq: "
 PROCESS_FILE = "process"  # in the job's folder: the running job's pid and start mark
 STEP_SETTLE_S = 0.3  # a step line is shown this long after it came, if no other came first
 
-
 BOT_SECRETS = frozenset({"TELEGRAM_BOT_TOKEN", "GITHUB_TOKEN"})
 
 
