@@ -11,7 +11,9 @@ nothing delivers or indexes it again.
 
 "Gone" includes SQLite's own leftovers: the ledger runs with `secure_delete` (deleted cells
 and freed pages are zeroed), FTS5 is `optimize`d (its index segments keep a deleted
-document's terms until merged) and the WAL is checkpointed and truncated, so no byte of the
+document's terms until merged), the first forget in a ledger VACUUMs it once (its free
+space may hold words deleted while secure_delete was off: SQLite builds differ in their
+default) and the WAL is checkpointed and truncated, so no byte of the
 text is left in `ledger.sqlite3`, its `-wal` or its `-shm`
 (tests/bot/test_lifecycle_forget.py greps the whole state folder for a canary word).
 
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 _JOB_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,63}")
 _CACHE_KEY = re.compile(r"[0-9a-f]{32}-[0-9a-f]{32}")  # jobs/cache.py: cache_key()
 _AUDIO_SHA = re.compile(r"[0-9a-f]{64}")
+SCRUBBED = "scrubbed"  # the ledger's meta key: the file was rewritten once with secure_delete on
 
 
 def looks_like_job_id(text: str) -> bool:
@@ -153,6 +156,12 @@ class Forgetter:
         db = self._ledger.db
         with self._ledger.transaction():
             db.execute("INSERT INTO library_text (library_text) VALUES ('optimize')")
+        if db.execute("SELECT 1 FROM meta WHERE key = ?", (SCRUBBED,)).fetchone() is None:
+            # A ledger written where SQLite's secure_delete was off may hold words in its free
+            # space from any earlier delete: the first forget rewrites the file once (VACUUM).
+            db.execute("VACUUM")
+            with self._ledger.transaction():
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, '1')", (SCRUBBED,))
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _folders(self, row: JobRow) -> list[Path]:

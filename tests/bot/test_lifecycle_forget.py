@@ -229,3 +229,31 @@ async def test_a_summary_can_be_forgotten_alone_and_its_transcript_stays(
     assert isinstance(forgot, Forgot) and forgot.title == f"the summary of job {job_id}"
     assert service.ledger.get(job_id).forgotten_at is None
     assert service.shelf.library.get(job_id) is not None
+
+
+async def test_words_an_older_ledger_left_in_its_free_space_go_at_the_first_forget(
+    tmp_path: Path,
+) -> None:
+    """A ledger written before secure_delete keeps a deleted text's bytes in its free pages:
+    the first /forget rewrites the file once, so they go too."""
+    import sqlite3
+
+    state = tmp_path / "state"
+    state.mkdir()
+    old = sqlite3.connect(state / "ledger.sqlite3", isolation_level=None)
+    old.execute("PRAGMA journal_mode=WAL")
+    old.execute("PRAGMA secure_delete=OFF")  # as SQLite builds without SECURE_DELETE default
+    old.execute("CREATE TABLE scratch (t TEXT)")
+    old.execute("INSERT INTO scratch VALUES (?)", (f"an old {CANARY} " * 400,))
+    old.execute("DELETE FROM scratch")  # secure_delete off: the bytes stay in free pages
+    old.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    old.close()
+    assert files_with(state, CANARY) == ["ledger.sqlite3"]
+    service = make_service(tmp_path, MemoryChat(), script_for(state, "local"))
+    try:
+        job_id = await delivered(service)
+        assert isinstance(await service.forgetter.forget(job_id, A), Forgot)
+        assert files_with(state, CANARY) == []
+    finally:
+        await service.close()
+        service.ledger.close()
