@@ -13,7 +13,7 @@ from bot.ledger import Ledger
 from tests.e2e.test_telegram_bot import OWNER, TOKEN, bot_settings, running, wait_for
 from tests.emulators.telegram import BotApiEmulator
 from tests.emulators.telegram.server import Sent
-from tests.jobs.httpserver import body, serve
+from tests.jobs.httpserver import body, serve, stall
 
 pytestmark = pytest.mark.slow
 OTHER = 2222
@@ -167,3 +167,44 @@ def files_with(folder: Path, word: str) -> list[str]:
     needles = (word.encode(), word.upper().encode(), word.capitalize().encode())
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
                   if p.is_file() and any(n in p.read_bytes() for n in needles))  # fmt: skip
+
+
+async def test_a_job_still_running_is_neither_sent_again_nor_forgotten_and_long_queries_are_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The library's bad inputs through the real bot while a job is on its way (its source
+    stalls mid-download): /get and /forget of it say so and do nothing, a 4,000-character
+    /find is an ordinary search that finds nothing, and the job, cancelled, is not lost."""
+    monkeypatch.setenv("RELAYQ_ALLOW_PRIVATE_URLS", "1")
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: audio/ogg\r\nContent-Length: 900000\r\n\r\nOggS"
+    with BotApiEmulator(TOKEN) as tg, serve({"/slow.ogg": stall(head)}) as (base, hits):
+        settings = bot_settings(tg, tmp_path, RELAYQ_EXECUTOR="local")
+        async with running(settings):
+            tg.user_sends(OWNER, f"{base}/slow.ogg")
+            await wait_for(tg, lambda: "/slow.ogg" in hits, 60)
+            (job,) = Ledger(settings.state_dir / "ledger.sqlite3").all_jobs()
+
+            get = await said_to(tg, OWNER, f"/get {job.id}")
+            assert get.text == f"Job {job.id} is not delivered yet; /get sends it again once it is."
+            forget = await said_to(tg, OWNER, f"/forget {job.id}")
+            assert forget.text.startswith(f"Job {job.id} (or a summary of it) is still on its way")
+            query = " ".join(['NEAR("x"', "*", "hello-world", '"'] * 400)[:4000]
+            found = await said_to(tg, OWNER, f"/find {query}")
+            assert found.text.startswith("Nothing in your transcripts matches")
+            assert len(found.text) < 4096 and "Traceback" not in found.text
+
+            (still,) = Ledger(settings.state_dir / "ledger.sqlite3").all_jobs()
+            assert not still.final and still.forgotten_at is None
+            tg.user_sends(OWNER, f"/cancel {job.id}")
+            assert await wait_for(
+                tg, lambda: state_of(settings.state_dir, job.id) == "cancelled", 60
+            )
+            assert not [s for s in tg.to_chat(OWNER) if s.document is not None]
+
+
+def state_of(state_dir: Path, job_id: str) -> str:
+    ledger = Ledger(state_dir / "ledger.sqlite3")
+    try:
+        return next(r.state for r in ledger.all_jobs() if r.id == job_id)
+    finally:
+        ledger.close()
