@@ -161,10 +161,11 @@ def find_leaks(base: Path) -> tuple[int, int, list[Path]]:
 
 
 def _outputs(base: Path) -> Iterator[Path]:
-    """Every file under `base` except inside source checkouts and virtualenvs (the setup-guide
-    test clones relayq, whose own code and docs talk about canaries): what the run produced."""
+    """Every file under `base` except inside source checkouts (a clone, or a copy with its
+    pyproject.toml) and virtualenvs (the setup-guide test clones relayq, whose own code and
+    docs talk about canaries): what the run produced."""
     for folder, dirs, names in os.walk(base):
-        if ".git" in dirs or "pyvenv.cfg" in names:
+        if ".git" in dirs or "pyvenv.cfg" in names or "pyproject.toml" in names:
             dirs.clear()
             continue
         for name in names:

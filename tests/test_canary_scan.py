@@ -22,6 +22,10 @@ def _check(tmp_path: Path) -> None:
     checkout = tmp_path / "clone"
     (checkout / ".git").mkdir(parents=True)
     (checkout / "README.md").write_text("the tests use canary secrets")
+    copy = tmp_path / "copy" / "bot"  # a source copy without .git, known by its pyproject.toml
+    copy.mkdir(parents=True)
+    (copy.parent / "pyproject.toml").write_text("[project]\nname = 'relayq'\n")
+    (copy / "forgetting.py").write_text("# greps for a canary word")
     (tmp_path / "result.txt").write_text("nothing to see")
     files, _, leaks = find_leaks(tmp_path)
     assert leaks == [Path("job.log")]

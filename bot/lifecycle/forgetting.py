@@ -15,7 +15,7 @@ document's terms until merged), the first forget in a ledger VACUUMs it once (it
 space may hold words deleted while secure_delete was off: SQLite builds differ in their
 default) and the WAL is checkpointed and truncated, so no byte of the
 text is left in `ledger.sqlite3`, its `-wal` or its `-shm`
-(tests/bot/test_lifecycle_forget.py greps the whole state folder for a canary word).
+(tests/bot/test_lifecycle_forget.py greps the whole state folder for a marker word).
 
 A summary of a forgotten transcript (a `job:<id>` source) is forgotten with it: it is made
 of its words. On GitHub the runner's own transcript cache is not reached from here; its
