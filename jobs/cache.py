@@ -53,6 +53,15 @@ class CachedResult:
     def created_at(self) -> str:
         return str(self.meta.get("created_at", "an unknown time"))
 
+    def files(self) -> dict[str, str | bytes] | None:
+        """The result files but meta.json, read now; None when the entry went since it was
+        looked up (swept by RELAYQ_KEEP_DAYS, or forgotten): the job then runs as a miss."""
+        try:
+            return {name: (self.folder / name).read_bytes()
+                    for name in RESULT_FILES if name != "meta.json"}  # fmt: skip
+        except OSError:
+            return None
+
 
 def _quiet(_: str) -> None:
     pass

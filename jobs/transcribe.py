@@ -26,7 +26,7 @@ from jobs.fetch import check_url, is_url, looks_like_link, safe_url
 from jobs.fetch.media import MediaResult
 from jobs.fetch.pick import fetch_link
 from jobs.language import LANGUAGES, TASKS
-from jobs.outputs import RESULT_FILES, check_out_dir, install, write_results
+from jobs.outputs import check_out_dir, install, write_results
 from jobs.privacy import not_handed_on
 from jobs.progress import Reporter
 from jobs.telegram_file import UNNAMED_UPLOAD, fetch_upload, is_upload
@@ -127,7 +127,9 @@ def _run(
         hit = cache.lookup(key) if cache is not None else None
         if hit is not None:
             _check_length(float(hit.meta.get("duration_s") or 0.0), config, job.shown)
-            return _reuse(job, hit, label, page, failed, started)
+            reused = _reuse(job, hit, label, page, failed, started)
+            if reused is not None:  # else swept away meanwhile (RELAYQ_KEEP_DAYS): run it
+                return reused
 
         progress(f"decode {job.shown}")
         reporter.begin("decode")
@@ -332,19 +334,20 @@ def _reuse(
     page: MediaResult | None,
     failed: list[dict[str, str]],
     started: float,
-) -> Outcome:
+) -> Outcome | None:
     """The cached result, told as this job's: its own source and what failed for it (a
-    fallback that made the cached transcript is no warning for a job that asked for it)."""
+    fallback that made the cached transcript is no warning for a job that asked for it).
+    None when the entry is gone before it could be read."""
     out_dir, progress = job.out_dir, job.progress
+    contents: dict[str, str | bytes] | None = hit.files()
+    if contents is None:
+        return None
     progress(f"reusing the transcript made at {hit.created_at} for the same audio and settings")
     meta = dict(hit.meta, source=label, source_name=job.name, cached=True, failed=failed,
                 private=job.config.private)  # fmt: skip
     meta.setdefault("cache_key", hit.folder.name)  # an entry stored before meta.json said it
     meta.update(_page_meta(page))
     meta["wall_time_s"] = round(time.monotonic() - started, 3)
-    contents: dict[str, str | bytes] = {
-        name: (hit.folder / name).read_bytes() for name in RESULT_FILES if name != "meta.json"
-    }
     contents["meta.json"] = json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
     progress(f"write {_segments(int(meta.get('segments') or 0))}")
     job.reporter.begin("outputs")

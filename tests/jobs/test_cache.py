@@ -99,3 +99,16 @@ def test_storing_leaves_no_staging_folders(tmp_path: Path, results: Path) -> Non
     cache.store(cache_key(AUDIO, SETTINGS), results)
     leftovers = [p for p in (tmp_path / "cache").rglob(".partial-*")]
     assert leftovers == []
+
+
+def test_an_entry_swept_after_its_lookup_reads_as_gone(tmp_path: Path, results: Path) -> None:
+    import shutil
+
+    cache = ResultCache(tmp_path / "cache")
+    key = cache_key(AUDIO, SETTINGS)
+    assert cache.store(key, results)
+    hit = cache.lookup(key)
+    assert hit is not None and set(hit.files() or {}) == {"transcript.txt", "transcript.srt",
+                                                          "transcript.vtt", "segments.json"}  # fmt: skip
+    shutil.rmtree(hit.folder)  # RELAYQ_KEEP_DAYS, or /forget, in between
+    assert hit.files() is None
