@@ -2,7 +2,8 @@
 
     settings ─► ledger, executor, policy ─► JobService (the lifecycle, bot/lifecycle)
                 Telegram Application ─► Messenger ─► TelegramChat (the chat port)
-                handlers (bot/telegram/handlers.py), the fleet watch (bot/health.py)
+                handlers (bot/telegram/handlers.py), the fleet watch (bot/health.py),
+                the retention sweep (bot/lifecycle/keeping.py)
 
 Only this module and `bot/telegram/` know Telegram; the lifecycle knows only the port.
 `relayq bot` and `python -m bot` both end up in `run_bot`.
@@ -64,12 +65,14 @@ async def run_bot(settings: Settings, *, stop: asyncio.Event | None = None) -> N
             watch_fleet(service.routing.fleet, ledger, policy, runners_changed,
                         settings.fleet_check_s, stop)
         )  # fmt: skip
+        keep = asyncio.create_task(service.keeper.run(stop), name="relayq-retention")
         try:
             await poll(app, ledger, stop, redo)
         finally:
             stop.set()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await watch
+            for task in (watch, keep):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
     finally:
         await service.close()
         with contextlib.suppress(Exception):

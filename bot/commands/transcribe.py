@@ -94,6 +94,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         private=args.private,
         max_duration_s=None if args.max_duration_min is None else args.max_duration_min * 60,
     )
+    sweep_cache(settings)
     try:
         reporter = Reporter(_record, throttle=Throttle(every_s=settings.progress_every_s))
         outcome = transcribe(
@@ -188,6 +189,26 @@ def _write_refusal(out_dir: Path, err: TooLong) -> None:
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
+
+
+def sweep_cache(settings: Settings) -> None:
+    """The runner's retention (RELAYQ_KEEP_DAYS): cached transcripts older than the limit go,
+    at most once an hour, before this job looks in the cache. Never a reason to fail."""
+    import time
+
+    from jobs.retention import sweep_cache as sweep
+
+    try:
+        swept = sweep(settings.resolved_cache_dir, keep_days=settings.keep_days, now=time.time())
+    except Exception as err:  # a job is never failed by its cache's upkeep
+        _progress(f"note: the transcript cache was not swept ({type(err).__name__})")
+        return
+    if swept.removed:
+        _progress(f"removed {swept.removed} cached transcript(s) older than "
+                  f"{settings.keep_days} days (RELAYQ_KEEP_DAYS)")  # fmt: skip
+    if swept.failed:  # by count: a step line may reach the chat, a folder's path must not
+        _progress(f"note: {len(swept.failed)} cached transcript(s) older than the limit "
+                  "could not be removed")  # fmt: skip
 
 
 def _step(text: str) -> None:

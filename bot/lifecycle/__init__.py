@@ -10,6 +10,7 @@ chat port (`bot/chat.py`) and imports nothing of Telegram.
     routing.py   where a job would run now (the live runners, the policy)
     shelf.py     the library as a person asks it: /find, /get
     forgetting.py  /forget: a job's transcript, files, cache entries and words, gone
+    keeping.py   results kept RELAYQ_KEEP_DAYS days: the sweep, the state directory's size
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bot.ledger import Ledger
 from bot.lifecycle.driving import Driver
 from bot.lifecycle.forgetting import Forgetter, Forgot
 from bot.lifecycle.intake import MAX_LINKS, TRANSLATE_SEQ, Answer, Intake, Upload, find_links
+from bot.lifecycle.keeping import Keeper
 from bot.lifecycle.routing import FLEET_WAIT_S, FleetLook, Routing
 from bot.lifecycle.shelf import Search, Shelf
 from bot.policy import Policy
@@ -41,6 +43,7 @@ __all__ = [
     "FleetLook",
     "Forgot",
     "JobService",
+    "Keeper",
     "Search",
     "Shelf",
     "Upload",
@@ -62,6 +65,7 @@ class JobService:
     intake: Intake = field(init=False)
     shelf: Shelf = field(init=False)
     forgetter: Forgetter = field(init=False)
+    keeper: Keeper = field(init=False)
 
     def __post_init__(self) -> None:
         self.routing = Routing(self.executor, self.policy, Timings(self.ledger))
@@ -78,6 +82,10 @@ class JobService:
             results=(local_jobs_dir(self.settings), github_results_dir(self.settings)),
             cache_dir=self.settings.resolved_cache_dir,
         )  # fmt: skip
+        self.keeper = Keeper(self.ledger, self.settings.state_dir,
+                             keep_days=self.settings.keep_days,
+                             cache_dir=self.settings.resolved_cache_dir,
+                             owner=self.settings.owner_id)  # fmt: skip
 
     def resume_all(self) -> int:
         """Take up every job not yet final; returns how many. (First, once, the library

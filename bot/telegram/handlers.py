@@ -202,9 +202,10 @@ def register_handlers(
         # With the runners unseen, only what was measured: a default says nothing of them.
         speeds = speed_lines(policy, timings.samples() if timings else (),
                              defaults=unreachable is None)  # fmt: skip
+        state = await service.keeper.use_for(_user(update))  # the owner's only
         said = texts.status_text(fleet, ledger.unfinished(), _user(update), budget,
                                  service.executor.name, seen, unreachable,
-                                 ledger.prefs(_user(update)), speeds)  # fmt: skip
+                                 ledger.prefs(_user(update)), speeds, state)  # fmt: skip
         await reply(update, said)
 
     def _summarize(job_id: str, chat_id: int, message_id: int, user_id: int) -> str:

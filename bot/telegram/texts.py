@@ -12,6 +12,7 @@ from bot.languages import language_code, language_name
 from bot.ledger import JobRow, Prefs, RunnerSeen
 from bot.lifecycle import Answer
 from bot.policy import JobRequest, Policy, select
+from bot.retention import StateUse
 from bot.telegram.card_texts import MAX_MESSAGE, clock, short
 from bot.telegram.privacy_texts import private_prefs
 from jobs.errors import RelayqError
@@ -38,6 +39,7 @@ __all__ = [
     "refusal",
     "route_blind",
     "route_usage",
+    "state_line",
     "status_text",
     "summary_again",
     "translation_again",
@@ -239,9 +241,10 @@ def status_text(
     unreachable: str | None = None,
     prefs: Prefs | None = None,
     speeds: Sequence[str] = (),
+    use: StateUse | None = None,
 ) -> str:
     """/status: the runners, their speeds, the queue per target (everyone's), your own active
-    jobs.
+    jobs; and for the owner (`use`), the state directory's disk use.
 
     `unreachable`: the sentence saying the runners could not be listed; the runners are then
     shown as the fleet watch last saw them. `speeds`: bot/render.py's speed_lines."""
@@ -278,7 +281,27 @@ def status_text(
     lines.append(prefs_line(prefs or Prefs()))
     if budget is not None:
         lines.append(f"GitHub API budget: {budget[0]} of {budget[1]} left this hour")
+    if use is not None:
+        lines.append(state_line(use))
     return "\n".join(lines)
+
+
+def state_line(use: StateUse) -> str:
+    """/status, the owner's: "State: 1.2 GB in 340 job folders · kept 30 days"."""
+    folders = "1 job folder" if use.folders == 1 else f"{use.folders} job folders"
+    kept = "kept forever" if use.keep_days <= 0 else f"kept {_days(use.keep_days)}"
+    return f"State: {_size(use.bytes)} in {folders} · {kept}"
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def upload_name(kind: str, file_name: str | None) -> str:
