@@ -96,6 +96,7 @@ bench: $(VENV)/.dev system-deps
 	-$(BIN)/python bench/route_sim.py
 	$(BIN)/python bench/media_page.py
 	$(BIN)/python bench/library.py
+	$(BIN)/python bench/retention.py
 
 clean:
 	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache bench/.cache
