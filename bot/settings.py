@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     )
     ytdlp_cookies: Path | None = Field(None, validation_alias=_alias("RELAYQ_YTDLP_COOKIES"))
     cache_dir: Path | None = Field(None, validation_alias=_alias("RELAYQ_CACHE_DIR"))
+    # A copy of each job's results goes there (jobs/nas.py); a missing folder: not mounted.
+    nas_dir: Path | None = Field(None, validation_alias=_alias("RELAYQ_NAS_DIR"))
     models_dir: Path | None = Field(None, validation_alias=_alias("RELAYQ_MODELS_DIR"))
     openai_api_key: SecretStr | None = Field(None, validation_alias=_alias("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_alias("OPENAI_BASE_URL"))
@@ -185,6 +187,14 @@ class Settings(BaseSettings):
                 "comma-separated"
             )
         return ",".join(names)
+
+    @field_validator("nas_dir", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        """`RELAYQ_NAS_DIR=` (as env.example has it) is no NAS, not the working folder."""
+        if isinstance(value, str):
+            return Path(value.strip()).expanduser() if value.strip() else None
+        return value
 
     @field_validator("github_repo")
     @classmethod

@@ -78,10 +78,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="what to call the source in messages, e.g. the file name the user gave it "
         "(default: a file's base name, the link, or 'the file you sent')",
     )
+    parser.add_argument(
+        "--job",
+        help="the job's id, for the name of its folder on the NAS (RELAYQ_NAS_DIR); "
+        "the bot and the workflows pass it",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from jobs.nas import copy_results
     from jobs.transcribe import transcribe
 
     config = build_config(
@@ -103,6 +109,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except TooLong as err:
         _write_refusal(args.out, err)
         raise
+    if settings.nas_dir is not None:  # never fails the job: meta.json says how it went
+        copy_results(outcome.out_dir, settings.nas_dir, job=args.job, note=_progress)
     if outcome.cached:
         how = "reused an earlier transcript"
     elif outcome.real_time_factor is not None:

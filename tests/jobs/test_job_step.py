@@ -235,3 +235,18 @@ def test_each_transcribe_workflow_takes_an_optional_duration_limit(workflow: str
     [step] = [s for s in steps if "RELAYQ_JOB_MAX_DURATION_MIN" in s.get("env", {})]
     assert step["env"]["RELAYQ_JOB_MAX_DURATION_MIN"] == "${{ inputs.max_duration_min }}"
     assert all("inputs.max_duration_min" not in s.get("run", "") for s in steps)
+
+
+def test_the_request_id_reaches_the_job_as_its_job_id(tmp_path: Path) -> None:
+    """It names the job's folder on a NAS (RELAYQ_NAS_DIR, jobs/nas.py)."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "relayq").write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@"\n')
+    (fake_bin / "relayq").chmod(0o755)
+    env = dict(os.environ, PATH=f"{fake_bin}:{os.environ['PATH']}", RELAYQ_JOB="transcribe",
+               RELAYQ_SOURCE="tg:F1", RELAYQ_OUT=str(tmp_path / "o"),
+               RELAYQ_REQUEST_ID="20261204-093012-3f9a1c")  # fmt: skip
+    done = subprocess.run(["bash", str(JOBS / "run_job.sh")], env=env, capture_output=True,
+                          text=True, timeout=30, check=False)  # fmt: skip
+    args = done.stdout.split("\n")
+    assert args[args.index("--job") + 1] == "20261204-093012-3f9a1c"
