@@ -35,6 +35,7 @@ __all__ = [
     "ChatRefused",
     "ChatUnavailable",
     "InLine",
+    "NasNotice",
     "Result",
     "RunnerNotice",
     "UserLimit",
@@ -129,6 +130,16 @@ class Result:
         return self.kind == "transcribe" and not self.text
 
     @property
+    def nas_failure(self) -> str | None:
+        """Why the runner did not copy the results to its NAS (meta.json's `nas` entry,
+        jobs/nas.py): one line; None when it did, or has no NAS."""
+        entry = self.meta.get("nas")
+        if not isinstance(entry, dict) or entry.get("copied") is not False:
+            return None
+        reason = entry.get("reason")
+        return " ".join(reason.split()) if isinstance(reason, str) and reason.strip() else "unknown"
+
+    @property
     def duration_s(self) -> float | None:
         value = self.meta.get("duration_s")
         return float(value) if isinstance(value, int | float) else None
@@ -184,6 +195,20 @@ class RunnerNotice:
 
 
 @dataclass(frozen=True)
+class NasNotice:
+    """A runner could not copy a job's results to its NAS (RELAYQ_NAS_DIR, jobs/nas.py):
+    `machine`, the policy target it served ("Mac mini") when one did; `host`, the runner's
+    host name as its meta.json says it; `local`, the job ran on the bot's own machine;
+    `reason`, the runner's sentence ("the NAS is full"); `job_id`, the job it happened to."""
+
+    machine: str | None
+    host: str | None
+    local: bool
+    reason: str
+    job_id: str
+
+
+@dataclass(frozen=True)
 class Again:
     """A delivered transcript sent again (/get): to chat `chat_id`, its result files in the
     formats asked for, from the results kept on the bot's side."""
@@ -221,6 +246,7 @@ class Chat(Protocol):
         """A file the person sent, saved into `folder`."""
         ...
 
-    async def notify_owner(self, notice: RunnerNotice) -> None:
-        """Tell the owner (and whoever hears alerts) that a runner came or went."""
+    async def notify_owner(self, notice: RunnerNotice | NasNotice) -> None:
+        """Tell the owner (and whoever hears alerts) that a runner came or went, or that
+        one could not copy results to its NAS."""
         ...

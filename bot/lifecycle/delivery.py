@@ -10,7 +10,8 @@ and never sends one twice (D14).
 A delivered transcription's timings (its meta.json) become a speed sample (bot/timings.py) in
 the same transaction as the move to `delivering`, keyed by the job, so it is counted once;
 and a delivered transcript goes into the library (bot/library.py) in that same transaction,
-so it is indexed exactly once, whenever the bot is killed.
+so it is indexed exactly once, whenever the bot is killed. A copy its runner could not make
+on its NAS is told to the owner once (bot/lifecycle/nas.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.chat import Card, Chat, Result
 from bot.ledger import JobRow, Ledger
 from bot.library import Library, title_of
 from bot.lifecycle.cards import Cards
+from bot.lifecycle.nas import NasWatch
 from bot.speed import Sample, sample_from_meta
 from bot.timings import Timings
 
@@ -35,6 +37,7 @@ class Delivery:
         self._library = Library(ledger)
         self._chat = chat
         self._cards = cards
+        self._nas = NasWatch(ledger, chat)
 
     async def deliver(self, row: JobRow, result: Result) -> None:
         card = self._cards.card(row, result=result)
@@ -54,6 +57,8 @@ class Delivery:
         files = self._chat.attachments(card)
         for n, path in enumerate(files[row.files_sent :], start=row.files_sent):
             await self._chat.attach(card, card_id, path, partial(self._sending, row.id, n))
+        if row.kind == "transcribe":
+            await self._nas.delivered(row, card)  # a copy the runner could not make: once
         self._ledger.update(row.id, state="delivered", detail="delivered")
 
     def _shelve(self, row: JobRow, card: Card) -> None:

@@ -13,6 +13,7 @@ from bot.executors.base import Phase
 from bot.languages import language_name
 from bot.ledger import JobRow, RunnerSeen
 from bot.policy.quickest import about
+from bot.telegram.nas_texts import nas_line
 from bot.telegram.privacy_texts import private_line
 from jobs.progress import ProgressRecord, about_left
 
@@ -192,6 +193,9 @@ def result_text(card: Card) -> tuple[str, bool]:
     kept = private_line(card)
     if kept:
         facts.append(kept)
+    not_copied = nas_line(result)
+    if not_copied:
+        facts.append(not_copied)
     facts.extend(fallback_lines(result))
     if result.run_url:
         facts.append(result.run_url)

@@ -12,8 +12,16 @@ from pathlib import Path
 
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
-from bot.chat import Again, Card, ChatGone, ChatRefused, ChatUnavailable, RunnerNotice
-from bot.telegram import card_texts, library_texts
+from bot.chat import (
+    Again,
+    Card,
+    ChatGone,
+    ChatRefused,
+    ChatUnavailable,
+    NasNotice,
+    RunnerNotice,
+)
+from bot.telegram import card_texts, library_texts, nas_texts
 from bot.telegram.messenger import Messenger
 
 __all__ = ["TelegramChat", "telegram_outcomes"]
@@ -72,8 +80,11 @@ class TelegramChat:
         async with telegram_outcomes():
             return await self._messenger.download(file_id, folder)
 
-    async def notify_owner(self, notice: RunnerNotice) -> None:
-        text = card_texts.runner_change_text(notice)
+    async def notify_owner(self, notice: RunnerNotice | NasNotice) -> None:
+        if isinstance(notice, NasNotice):
+            text = nas_texts.nas_notice_text(notice)
+        else:
+            text = card_texts.runner_change_text(notice)
         for user_id in self._alert_ids:
             async with telegram_outcomes():
                 await self._messenger.send(user_id, text)

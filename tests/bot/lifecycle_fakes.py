@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.chat import Again, Card, ChatGone, RunnerNotice
+from bot.chat import Again, Card, ChatGone, NasNotice, RunnerNotice
 from bot.executors.base import Discarded, JobSpec, JobState, Phase
 from bot.fleet import Fleet
 from bot.lifecycle import JobService
@@ -33,7 +33,7 @@ class MemoryChat:
 
     shown: list[Shown] = field(default_factory=list)
     files: list[tuple[str, int, str]] = field(default_factory=list)  # (job, card, file name)
-    notices: list[RunnerNotice] = field(default_factory=list)
+    notices: list[RunnerNotice | NasNotice] = field(default_factory=list)
     uploads: list[str] = field(default_factory=list)
     again: list[Again] = field(default_factory=list)  # transcripts sent again (/get)
     gone: set[int] = field(default_factory=set)
@@ -78,7 +78,8 @@ class MemoryChat:
         (folder / "upload.ogg").write_bytes(b"OggS")
         return folder / "upload.ogg"
 
-    async def notify_owner(self, notice: RunnerNotice) -> None:
+    async def notify_owner(self, notice: RunnerNotice | NasNotice) -> None:
+        self._maybe_fail("notify_owner")
         self.notices.append(notice)
 
     def cards_of(self, job_id: str) -> list[Card]:
