@@ -14,8 +14,8 @@ job's results and in the copy:
     "nas": {"copied": true, "path": "2026/12/2026-12-04-Team-call-20261204-093012-3f9a1c/"}
     "nas": {"copied": false, "reason": "the NAS is full"}
 
-The reason is one plain sentence without any path of the machine (the card shows it); the
-runner's log names the folder. `RELAYQ_NAS_DIR` itself is never made: a missing folder is a
+The reason is one plain sentence without any path of the machine (the card shows it), and so
+are the job's lines about the copy. `RELAYQ_NAS_DIR` itself is never made: a missing folder is a
 NAS that is not mounted, and its files must not silently fill the runner's own disk.
 
 A job run again under the same job id finds its folder there (meta.json in it: it is
@@ -78,7 +78,9 @@ def copy_results(
     note: Callable[[str], None] = lambda _: None,
 ) -> NasCopy:
     """Copy the results in `out_dir` to the NAS and record the outcome in their meta.json.
-    Never raises for the NAS or the disk (`note` hears the line for the runner's log)."""
+    Never raises for the NAS or the disk. `note` hears a line for the job's log, which the
+    local executor shows as a step on the card: it names no path of this machine (the folder
+    relative to the NAS folder only)."""
     meta = _read_meta(out_dir)
     when = now or datetime.now().astimezone()
     name = folder_name(meta, job, when)
@@ -87,9 +89,9 @@ def copy_results(
         done = _copy(out_dir, nas_dir, relative, meta, files)
     except OSError as exc:
         done = NasCopy(False, reason=_reason(exc))
-        note(f"note: not copied to the NAS folder {nas_dir}: {done.reason} ({disk.why(exc)})")
+        note(f"note: not copied to the NAS (RELAYQ_NAS_DIR): {done.reason} ({disk.why(exc)})")
     else:
-        note(f"{'already on' if done.kept else 'copied to'} the NAS: {nas_dir / relative}")
+        note(f"{'already on' if done.kept else 'copied to'} the NAS: {relative}")
     try:
         _write_meta(out_dir, {**meta, "nas": done.entry()})
     except OSError as exc:
