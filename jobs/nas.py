@@ -82,6 +82,9 @@ def copy_results(
     local executor shows as a step on the card: it names no path of this machine (the folder
     relative to the NAS folder only)."""
     meta = _read_meta(out_dir)
+    if meta is None:  # no whole set of results (meta.json comes last): nothing to copy
+        note("note: not copied to the NAS: the results have no readable meta.json")
+        return NasCopy(False, reason="the job's results were incomplete")
     when = now or datetime.now().astimezone()
     name = folder_name(meta, job, when)
     relative = f"{when:%Y}/{when:%m}/{name}/"
@@ -225,12 +228,12 @@ def _clean(text: str, *, keep: str = "-_.", limit: int = _NAME_CHARS) -> str:
     return kept.strip("-.")
 
 
-def _read_meta(out_dir: Path) -> dict[str, object]:
+def _read_meta(out_dir: Path) -> dict[str, object] | None:
     try:
         meta = json.loads((out_dir / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
+        return None
+    return meta if isinstance(meta, dict) else None
 
 
 def _json(meta: Mapping[str, object]) -> bytes:

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.settings import Settings
 from jobs import nas
 from jobs.nas import NOT_MOUNTED, copy_results, folder_name
 from jobs.outputs import RESULT_FILES
@@ -336,3 +337,23 @@ def test_relayq_transcribe_delivers_whatever_the_nas_and_exits_0(
     assert f"relayq: copied to the NAS: {entry['path']}\n" in said[2]
     assert not [line for line in "".join(said).splitlines()
                 if "NAS" in line and str(tmp_path) in line]  # fmt: skip
+
+
+def test_results_without_their_meta_json_are_not_copied(tmp_path: Path) -> None:
+    """meta.json comes last (jobs/outputs.py): without it the set is not whole."""
+    out = results(tmp_path / "out")
+    (out / "meta.json").unlink()
+    (tmp_path / "nas").mkdir()
+    done = copy_results(out, tmp_path / "nas", job=JOB, now=WHEN)
+    assert (done.copied, done.reason) == (False, "the job's results were incomplete")
+    assert everything(tmp_path / "nas") == [] and not (out / "meta.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", None), ("  ", None), ("/mnt/nas/relayq", Path("/mnt/nas/relayq")),
+     ("~/nas", Path.home() / "nas")],
+)  # fmt: skip
+def test_the_setting_empty_is_no_nas(value: str, expected: Path | None) -> None:
+    settings = Settings(_env_file=None, RELAYQ_NAS_DIR=value)  # type: ignore[call-arg]
+    assert settings.nas_dir == expected
