@@ -16,7 +16,7 @@ fi
 # What to call the source in messages (the user's file name), instead of the runner's names.
 if [[ -n "${RELAYQ_JOB_NAME:-}" ]]; then args+=(--name "$RELAYQ_JOB_NAME"); fi
 # The job's id names its folder on the NAS, when the runner has one (RELAYQ_NAS_DIR).
-if [[ -n "${RELAYQ_REQUEST_ID:-}" ]]; then args+=(--job "$RELAYQ_REQUEST_ID"); fi
+if [[ -n "${RELAYQ_REQUEST_ID:-}" ]]; then args+=(--job-id "$RELAYQ_REQUEST_ID"); fi
 # The target's longest recording: a longer one is refused (exit 10) with refusal.json.
 if [[ -n "${RELAYQ_JOB_MAX_DURATION_MIN:-}" ]]; then
   args+=(--max-duration-min "$RELAYQ_JOB_MAX_DURATION_MIN")

@@ -79,7 +79,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "(default: a file's base name, the link, or 'the file you sent')",
     )
     parser.add_argument(
-        "--job",
+        "--job-id",
         help="the job's id, for the name of its folder on the NAS (RELAYQ_NAS_DIR); "
         "the bot and the workflows pass it",
     )
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         _write_refusal(args.out, err)
         raise
     if settings.nas_dir is not None:  # never fails the job: meta.json says how it went
-        copy_results(outcome.out_dir, settings.nas_dir, job=args.job, note=_progress)
+        copy_results(outcome.out_dir, settings.nas_dir, job=args.job_id, note=_progress)
     if outcome.cached:
         how = "reused an earlier transcript"
     elif outcome.real_time_factor is not None:

@@ -211,7 +211,7 @@ class LocalExecutor:
         out_dir = job.folder / "out"
         env = dict(self._env)
         if spec.kind == "transcribe":
-            argv = ["bash", str(self._entry), "--out", str(out_dir), "--job", spec.job_id]
+            argv = ["bash", str(self._entry), "--out", str(out_dir), "--job-id", spec.job_id]
             if spec.backend:  # else the job's own settings choose, as on a runner
                 argv += ["--backend", spec.backend]
             if spec.model:

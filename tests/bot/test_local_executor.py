@@ -328,11 +328,11 @@ async def test_the_users_name_for_the_source_is_what_every_step_and_failure_says
 @pytest.mark.parametrize(
     ("language", "task", "expected"),
     [
-        (None, "transcribe", ["--out", "OUT", "--job", "a1", "--", "src"]),
-        ("de", "transcribe", ["--out", "OUT", "--job", "a1", "--language", "de", "--", "src"]),
-        ("de", "translate", ["--out", "OUT", "--job", "a1", "--language", "de", "--task",
+        (None, "transcribe", ["--out", "OUT", "--job-id", "a1", "--", "src"]),
+        ("de", "transcribe", ["--out", "OUT", "--job-id", "a1", "--language", "de", "--", "src"]),
+        ("de", "translate", ["--out", "OUT", "--job-id", "a1", "--language", "de", "--task",
                              "translate", "--", "src"]),
-        (None, "translate", ["--out", "OUT", "--job", "a1", "--task", "translate", "--", "src"]),
+        (None, "translate", ["--out", "OUT", "--job-id", "a1", "--task", "translate", "--", "src"]),
     ],
 )  # fmt: skip
 async def test_the_jobs_language_and_task_are_on_its_command_line(
@@ -366,7 +366,7 @@ async def test_a_limit_on_the_job_is_on_its_command_line(tmp_path: Path) -> None
         await ex.close()
     assert final.result_dir is not None
     argv = (final.result_dir / "argv").read_text().splitlines()
-    assert argv[2:] == ["--job", "a1", "--max-duration-min", "90.5", "--", "src"]
+    assert argv[2:] == ["--job-id", "a1", "--max-duration-min", "90.5", "--", "src"]
 
 
 @pytest.mark.parametrize(

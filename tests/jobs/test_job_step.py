@@ -249,4 +249,4 @@ def test_the_request_id_reaches_the_job_as_its_job_id(tmp_path: Path) -> None:
     done = subprocess.run(["bash", str(JOBS / "run_job.sh")], env=env, capture_output=True,
                           text=True, timeout=30, check=False)  # fmt: skip
     args = done.stdout.split("\n")
-    assert args[args.index("--job") + 1] == "20261204-093012-3f9a1c"
+    assert args[args.index("--job-id") + 1] == "20261204-093012-3f9a1c"

@@ -300,9 +300,9 @@ def test_relayq_transcribe_delivers_whatever_the_nas_and_exits_0(
 ) -> None:
     """The whole job through `relayq transcribe` (the run's shared cache: the model runs once
     per test run): a NAS that is not mounted or full changes nothing of the job but its
-    meta.json; one with room gets the copy, named after --job."""
+    meta.json; one with room gets the copy, named after --job-id."""
     monkeypatch.setenv("RELAYQ_STATE_DIR", str(tmp_path / "state"))
-    argv = ["transcribe", str(speech_ogg), "--backend", "local", "--job", "J1"]
+    argv = ["transcribe", str(speech_ogg), "--backend", "local", "--job-id", "J1"]
 
     said: list[str] = []
 
