@@ -211,11 +211,13 @@ class NasNotice:
 @dataclass(frozen=True)
 class Again:
     """A delivered transcript sent again (/get): to chat `chat_id`, its result files in the
-    formats asked for, from the results kept on the bot's side."""
+    formats asked for, from the results kept on the bot's side. `text`: its files are no
+    longer kept (retention), so its text from the library goes as `transcript.txt` instead."""
 
     shelved: Shelved
     chat_id: int
     files: tuple[Path, ...]
+    text: str | None = None
 
 
 class Chat(Protocol):

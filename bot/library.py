@@ -144,6 +144,14 @@ class Library:
         row = self._db.execute("SELECT * FROM library WHERE job_id = ?", (job_id,)).fetchone()
         return None if row is None else _shelved(row)
 
+    def text(self, job_id: str) -> str | None:
+        """The transcript's text as indexed (kept when retention removed its files)."""
+        row = self._db.execute(
+            "SELECT t.text FROM library l JOIN library_text t ON t.rowid = l.n WHERE l.job_id = ?",
+            (job_id,),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def of(self, job_ids: Iterable[str]) -> dict[str, Shelved]:
         """The shelved ones among `job_ids`, by job id."""
         ids = list(job_ids)

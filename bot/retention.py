@@ -14,7 +14,7 @@ A folder's age is its job's finish time in the ledger (the row's last change onc
 final), else the newest mtime in it. A job not yet final, and an earlier transcript a job not
 yet final is made from (`/summarize`), is never touched; while any job is in flight the cache
 is left for the next sweep (a job may be reading an entry). The library keeps its rows and
-their text: `/find` still finds a swept transcript, `/get` says its files are gone.
+their text: `/find` still finds a swept transcript, `/get` sends its text.
 """
 
 from __future__ import annotations

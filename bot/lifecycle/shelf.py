@@ -4,7 +4,8 @@ again (/get), and the older deliveries indexed once when the library is new.
 A person sees only their own transcripts: someone else's job is "no such job", whether it is
 searched for or asked by id. The owner (the first of RELAYQ_ALLOWED_USERS) may search and
 get everyone's (`/find --all`). Sending again runs nothing: the files come from the results
-the bot kept (`Shelved.folder`), through the chat port.
+the bot kept (`Shelved.folder`), through the chat port; once retention removed those, the
+library's text is sent as `transcript.txt`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from bot.chat import Again, Chat, read_result
 from bot.ledger import JobRow, Ledger
-from bot.library import Found, Library, match_query, title_of
+from bot.library import Found, Library, Shelved, match_query, title_of
 from bot.lifecycle.intake import Answer
 from bot.policy import Policy
 from jobs.errors import RelayqError
@@ -66,12 +67,21 @@ class Shelf:
             return Answer.NO_SUCH_JOB
         folder = shelved.folder
         if not (folder / "transcript.txt").is_file():
-            return Answer.FILES_GONE
+            return await self._from_text(shelved, chat_id)
         chosen = (folder / f"transcript.{f}" for f in formats)
         files = tuple(p for p in chosen if p.is_file() and p.stat().st_size)
         if not files:
             return Answer.NO_SPEECH
         again = Again(shelved, chat_id, files)
+        await self._chat.send_again(again)
+        return again
+
+    async def _from_text(self, shelved: Shelved, chat_id: int) -> Again | Answer:
+        """Its files went (retention): the library's text is sent as transcript.txt."""
+        text = self.library.text(shelved.job_id)
+        if not text or not text.strip():
+            return Answer.FILES_GONE
+        again = Again(shelved, chat_id, (), text=text)
         await self._chat.send_again(again)
         return again
 

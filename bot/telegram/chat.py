@@ -75,6 +75,9 @@ class TelegramChat:
             for path in again.files:
                 await self._messenger.document(again.chat_id, path.name, path.read_bytes(),
                                                reply_to=above)  # fmt: skip
+            if again.text is not None:
+                await self._messenger.document(again.chat_id, "transcript.txt",
+                                               again.text.encode(), reply_to=above)  # fmt: skip
 
     async def fetch_upload(self, file_id: str, folder: Path) -> Path:
         async with telegram_outcomes():

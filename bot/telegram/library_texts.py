@@ -47,13 +47,19 @@ def found_text(search: Search) -> tuple[str, list[Button]]:
 def again_text(again: Again) -> str:
     """The line above a transcript's files sent again."""
     shelved = again.shelved
-    return f"📄 {_title(shelved, 80)}\n{_facts(shelved)} · job {shelved.job_id}, sent again"
+    line = f"📄 {_title(shelved, 80)}\n{_facts(shelved)} · job {shelved.job_id}, sent again"
+    if again.text is not None:
+        line += "\nIts files are no longer kept here; this is its text."
+    return line
 
 
 def get_answer(answer: Answer | Again, job_id: str) -> str:
     """What /get (or its button) says: that the files are on their way, or why not."""
     job = short(job_id, 40)
     if isinstance(answer, Again):
+        if answer.text is not None:
+            return (f"Sending job {job} again: transcript.txt, from its text (its files are no "
+                    "longer kept here).")  # fmt: skip
         names = ", ".join(p.name for p in answer.files)
         return f"Sending job {job} again: {names}."
     if answer is Answer.NOT_YET:

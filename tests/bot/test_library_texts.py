@@ -88,6 +88,16 @@ def test_get_names_the_files_on_their_way_under_a_line_saying_what_they_are() ->
     )
 
 
+def test_get_of_a_swept_job_says_its_text_is_sent_in_place_of_its_files() -> None:
+    again = Again(shelved(), 7, (), text="We planted tomatoes.")
+    assert library_texts.get_answer(again, "j1") == (
+        "Sending job j1 again: transcript.txt, from its text (its files are no longer kept here)."
+    )
+    assert library_texts.again_text(again).endswith(
+        "job j1, sent again\nIts files are no longer kept here; this is its text."
+    )
+
+
 def test_jobs_shows_titles_dates_and_lengths() -> None:
     now = time.time()
     rows = [

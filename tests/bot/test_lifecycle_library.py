@@ -174,12 +174,28 @@ async def test_get_sends_the_kept_files_in_the_formats_asked_and_runs_nothing(
     assert len(service.executor.submitted) == submitted  # type: ignore[attr-defined]
 
 
-async def test_get_of_a_job_whose_files_are_gone_says_so(
+async def test_get_of_a_job_whose_files_are_gone_sends_its_text_from_the_library(
+    service: JobService, chat: MemoryChat, tmp_path: Path
+) -> None:
+    job_id = await delivered(service)
+    kept = (tmp_path / job_id / "out" / "transcript.txt").read_text(encoding="utf-8")
+    for path in (tmp_path / job_id / "out").iterdir():
+        path.unlink()
+    for formats in (ALL, ("srt",)):  # the text is all there is, whatever the formats
+        answer = await service.shelf.get(job_id, A, A, formats)
+        assert isinstance(answer, Again) and answer.files == ()
+        assert answer.text is not None and answer.text.split() == kept.split()
+    assert len(chat.again) == 2
+
+
+async def test_get_of_a_job_with_no_text_and_no_files_says_they_are_gone(
     service: JobService, chat: MemoryChat, tmp_path: Path
 ) -> None:
     job_id = await delivered(service)
     for path in (tmp_path / job_id / "out").iterdir():
         path.unlink()
+    service.ledger.db.execute("UPDATE library_text SET text = '' WHERE rowid = "
+                              "(SELECT n FROM library WHERE job_id = ?)", (job_id,))  # fmt: skip
     assert await service.shelf.get(job_id, A, A, ALL) is Answer.FILES_GONE
     assert chat.again == []
 

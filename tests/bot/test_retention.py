@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.chat import Again
 from bot.executors.base import JobSpec, JobState, Phase
 from bot.ledger import Ledger
 from bot.lifecycle import Answer, JobService
@@ -253,7 +254,7 @@ def keeper_at(service: JobService, now: float) -> Keeper:
                   cache_dir=s.resolved_cache_dir, owner=s.owner_id, clock=lambda: now)  # fmt: skip
 
 
-async def test_a_swept_transcript_is_still_found_but_get_says_its_files_are_gone(
+async def test_a_swept_transcript_is_still_found_and_get_sends_its_text(
     service: JobService,
 ) -> None:
     old, new = await deliver(service, 1), await deliver(service, 2)
@@ -269,7 +270,8 @@ async def test_a_swept_transcript_is_still_found_but_get_says_its_files_are_gone
     found = service.shelf.find("tomatoes", A)
     assert not isinstance(found, Answer)
     assert {f.shelved.job_id for f in found.found} == {old, new}  # the text is kept
-    assert await service.shelf.get(old, A, A, ("txt",)) is Answer.FILES_GONE
+    again = await service.shelf.get(old, A, A, ("txt",))  # its text, from the library
+    assert isinstance(again, Again) and again.files == () and "tomatoes" in (again.text or "")
     assert not isinstance(await service.shelf.get(new, A, A, ("txt",)), Answer)
 
 

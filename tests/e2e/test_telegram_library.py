@@ -5,6 +5,7 @@ sending the kept files again; another allowed user sees none of it."""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,15 @@ async def test_find_answers_with_a_button_that_sends_the_transcript_again_and_ge
             assert f"{job.id} · " in jobs.text and " s · delivered on " in jobs.text
             assert [c["command"] for c in tg.commands if c["command"] in ("find", "get")] == [
                 "find", "get"]  # fmt: skip
+
+            # Its files swept, as retention does: /get sends its text from the library.
+            words = (kept / "transcript.txt").read_text(encoding="utf-8").split()
+            shutil.rmtree(kept.parent)
+            before = len(tg.to_chat(OWNER))
+            tg.user_sends(OWNER, f"/get {job.id}")
+            line, (txt,) = await sent_again(tg, before, ["transcript.txt"])
+            assert line.text.endswith("Its files are no longer kept here; this is its text.")
+            assert txt.document is not None and txt.document[1].decode().split() == words
 
 
 async def test_forget_through_the_bot_leaves_no_word_of_the_transcript_in_the_state_folder(
