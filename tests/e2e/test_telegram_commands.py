@@ -4,6 +4,7 @@ against the Bot API emulator, each answer one sentence saying what was wrong and
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from pathlib import Path
 
@@ -60,13 +61,15 @@ async def test_status_and_route_say_github_is_not_answering_and_status_shows_the
         async with running(settings):
             status = await answer_to(tg, "/status", 20)
             route = await answer_to(tg, "/route", 20)
-    assert status.text.splitlines() == [
+    *lines, state = status.text.splitlines()
+    assert lines == [
         texts.github_down("/status"),
         "Executor: github",
         "Queue: empty",
         "Your active jobs: none",
         "Your defaults: language auto (detected) · files txt, srt",
     ]
+    assert re.fullmatch(r"State: [\d.]+ kB in 0 job folders · kept 90 days", state), state
     # /route still answers with the policy's choice, and says the runners could not be seen.
     assert route.text.startswith(texts.route_blind("GitHub is not answering") + "\n\n")
     assert "mac (Mac mini): runner state unknown (GitHub is not answering) — taken" in route.text
