@@ -54,7 +54,10 @@ class Run:
 
 def run(url: str) -> Run:
     """One job: `relayq transcribe URL` in a process of its own."""
-    env = dict(os.environ, RELAYQ_ALLOW_PRIVATE_URLS="127.0.0.1/32")
+    # The bench's jobs touch nothing of the machine's own: no retention sweep of its cache, no
+    # copy to its NAS.
+    env = dict(os.environ, RELAYQ_ALLOW_PRIVATE_URLS="127.0.0.1/32", RELAYQ_KEEP_DAYS="0",
+               RELAYQ_NAS_DIR="")  # fmt: skip
     with tempfile.TemporaryDirectory() as out:
         argv = [str(RELAYQ), "transcribe", "--out", out, "--no-cache", "--backend", "local", url]
         t0 = time.perf_counter()

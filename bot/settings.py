@@ -91,7 +91,7 @@ class Settings(BaseSettings):
         default_factory=_state_dir_default, validation_alias=_alias("RELAYQ_STATE_DIR")
     )
     # Days results are kept, on both sides (bot: job folders, unpacked artifacts, the cache;
-    # runner: its transcript cache); 0 keeps them forever. docs/LIBRARY.md, D35.
+    # runner: its transcript cache); 0 keeps them forever. docs/LIBRARY.md, D36.
     keep_days: int = Field(90, ge=0, le=36500, validation_alias=_alias("RELAYQ_KEEP_DAYS"))
 
     # -- runner side -----------------------------------------------------------------------

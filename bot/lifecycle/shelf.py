@@ -73,7 +73,12 @@ class Shelf:
         if not files:
             return Answer.NO_SPEECH
         again = Again(shelved, chat_id, files)
-        await self._chat.send_again(again)
+        try:
+            await self._chat.send_again(again)
+        except FileNotFoundError:  # retention swept them since they were looked at
+            log.info("library: the files of job %s went while being sent; sending its text",
+                     shelved.job_id)  # fmt: skip
+            return await self._from_text(shelved, chat_id)
         return again
 
     async def _from_text(self, shelved: Shelved, chat_id: int) -> Again | Answer:

@@ -70,11 +70,13 @@ class TelegramChat:
                                            reply_to=card_id, sending=sending)  # fmt: skip
 
     async def send_again(self, again: Again) -> None:
+        # Read before anything is sent: files retention removes meanwhile are FileNotFoundError
+        # with nothing said yet (the shelf then sends the text instead).
+        contents = [(path.name, path.read_bytes()) for path in again.files]
         async with telegram_outcomes():
             above = await self._messenger.send(again.chat_id, library_texts.again_text(again))
-            for path in again.files:
-                await self._messenger.document(again.chat_id, path.name, path.read_bytes(),
-                                               reply_to=above)  # fmt: skip
+            for name, data in contents:
+                await self._messenger.document(again.chat_id, name, data, reply_to=above)
             if again.text is not None:
                 await self._messenger.document(again.chat_id, "transcript.txt",
                                                again.text.encode(), reply_to=above)  # fmt: skip

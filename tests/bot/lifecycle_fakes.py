@@ -69,6 +69,8 @@ class MemoryChat:
 
     async def send_again(self, again: Again) -> None:
         self._maybe_fail("send_again")
+        for path in again.files:  # read as the Telegram chat reads them, one after another
+            path.read_bytes()
         self.again.append(again)
 
     async def fetch_upload(self, file_id: str, folder: Path) -> Path:

@@ -275,6 +275,30 @@ async def test_a_swept_transcript_is_still_found_and_get_sends_its_text(
     assert not isinstance(await service.shelf.get(new, A, A, ("txt",)), Answer)
 
 
+async def test_get_sends_the_text_when_the_sweep_takes_the_files_while_they_are_sent(
+    service: JobService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hourly sweep runs in a thread: it may remove a transcript's folder after /get saw
+    its files and before the chat read them. The person still gets the transcript's text."""
+    import shutil
+
+    old = await deliver(service, 1)
+    folder = service.settings.state_dir / "local-jobs" / old
+    chat = service.chat
+    assert isinstance(chat, MemoryChat)
+    sending = chat.send_again
+
+    async def swept_meanwhile(again: Again) -> None:
+        shutil.rmtree(folder, ignore_errors=True)  # the sweep's thread, in between
+        await sending(again)
+
+    monkeypatch.setattr(chat, "send_again", swept_meanwhile)
+    again = await service.shelf.get(old, A, A, ("txt", "srt"))
+
+    assert isinstance(again, Again) and again.files == () and "tomatoes" in (again.text or "")
+    assert chat.again == [again]  # sent once, as text
+
+
 async def test_the_keeper_sweeps_at_start_and_again_on_its_timer(service: JobService) -> None:
     state = service.settings.state_dir
     first = job_folder(state, "cli-1", 100)

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
+
+import pytest
 
 from jobs.backends.base import Segment
 from jobs.cache import ResultCache, cache_key
@@ -129,3 +132,38 @@ def test_with_keep_days_zero_an_entry_of_any_age_is_reused(
     again = run_job(str(speech_ogg), "--out", str(tmp_path / "again"),
                     env=dict(env, RELAYQ_KEEP_DAYS="0"))  # fmt: skip
     assert again.returncode == 0 and "reusing" in step_words(again.stderr)
+
+
+def test_an_entry_swept_between_its_lookup_and_its_reading_is_run_as_a_miss(
+    tmp_path: Path, speech_ogg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner's sweep (or another job's) removing the entry after the lookup found it:
+    the job transcribes the audio itself rather than failing or writing half a result."""
+    from jobs.cache import CachedResult
+    from jobs.transcribe import TranscribeConfig, transcribe
+
+    config = TranscribeConfig(cache_dir=tmp_path / "cache")
+    first = transcribe(str(speech_ogg), tmp_path / "first", config)
+    assert not first.cached
+    lookups: list[str] = []
+    original = ResultCache.lookup
+
+    def swept_after_lookup(self: ResultCache, key: str) -> CachedResult | None:
+        hit = original(self, key)
+        lookups.append(key)
+        if hit is not None:
+            shutil.rmtree(hit.folder)  # RELAYQ_KEEP_DAYS in between
+        return hit
+
+    monkeypatch.setattr(ResultCache, "lookup", swept_after_lookup)
+    steps: list[str] = []
+    again = transcribe(str(speech_ogg), tmp_path / "again", config, progress=steps.append)
+
+    assert len(lookups) == 1 and not again.cached
+    assert not [s for s in steps if s.startswith("reusing")]
+    meta = json.loads((tmp_path / "again" / "meta.json").read_text())
+    assert meta["cached"] is False
+    assert (tmp_path / "again" / "transcript.txt").read_text() == (
+        tmp_path / "first" / "transcript.txt"
+    ).read_text()
+    assert len(list((tmp_path / "cache").rglob("meta.json"))) == 1  # stored afresh
