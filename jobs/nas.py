@@ -18,7 +18,8 @@ The reason is one plain sentence without any path of the machine (the card shows
 are the job's lines about the copy. `RELAYQ_NAS_DIR` itself is never made: a missing folder is a
 NAS that is not mounted, and its files must not silently fill the runner's own disk.
 
-A job run again under the same job id finds its folder there (meta.json in it: it is
+The date is the day the job was sent (from its id, bot/dispatching.new_job_id), so a job run
+again under the same job id, on any later day, finds its folder there (meta.json in it: it is
 complete) and keeps it: the first complete copy stays, and the rename stays atomic (a
 directory cannot be swapped for another in one step on Linux, macOS, SMB or NFS).
 """
@@ -29,13 +30,14 @@ import contextlib
 import errno
 import json
 import os
+import re
 import secrets
 import shutil
 import stat
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -48,6 +50,7 @@ _NAME_CHARS = 60  # of the title in the folder's name
 _NAME_BYTES = 150  # and in UTF-8: the whole name stays far below NAME_MAX (255 bytes)
 _NO_ANSWER = frozenset({errno.ETIMEDOUT, errno.EHOSTDOWN, errno.EHOSTUNREACH, errno.ENODEV,
                         errno.ESTALE, errno.EIO, errno.ENOTCONN, errno.ENXIO})  # fmt: skip
+_JOB_ID = re.compile(r"(\d{8}-\d{6})-[0-9a-f]+$")  # bot/dispatching.new_job_id
 NOT_MOUNTED = "the NAS folder is not there (is the NAS mounted?)"
 
 
@@ -85,7 +88,7 @@ def copy_results(
     if meta is None:  # no whole set of results (meta.json comes last): nothing to copy
         note("note: not copied to the NAS: the results have no readable meta.json")
         return NasCopy(False, reason="the job's results were incomplete")
-    when = now or datetime.now().astimezone()
+    when = _started(job) or now or datetime.now().astimezone()
     name = folder_name(meta, job, when)
     relative = f"{when:%Y}/{when:%m}/{name}/"
     try:
@@ -110,6 +113,19 @@ def folder_name(meta: Mapping[str, object], job: str | None, when: datetime) -> 
     if not ident:
         ident = _clean(str(meta.get("cache_key") or meta.get("sha256") or ""), keep="", limit=12)
     return f"{when:%Y-%m-%d}-{_title(meta)}-{ident or 'job'}"
+
+
+def _started(job: str | None) -> datetime | None:
+    """When the job was sent, from its id (`20261204-093012-3f9a1c`, UTC), in this machine's
+    time: a job run again on a later day finds the folder its first run made."""
+    match = _JOB_ID.match(job or "")
+    if match is None:
+        return None
+    try:
+        sent = datetime.strptime(match.group(1), "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return sent.astimezone()
 
 
 def _copy(

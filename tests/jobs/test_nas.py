@@ -237,6 +237,31 @@ def test_the_same_job_run_again_keeps_the_first_copy(tmp_path: Path) -> None:
     ]  # fmt: skip
 
 
+def test_a_job_run_again_on_a_later_day_finds_the_folder_of_the_day_it_was_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        (tmp_path / "nas").mkdir()
+        job = "20261130-235012-0a1b2c"  # sent late on the last day of November
+        first = copy_results(results(tmp_path / "one"), tmp_path / "nas", job=job,
+                             now=datetime(2026, 11, 30, 23, 59))  # fmt: skip
+        again = copy_results(results(tmp_path / "two"), tmp_path / "nas", job=job,
+                             now=datetime(2026, 12, 2, 8, 0))  # fmt: skip
+        unsent = copy_results(results(tmp_path / "three"), tmp_path / "nas", job="cli",
+                              now=datetime(2026, 12, 2, 8, 0))  # fmt: skip
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert first.path == f"2026/11/2026-11-30-Team-call-{job}/" and not first.kept
+    assert (again.path, again.kept) == (first.path, True)
+    assert not (tmp_path / "nas" / "2026" / "12" / f"2026-12-02-Team-call-{job}").exists()
+    assert unsent.path == "2026/12/2026-12-02-Team-call-cli/"  # no date in its id: today's
+
+
 def test_a_rename_beaten_by_another_run_of_the_job_keeps_that_copy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
