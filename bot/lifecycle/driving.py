@@ -24,6 +24,7 @@ from bot.dispatching import local_jobs_dir, new_job_id
 from bot.errors import StateFull, Unavailable, disk_full, state_full
 from bot.executors.base import Executor, JobSpec, JobState, Phase
 from bot.ledger import JobRow, Ledger
+from bot.library import Library
 from bot.lifecycle.cards import Cards, passing
 from bot.lifecycle.delivery import Delivery
 from bot.lifecycle.queue import Held, JobQueue
@@ -300,7 +301,7 @@ class Driver:
         its run on GitHub (`run:<run id>`, whose artifact the workflow fetches) or its
         results folder here."""
         if row.source.startswith("job:"):
-            return self._earlier_results(row.source.removeprefix("job:"))
+            return self._earlier_results(row.source.removeprefix("job:"), row.id)
         if not row.source.startswith("tg:") or self._executor.name != "local":
             return row.source
         folder = self._state_dir / "uploads" / row.id
@@ -309,15 +310,25 @@ class Driver:
             return str(have[0])
         return str(await self._chat.fetch_upload(row.source.removeprefix("tg:"), folder))
 
-    def _earlier_results(self, job_id: str) -> str:
+    def _earlier_results(self, job_id: str, for_job: str) -> str:
+        """Here: the earlier job's results folder, or once retention removed it, the library's
+        text of it, as a transcript file of this job's (removed when it ends, or forgotten)."""
         earlier = self._ledger.get(job_id)
         if self._executor.name == "local":
             folder = local_jobs_dir(self._settings) / job_id / "out"
-            if not (folder / "transcript.txt").is_file():
+            if (folder / "transcript.txt").is_file():
+                return str(folder)
+            text = Library(self._ledger).text(job_id)
+            if not text or not text.strip():
                 raise SourceUnreachable(
                     f"the results of job {job_id} are gone from this machine; transcribe it again"
                 )
-            return str(folder)
+            kept = self._state_dir / "uploads" / for_job / "transcript.txt"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            partial = kept.with_name(".transcript.txt.partial")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(kept)
+            return str(kept)
         run_id = (earlier.run_url or "").rstrip("/").rsplit("/", 1)[-1]
         if not run_id.isdigit():
             raise SourceUnreachable(f"job {job_id} has no GitHub run to take the transcript from")

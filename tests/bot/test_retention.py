@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -219,7 +220,8 @@ def test_status_shows_the_state_line_only_when_given() -> None:
 # -- through the lifecycle ---------------------------------------------------------------------
 
 
-def make_service(root: Path, keep_days: int = 30) -> JobService:
+def make_service(root: Path, keep_days: int = 30,
+                 executor: ScriptedExecutor | None = None) -> JobService:  # fmt: skip
     state = root / "state"
 
     def script(spec: JobSpec) -> list[JobState]:
@@ -228,7 +230,8 @@ def make_service(root: Path, keep_days: int = 30) -> JobService:
 
     settings = Settings(_env_file=None, RELAYQ_STATE_DIR=state,  # type: ignore[call-arg]
                         RELAYQ_ALLOWED_USERS=f"{OWNER},{A}", RELAYQ_KEEP_DAYS=keep_days)  # fmt: skip
-    return JobService(ledger=Ledger(state / "ledger.sqlite3"), executor=ScriptedExecutor(script),
+    return JobService(ledger=Ledger(state / "ledger.sqlite3"),
+                      executor=executor or ScriptedExecutor(script),
                       policy=POLICY, settings=settings, chat=MemoryChat())  # fmt: skip
 
 
@@ -297,6 +300,41 @@ async def test_get_sends_the_text_when_the_sweep_takes_the_files_while_they_are_
 
     assert isinstance(again, Again) and again.files == () and "tomatoes" in (again.text or "")
     assert chat.again == [again]  # sent once, as text
+
+
+async def test_a_swept_transcript_is_still_summarized_from_the_library_text(
+    tmp_path: Path,
+) -> None:
+    """The local executor: the summary reads the library's text of a transcript whose files
+    retention removed, from a copy of this job's that goes when the summary is done."""
+    state = tmp_path / "state"
+    read: list[str] = []
+
+    def script(spec: JobSpec) -> list[JobState]:
+        if spec.kind == "summarize":
+            read.append(Path(spec.source).read_text())
+            out = state / "local-jobs" / spec.job_id / "out"
+            out.mkdir(parents=True)
+            (out / "summary.md").write_text("- Tomatoes were planted.\n")
+            (out / "meta.json").write_text('{"backend": "local", "model": "llm"}')
+            return [JobState(spec.job_id, Phase.SUCCEEDED, "done", result_dir=out)]
+        folder = result_folder(state / "local-jobs" / spec.job_id, "We planted tomatoes.")
+        return [JobState(spec.job_id, Phase.SUCCEEDED, "done", result_dir=folder)]
+
+    service = make_service(tmp_path, executor=ScriptedExecutor(script, name="local"))
+    try:
+        old = await deliver(service, 1)
+        shutil.rmtree(state / "local-jobs" / old)  # retention's work, months later
+        (summary,) = service.intake.accept(chat_id=A, user_id=A, message_id=2,
+                                           sources=[f"job:{old}"], kind="summarize")  # fmt: skip
+        await service.driver.drained()
+        row = service.ledger.get(summary.id)
+        assert row.state == "delivered", row.detail
+        assert read == ["We planted tomatoes."]
+        assert not (state / "uploads" / summary.id).exists()  # the copy went with the job
+    finally:
+        await service.close()
+        service.ledger.close()
 
 
 async def test_the_keeper_sweeps_at_start_and_again_on_its_timer(service: JobService) -> None:
