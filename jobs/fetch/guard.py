@@ -69,18 +69,25 @@ def check_addresses(
 
 
 def literal_refusal(url: str, *, guard: Guard = refusal_reason) -> str | None:
-    """The sentence a runner refuses `url` with when its host is a literal address the guard
-    refuses (`http://169.254.169.254/`, `http://2130706433/`); None for anything else.
+    """The sentence a runner refuses `url` with when that is plain from the link alone: a
+    user name or password in it (which must go nowhere: not into a job, a card or a workflow
+    input), a scheme other than http(s), or a host that is a literal address the guard refuses
+    (`http://169.254.169.254/`, `http://2130706433/`); None for anything else.
 
     Pure: a host name is never resolved (that is the runner's to do, on its own network);
     only what the system parses as a numeric address counts, every form it accepts.
     """
     try:
         parts = check_url(url)
+    except RefusedSource as err:
+        return str(err) if "://" in url else None  # a word, not a link (`/route transcribe`)
+    except RelayqError:
+        return None  # not a link the runner can read: its own sentence says so
+    try:
         host = host_of(parts, url)
         addresses = resolve(_numeric_only, host, default_port(parts), safe_url(url))
     except RelayqError:
-        return None  # not a link, refused for another reason, or a name: the runner's call
+        return None  # a name: the runner's call
     try:
         check_addresses(addresses, host, safe_url(url), guard)
     except RefusedSource as err:

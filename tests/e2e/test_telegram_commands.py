@@ -252,10 +252,13 @@ async def test_a_link_to_an_internal_address_is_refused_at_once_with_the_runners
             route = await answer_to(tg, f"/route {metadata}")
             sent = await answer_to(tg, f"summarize this {metadata} and http://2130706433/a.mp3")
             second = await wait_for(tg, lambda: tg.to_chat(OWNER)[2:], 30)
+            password = await answer_to(tg, "http://ann:hunter2@example.org/a.mp3")
     said = literal_refusal(metadata)
     assert said is not None and said.startswith("refusing to fetch http://169.254.169.254/")
     assert route.text == sent.text == said[0].upper() + said[1:] + "."
     assert "2130706433 resolves to 127.0.0.1, which is a loopback address" in second[0].text  # type: ignore[index]
+    assert password.text.startswith("Links with a user name or password in them are not")
+    assert "hunter2" not in password.text
     assert Ledger(settings.state_dir / "ledger.sqlite3").all_jobs() == []  # nothing ran
 
 

@@ -45,8 +45,6 @@ def test_a_literal_address_the_guard_refuses_gets_the_runners_own_sentence(
         "http://example.org/a.mp3",
         "http://8.8.8.8/a.mp3",
         "http://[2606:4700::1111]/a.mp3",
-        "ftp://127.0.0.1/a.mp3",  # refused for its scheme, not its address
-        "http://user:pw@127.0.0.1/a.mp3",
         "http://exa mple.com/a.mp3",
         "http://127.0.0.1:99999/x",
         "http://192.168.1.1./a.mp3",  # no address to the system: the runner cannot find it
@@ -55,6 +53,22 @@ def test_a_literal_address_the_guard_refuses_gets_the_runners_own_sentence(
 )
 def test_anything_else_is_left_to_the_runner(url: str) -> None:
     assert literal_refusal(url) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://user:pw@example.org/a.mp3", "https://:secret@127.0.0.1/a.mp3",
+     "ftp://127.0.0.1/a.mp3", "file:///etc/passwd"],
+)  # fmt: skip
+def test_credentials_or_another_scheme_are_refused_at_once_with_the_runners_sentence(
+    tmp_path: Path, url: str
+) -> None:
+    """A password in a link must not become a job (its card, /jobs, a workflow input)."""
+    with pytest.raises(RefusedSource) as caught:
+        fetch(url, tmp_path, max_bytes=MB)
+    refusal = literal_refusal(url)
+    assert refusal == str(caught.value)
+    assert "pw" not in refusal and "secret" not in refusal
 
 
 def test_a_name_is_never_resolved(monkeypatch: pytest.MonkeyPatch) -> None:
