@@ -29,20 +29,13 @@ from bot.telegram.library_handlers import register_library
 from bot.telegram.messenger import Messenger
 from bot.telegram.privacy_handlers import register_privacy
 from bot.telegram.privacy_texts import has_private_tag
+from bot.telegram.uploads import UPLOADS
 from jobs.errors import RelayqError
 
 __all__ = ["Redo", "register_handlers"]
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
-UPLOADS = (
-    filters.AUDIO
-    | filters.VOICE
-    | filters.VIDEO
-    | filters.VIDEO_NOTE
-    | filters.Document.AUDIO
-    | filters.Document.VIDEO
-)
 
 
 class Redo:

@@ -31,13 +31,13 @@ from jobs.fetch.links import BadLink, check_url, default_port, host_of, safe_url
 from jobs.fetch.netguard import refusal_reason
 from jobs.fetch.watchdog import HTTPPool, HTTPSPool, Watchdog
 
-__all__ = ["BadStatus", "FetchResult", "OnBytes", "fetch"]
+__all__ = ["MEDIA_SUFFIXES", "BadStatus", "FetchResult", "OnBytes", "fetch"]
 
 OnBytes = Callable[[int, int | None], None]  # bytes so far, of the total when it is announced
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _CHUNK = 64 * 1024
-_AUDIO_SUFFIXES = {
+MEDIA_SUFFIXES = {
     ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac", ".webm", ".mp4",
     ".mkv", ".mov", ".wma", ".amr", ".3gp", ".m4b", ".aiff", ".aif", ".caf",
 }  # fmt: skip
@@ -307,7 +307,7 @@ def _read(response: urllib3.BaseHTTPResponse, shown: str, watchdog: Watchdog) ->
 
 def _suffix(url: str, content_type: str) -> str:
     suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
-    if suffix in _AUDIO_SUFFIXES:
+    if suffix in MEDIA_SUFFIXES:
         return suffix
     return _TYPE_SUFFIXES.get(content_type, ".bin")
 

@@ -135,6 +135,32 @@ async def test_unknown_commands_photos_and_other_files_get_one_sentence(
     assert Ledger(harness.settings.state_dir / "ledger.sqlite3").all_jobs() == []
 
 
+async def test_audio_sent_as_a_plain_file_is_transcribed_whatever_type_the_app_gave_it(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """Telegram types an Ogg file application/ogg, and many apps send any file as
+    application/octet-stream: those are media all the same (an octet-stream by its name)."""
+    from tests.jobs.media import silence
+
+    tg = harness.tg
+    quiet = silence(tmp_path / "quiet.flac", 3.0).read_bytes()
+    tg.user_uploads(OWNER, quiet, kind="document", file_name="Morning notes.ogg",
+                    mime_type="application/ogg")  # fmt: skip
+    tg.user_uploads(OWNER, quiet, kind="document", file_name="Call with Sam.FLAC",
+                    mime_type="application/octet-stream")  # fmt: skip
+    tg.user_uploads(OWNER, b"\0" * 64, kind="document", file_name="backup.bin",
+                    mime_type="application/octet-stream")  # fmt: skip
+    done = await wait_for(tg, lambda: (d := [s for s in tg.to_chat(OWNER)
+                                             if s.text.startswith("✅")]) and len(d) == 2 and d)  # fmt: skip
+    said = [d.texts[0] for d in done]  # type: ignore[attr-defined]
+    assert sorted(n for n in ("Call with Sam.FLAC", "Morning notes.ogg")
+                  if any(n in t for t in said)) == ["Call with Sam.FLAC", "Morning notes.ogg"]  # fmt: skip
+    refused = [s.text for s in tg.to_chat(OWNER) if s.text.startswith("That file")]
+    assert refused == ["That file (application/octet-stream) is not audio or video: send me an "
+                       "audio or video file, or an http(s) link to one."]  # fmt: skip
+    assert len(Ledger(harness.settings.state_dir / "ledger.sqlite3").all_jobs()) == 2
+
+
 async def test_a_stranger_still_gets_only_the_refusal_for_unknown_commands_and_photos(
     harness: Harness,
 ) -> None:
