@@ -28,8 +28,15 @@ _DETECT_S = 90  # seconds of speech the language is told from (three of Whisper'
 bundled_model_path = bundled_tiny_en_path  # the embedded default
 
 
-def resolve_model(model: str | None) -> tuple[str, str, bool]:
-    """(what WhisperModel is given, the name meta.json shows, whether it is a local folder)."""
+def resolve_model(model: str | None, models_dir: Path | None = None) -> tuple[str, str, bool]:
+    """(what WhisperModel is given, the name meta.json shows, whether it is a local folder).
+    The two bundled models answer to their names (`tiny.en`, `base`): nothing downloads."""
+    if model == "tiny.en" and bundled_model_path() is not None:
+        model = None
+    if model == BASE:
+        base = bundled_base_path(models_dir or default_models_dir())
+        if base is not None:
+            return str(base), BASE, True
     if model is None:
         bundled = bundled_model_path()
         if bundled is None:
@@ -69,7 +76,7 @@ class LocalWhisper:
         cpu_threads: int = 0,
         models_dir: Path | None = None,
     ) -> None:
-        self._model_ref, self.model, self._is_folder = resolve_model(model)
+        self._model_ref, self.model, self._is_folder = resolve_model(model, models_dir)
         self._compute_type = compute_type
         self._beam_size = beam_size
         self._batch_size = batch_size

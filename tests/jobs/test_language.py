@@ -103,6 +103,17 @@ def test_the_base_model_is_joined_once_and_checked(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "models").iterdir()] == [folder.name]
 
 
+def test_the_bundled_models_answer_to_their_names_and_nothing_downloads() -> None:
+    from jobs.backends.local import bundled_model_path, resolve_model
+
+    tiny = bundled_model_path()
+    base = models.bundled_base_path(models.default_models_dir())
+    assert tiny is not None and base is not None
+    assert resolve_model("tiny.en") == resolve_model(None) == (str(tiny), "tiny.en", True)
+    assert resolve_model("base") == (str(base), "base", True)
+    assert resolve_model("small") == ("small", "small", False)  # any other name downloads
+
+
 def test_parts_that_do_not_make_the_pinned_model_are_refused_and_leave_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
