@@ -178,7 +178,9 @@ def result_text(card: Card) -> tuple[str, bool]:
     row, meta = card.job, result.meta
     what = {"summarize": " (summary)"}.get(row.kind, " (translation)" * (row.task == "translate"))
     facts = [f"✅ job {row.id} done{what}", result_source(row, meta)]
-    where = f"this machine ({meta.get('host', '?')})" if card.local else meta.get("host", "?")
+    host = meta.get("host")
+    named = "this machine" if card.local else card.machine  # the runner's friendly name
+    where = f"{named} ({host})" if named and host else named or host or "?"
     if meta and row.kind == "summarize":
         facts.append(f"{meta.get('backend', '?')} {meta.get('model', '?')} · {where}")
     elif meta:

@@ -4,6 +4,7 @@ table-tested."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 
@@ -174,3 +175,28 @@ def test_jobs_tells_a_translation_from_its_transcript() -> None:
     assert said[1] == "• a.m4a (translation)"
     assert said[2].startswith("  j2 · ") and said[2].endswith(" · delivering on mac")
     assert said[3] == "• a.m4a"
+
+
+@pytest.mark.parametrize(
+    ("machine", "local", "host", "said"),
+    [
+        ("Mac mini", False, "Johns-Mac-mini.local", "local base · Mac mini (Johns-Mac-mini.local)"),
+        ("Mac mini", False, None, "local base · Mac mini"),
+        (None, False, "pi4", "local base · pi4"),  # a run the policy file no longer names
+        (None, True, "vm-1", "local base · this machine (vm-1)"),
+        (None, False, None, "local base · ?"),
+    ],
+)  # fmt: skip
+def test_the_delivered_message_names_the_runner_by_its_friendly_name(
+    tmp_path: Path, machine: str | None, local: bool, host: str | None, said: str
+) -> None:
+    out = folder(tmp_path)
+    meta = {
+        "model": "base",
+        "backend": "local",
+        "duration_s": 1,
+        **({"host": host} if host else {}),
+    }
+    (out / "meta.json").write_text(json.dumps(meta))
+    card = Card(row(), result=read_result(out, "transcribe"), machine=machine, local=local)
+    assert f"1 s of audio · {said}" in result_text(card)[0]
