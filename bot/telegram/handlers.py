@@ -175,7 +175,10 @@ def register_handlers(
     async def jobs(update: Update, context: Context) -> None:
         rows = ledger.recent(_user(update))
         shelved = service.shelf.library.of(r.id for r in rows)
-        await reply(update, library_texts.jobs_text(rows, shelved))
+        machines = {name: t.description for name, t in policy.targets.items() if t.description}
+        local = service.executor.name == "local"
+        said = library_texts.jobs_text(rows, shelved, machines=machines, local=local)
+        await reply(update, said)
 
     async def status(update: Update, context: Context) -> None:
         unreachable, budget = None, None

@@ -125,8 +125,11 @@ def not_owner() -> str:
     return "Only the owner can search everyone's transcripts; /find words… searches yours."
 
 
-def jobs_text(rows: list[JobRow], shelved: Mapping[str, Shelved]) -> str:
-    """/jobs: each recent job's title, date, length, state and where it ran."""
+def jobs_text(rows: list[JobRow], shelved: Mapping[str, Shelved], *,
+              machines: Mapping[str, str] | None = None, local: bool = False) -> str:  # fmt: skip
+    """/jobs: each recent job's title, date, length, state and where it ran: "this machine"
+    with the local executor (whatever target the policy chose), else the runner the library
+    recorded or the target's friendly name (`machines`: target → "Mac mini")."""
     if not rows:
         return "No jobs yet. Send me a link to audio."
     lines = ["Your recent jobs:"]
@@ -139,7 +142,12 @@ def jobs_text(rows: list[JobRow], shelved: Mapping[str, Shelved]) -> str:
         seconds = kept.duration_s if kept else None
         if seconds is None and row.duration_min is not None:
             seconds = row.duration_min * 60
-        where = (kept.runner if kept else None) or row.target
+        where = (
+            "this machine"
+            if local
+            else (kept.runner if kept else None)
+            or ((machines or {}).get(row.target or "", row.target))
+        )
         facts = [row.id, when, length(seconds), row.state + (f" on {where}" if where else "")]
         lines.append(f"• {title}")
         lines.append("  " + " · ".join(f for f in facts if f))

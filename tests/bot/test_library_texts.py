@@ -114,14 +114,18 @@ def test_jobs_shows_titles_dates_and_lengths() -> None:
                no_speech=0, language=None, task="transcribe", formats=None, heard=None,
                created_at=AT, updated_at=now),
     ]  # fmt: skip
-    said = library_texts.jobs_text(rows, {"j1": shelved()})
+    said = library_texts.jobs_text(rows, {"j1": shelved()}, machines={"rpi4": "Raspberry Pi 4"})
     assert said.splitlines() == [
         "Your recent jobs:",
         "• Gardening hour",
         "  j1 · 2026-05-03 14:02 · 13 min · delivered on Mac mini",
         "• memo.ogg",
-        "  j2 · 2026-05-03 14:02 · 1 h 30 min · dispatched on rpi4",
+        "  j2 · 2026-05-03 14:02 · 1 h 30 min · dispatched on Raspberry Pi 4",
     ]
+    here = library_texts.jobs_text(rows, {"j1": shelved()}, local=True).splitlines()
+    # The local executor ran them here, whatever target the policy chose.
+    assert here[2].endswith(" · delivered on this machine")
+    assert here[4].endswith(" · dispatched on this machine")
 
 
 def forgot(**changes: object) -> Forgot:

@@ -103,7 +103,7 @@ async def test_find_answers_with_a_button_that_sends_the_transcript_again_and_ge
 
             jobs = await said_to(tg, OWNER, "/jobs")
             assert jobs.text.splitlines()[1].startswith("• ")
-            assert f"{job.id} · " in jobs.text and " s · delivered on " in jobs.text
+            assert f"{job.id} · " in jobs.text and " s · delivered on this machine" in jobs.text
             assert [c["command"] for c in tg.commands if c["command"] in ("find", "get")] == [
                 "find", "get"]  # fmt: skip
 
