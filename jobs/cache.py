@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,16 @@ class CachedResult:
     @property
     def created_at(self) -> str:
         return str(self.meta.get("created_at", "an unknown time"))
+
+    @property
+    def made(self) -> str:
+        """When the cached transcript was made, as a person reads it: `on 2026-12-04 at 21:02`
+        (this machine's time)."""
+        try:
+            when = datetime.fromisoformat(self.created_at).astimezone()
+        except ValueError:
+            return "at an unknown time"
+        return f"on {when:%Y-%m-%d} at {when:%H:%M}"
 
     def files(self) -> dict[str, str | bytes] | None:
         """The result files but meta.json, read now; None when the entry went since it was

@@ -342,7 +342,7 @@ def _reuse(
     contents: dict[str, str | bytes] | None = hit.files()
     if contents is None:
         return None
-    progress(f"reusing the transcript made at {hit.created_at} for the same audio and settings")
+    progress(f"reusing the transcript made {hit.made} for the same audio and settings")
     meta = dict(hit.meta, source=label, source_name=job.name, cached=True, failed=failed,
                 private=job.config.private)  # fmt: skip
     meta.setdefault("cache_key", hit.folder.name)  # an entry stored before meta.json said it

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -133,9 +134,10 @@ def test_the_sample_is_transcribed_accurately_into_five_files(
 
     again = run_job(str(speech_ogg), "--out", str(tmp_path / "again"), env=env)
     assert again.returncode == 0
+    made = datetime.fromisoformat(meta["created_at"]).astimezone()
     assert (
-        f"relayq: reusing the transcript made at {meta['created_at']} for the same audio and "
-        "settings\n"
+        f"relayq: reusing the transcript made on {made:%Y-%m-%d} at {made:%H:%M} for the same "
+        "audio and settings\n"
     ) in again.stderr
     assert step_words(again.stderr) == ["read", "reusing", "write", "done"]
     assert last_line(again.stderr).endswith("(reused an earlier transcript)")
