@@ -8,17 +8,25 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from bot.dispatching import Source, build_executor, new_job_id, resolve_policy_path
+from bot.dispatching import (
+    Source,
+    build_executor,
+    local_jobs_dir,
+    new_job_id,
+    resolve_policy_path,
+)
 from bot.executors.base import Executor, JobSpec, JobState, Phase
 from bot.lifecycle.routing import Routing
 from bot.policy import JobRequest, Policy, load_policy_file, select
 from bot.render import render_decision
 from bot.settings import Settings
-from jobs.errors import RelayqError, UsageError
-from jobs.outputs import RESULT_FILES
+from jobs import disk
+from jobs.errors import ConfigError, RelayqError, UsageError
+from jobs.outputs import RESULT_FILES, check_out_dir
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,9 +62,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             "--out needs --wait with the GitHub executor (the results stay with the run "
             "otherwise); add --wait, or leave out --out"
         )
+    if args.out is not None:
+        check_out_dir(args.out)  # before any work, as `relayq transcribe` does
     policy = load_policy_file(resolve_policy_path(settings))
-    if not args.wait and not github:
+    if not github:  # checked once the job is known to be good, so bad input leaves nothing
         select(policy, JobRequest(kind=args.job, size_mb=source.size_mb), None, args.target)
+        _check_state(local_jobs_dir(settings))
+    if not args.wait and not github:
         return _detach(args, args.job_id or new_job_id(), source)
     return asyncio.run(_dispatch(args, settings, policy, source))
 
@@ -137,6 +149,19 @@ def _finish(final: JobState, out: Path | None) -> int:
     if final.phase is Phase.CANCELLED:
         return 130
     return final.exit_code if final.exit_code not in (None, 0) else RelayqError.exit_code
+
+
+def _check_state(folder: Path) -> None:
+    """The local executor keeps each job's folder under RELAYQ_STATE_DIR: one it cannot write
+    is said now, not lost in a background job that cannot start."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        Path(tempfile.mkdtemp(prefix=".relayq-probe-", dir=folder)).rmdir()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the job folders in {folder} (RELAYQ_STATE_DIR): {disk.why(exc)}; "
+            "point RELAYQ_STATE_DIR at a folder this user can write"
+        ) from None
 
 
 def _detach(args: argparse.Namespace, job_id: str, source: Source) -> int:

@@ -15,7 +15,7 @@ RELAYQ = [sys.executable, "-m", "bot.cli"]
 
 def relayq(*args: str, tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RELAYQ_", "GITHUB_"))}
-    env.update(RELAYQ_STATE_DIR=str(tmp_path / "state"), HOME=str(tmp_path), **extra)
+    env.update({"RELAYQ_STATE_DIR": str(tmp_path / "state"), "HOME": str(tmp_path), **extra})
     return subprocess.run([*RELAYQ, *args], env=env, capture_output=True, text=True, timeout=60,
                           check=False)  # fmt: skip
 
@@ -49,3 +49,37 @@ def test_dispatch_out_without_wait_on_github_is_refused_not_ignored(tmp_path: Pa
         "relayq: --out needs --wait with the GitHub executor (the results stay with the run "
         "otherwise); add --wait, or leave out --out\n"
     )
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "jobs" / "samples" / "speech.ogg"
+
+
+@pytest.mark.parametrize("wait", [[], ["--wait"]])
+def test_dispatch_to_a_state_folder_it_cannot_write_says_so_and_starts_nothing(
+    tmp_path: Path, wait: list[str]
+) -> None:
+    """Detached, the job used to vanish (exit 0, a job id, nothing anywhere); with --wait, a
+    traceback."""
+    state = tmp_path / "ro"
+    state.mkdir()
+    (state / "not-a-folder").write_text("")
+    done = relayq("dispatch", "--file", str(SAMPLE), *wait, tmp_path=tmp_path,
+                  RELAYQ_STATE_DIR=str(state / "not-a-folder"))  # fmt: skip
+    assert done.returncode == 8 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "cannot write the job folders in" in done.stderr
+    assert done.stderr.rstrip().endswith("point RELAYQ_STATE_DIR at a folder this user can write")
+
+
+def test_dispatch_out_that_cannot_be_a_folder_is_refused_before_the_job(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    done = relayq("dispatch", "--file", str(SAMPLE), "--wait", "--out", str(tmp_path / "afile"),
+                  tmp_path=tmp_path)  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert (
+        done.stderr
+        == f"relayq: --out {tmp_path / 'afile'} is not a folder; choose a folder for the results\n"
+    )
+    assert not (tmp_path / "state" / "local-jobs").exists() or not any(
+        (tmp_path / "state" / "local-jobs").iterdir()
+    )  # no job was run
