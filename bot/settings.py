@@ -255,10 +255,11 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         loc = first.get("loc") or ("?",)
         name = str(loc[0])
-        raise ConfigError(
-            f"setting {name} is invalid: {first.get('msg', 'bad value')}; "
-            "fix it in the environment or in ~/.config/relayq/env"
-        ) from None
+        said = str(first.get("msg", "bad value")).removeprefix("Value error, ")
+        files = overrides.get("_env_file") or ()
+        read = [str(f) for f in (files if isinstance(files, tuple | list) else (files,))]
+        where = "the environment" if name in os.environ or not read else " or ".join(read)
+        raise ConfigError(f"setting {name} is invalid: {said}; fix it in {where}") from None
 
 
 def _ids(text: str) -> tuple[int, ...]:

@@ -78,6 +78,23 @@ def test_a_bad_value_is_one_sentence_naming_the_variable(monkeypatch: pytest.Mon
         load_settings(_env_file=None)
 
 
+def test_a_bad_value_names_the_file_it_came_from_in_plain_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RELAYQ_ALLOWED_USERS", raising=False)
+    env = tmp_path / "env"
+    env.write_text("RELAYQ_ALLOWED_USERS=alice\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=(env,))
+    assert str(caught.value) == (
+        "setting RELAYQ_ALLOWED_USERS is invalid: must be Telegram user ids (numbers) separated "
+        f"by commas; fix it in {env}"
+    )  # not pydantic's "Value error, ", nor a file it was not in
+    monkeypatch.setenv("RELAYQ_ALLOWED_USERS", "bob")
+    with pytest.raises(ConfigError, match="; fix it in the environment$"):
+        load_settings(_env_file=(env,))
+
+
 def test_the_cache_lives_in_the_state_dir_unless_set(tmp_path: Path) -> None:
     assert (
         Settings(_env_file=None, RELAYQ_STATE_DIR=tmp_path).resolved_cache_dir == tmp_path / "cache"
