@@ -258,7 +258,9 @@ def load_settings(**overrides: object) -> Settings:
         said = str(first.get("msg", "bad value")).removeprefix("Value error, ")
         files = overrides.get("_env_file") or ()
         read = [str(f) for f in (files if isinstance(files, tuple | list) else (files,))]
-        where = "the environment" if name in os.environ or not read else " or ".join(read)
+        # The service's settings reach it through systemd's EnvironmentFile=, /etc/relayq/env.
+        here = "the environment (the service's is /etc/relayq/env)"
+        where = here if name in os.environ or not read else " or ".join(read)
         raise ConfigError(f"setting {name} is invalid: {said}; fix it in {where}") from None
 
 

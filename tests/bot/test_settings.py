@@ -91,7 +91,9 @@ def test_a_bad_value_names_the_file_it_came_from_in_plain_words(
         f"by commas; fix it in {env}"
     )  # not pydantic's "Value error, ", nor a file it was not in
     monkeypatch.setenv("RELAYQ_ALLOWED_USERS", "bob")
-    with pytest.raises(ConfigError, match="; fix it in the environment$"):
+    with pytest.raises(
+        ConfigError, match=r"; fix it in the environment \(the service's is /etc/relayq/env\)$"
+    ):
         load_settings(_env_file=(env,))
 
 

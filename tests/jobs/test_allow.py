@@ -93,7 +93,7 @@ def test_a_bad_setting_stops_the_settings_load_with_one_sentence(
     assert str(caught.value) == (
         "setting RELAYQ_ALLOW_PRIVATE_URLS is invalid: 192.168.1.0/16 has bits set after its "
         "/16 prefix; write the network as 192.168.0.0/16 or the single address as 192.168.1.0; "
-        "fix it in the environment"
+        "fix it in the environment (the service's is /etc/relayq/env)"
     )
     monkeypatch.setenv("RELAYQ_ALLOW_PRIVATE_URLS", "10.0.0.0/24,127.0.0.1")
     assert str(load_settings(_env_file=None).allow_private_urls) == "10.0.0.0/24,127.0.0.1/32"
