@@ -65,6 +65,8 @@ def transcribe(
     `reporter` hears where the job is, as fractions of its phases (jobs/progress.py).
     """
     started = time.monotonic()
+    if not source.strip():  # '' would be read as this folder
+        raise UsageError("no source given; give an http(s) link or an audio or video file")
     if config.language is not None and config.language not in LANGUAGES:
         raise UsageError(
             f"--language wants auto or a language code such as en, de or fr, not "

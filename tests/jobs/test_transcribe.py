@@ -212,6 +212,7 @@ def test_a_file_cut_short_is_transcribed_as_far_as_it_goes_and_says_so(
     [
         (lambda d: d / "missing.mp3", 3, "no such file"),
         (lambda d: d, 2, "is a folder"),
+        (lambda d: "", 2, "no source given; give an http(s) link or an audio or video file"),
         (lambda d: "/dev/null", 2, "/dev/null is not a regular file"),
         (
             lambda d: _write(d / "notes.mp3", b"not audio " * 100),
