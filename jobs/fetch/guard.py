@@ -20,6 +20,7 @@ __all__ = [
     "Resolver",
     "check_addresses",
     "literal_refusal",
+    "refusal_hint",
     "resolve",
     "system_resolver",
 ]
@@ -28,6 +29,14 @@ Resolver = Callable[[str, int], list[str]]
 Guard = Callable[[str], str | None]
 
 _PRIVATE_HINT = "add it to RELAYQ_ALLOW_PRIVATE_URLS on the runner only if you trust that address"
+# A link-local address is where a cloud machine's metadata (and its credentials) answers: no
+# media lives there, so no one is told to allow it.
+_LINK_LOCAL_HINT = "no media is served from there; send a public link or upload the file"
+
+
+def refusal_hint(reason: str) -> str:
+    """What to do about a refused address, after the reason it was refused."""
+    return _LINK_LOCAL_HINT if reason.startswith("a link-local") else _PRIVATE_HINT
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -65,7 +74,9 @@ def check_addresses(
         reason = guard(address)
         if reason is not None:
             named = address if _same_ip(host, address) else f"{host} resolves to {address}, which"
-            raise RefusedSource(f"refusing to fetch {shown}: {named} is {reason}; {_PRIVATE_HINT}")
+            raise RefusedSource(
+                f"refusing to fetch {shown}: {named} is {reason}; {refusal_hint(reason)}"
+            )
 
 
 def literal_refusal(url: str, *, guard: Guard = refusal_reason) -> str | None:

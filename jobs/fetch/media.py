@@ -37,6 +37,7 @@ from jobs.errors import (
 )
 from jobs.fetch.allow import NO_PRIVATE, AllowPrivate, allowing
 from jobs.fetch.connguard import Block, Stopped, checked_connections
+from jobs.fetch.guard import refusal_hint
 from jobs.fetch.links import check_url, safe_url
 from jobs.fetch.netguard import refusal_reason
 from jobs.fetch.siteerrors import TRY_AGAIN, site_error
@@ -358,8 +359,8 @@ def _stopped(block: Block, state: _State, timeout_s: float) -> RelayqError:
     if block.refused:
         address, reason = block.refused[0]
         return RefusedSource(
-            f"refusing to fetch {state.shown}: it led to {address}, which is {reason}; add it "
-            "to RELAYQ_ALLOW_PRIVATE_URLS on the runner only if you trust that address"
+            f"refusing to fetch {state.shown}: it led to {address}, which is {reason}; "
+            f"{refusal_hint(reason)}"
         )
     if block.programs:
         return RefusedSource(
