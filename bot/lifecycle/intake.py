@@ -159,9 +159,25 @@ class Intake:
                      if r.kind == "transcribe" and r.text_delivered and not r.no_speech
                      and r.task != "translate" and r.heard != "en"), None)  # fmt: skip
 
+    def made_from(self, earlier: JobRow, *, kind: str) -> JobRow | None:
+        """The summary (`kind` summarize) or translation (transcribe) of `earlier` already
+        under way or delivered, whichever message asked for it (the button, then the
+        command): asking again does not make it twice. One that failed or was cancelled, or
+        forgotten, does not count."""
+        task = "translate" if kind == "transcribe" else "transcribe"
+        source = earlier.source if kind == "transcribe" else f"job:{earlier.id}"
+        return next((r for r in self._ledger.recent(earlier.user_id, 50)
+                     if r.kind == kind and r.task == task and r.source == source
+                     and r.id != earlier.id and r.forgotten_at is None
+                     and r.state not in ("failed", "cancelled")), None)  # fmt: skip
+
     def translate(self, earlier: JobRow, *, chat_id: int, message_id: int) -> JobRow:
-        """A new job that translates `earlier`'s source to English (once per message): the
-        same source, told the language it was heard in, sending the files asked for now."""
+        """A job that translates `earlier`'s source to English: the one already made or under
+        way, else a new one (once per message): the same source, told the language it was
+        heard in, sending the files asked for now."""
+        made = self.made_from(earlier, kind="transcribe")
+        if made is not None:
+            return made
         with self._ledger.transaction():
             row = self._ledger.accept(
                 new_job_id(), chat_id=chat_id, user_id=earlier.user_id, message_id=message_id,

@@ -208,8 +208,10 @@ def register_handlers(
         earlier = intake.summarizable(job_id, user_id)
         if isinstance(earlier, Answer):
             return texts.not_summarizable(earlier, job_id)
-        (row,) = intake.accept(chat_id=chat_id, user_id=user_id, message_id=message_id,
-                               sources=[f"job:{earlier.id}"], kind="summarize")  # fmt: skip
+        row = intake.made_from(earlier, kind="summarize")
+        if row is None:
+            (row,) = intake.accept(chat_id=chat_id, user_id=user_id, message_id=message_id,
+                                   sources=[f"job:{earlier.id}"], kind="summarize")  # fmt: skip
         return texts.summary_again(earlier.id, row)
 
     async def summarize(update: Update, context: Context) -> None:
@@ -246,7 +248,8 @@ def register_handlers(
         else:
             latest = intake.latest_translatable(_user(update))
             if latest is None:
-                await reply(update, "There is no finished transcript to translate yet.")
+                english = intake.latest_summarizable(_user(update)) is not None
+                await reply(update, texts.nothing_to_translate(english=english))
                 return
             job_id = latest.id
         await reply(update, _translate(job_id, message.chat_id, message.message_id, _user(update)))

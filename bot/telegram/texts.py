@@ -31,6 +31,7 @@ __all__ = [
     "not_media",
     "not_summarizable",
     "not_translatable",
+    "nothing_to_translate",
     "parse_formats",
     "parse_language",
     "pin_refusal",
@@ -151,6 +152,15 @@ def pin_refusal(policy: Policy, name: str, kind: str = "transcribe") -> str | No
 def summary_again(transcript_id: str, summary: JobRow) -> str:
     """The answer to the Summarize button: the summary job it made, as it stands."""
     return _made_again("summary", "/summarize", "Summarizing", transcript_id, summary)
+
+
+def nothing_to_translate(*, english: bool) -> str:
+    """/translate with no job named and none of the person's transcripts in another language;
+    `english`: they have transcripts, all heard as English."""
+    if english:
+        return ("Your recent transcripts were all heard as English, so there is nothing to "
+                "translate; send audio in another language, or /translate <job id>.")  # fmt: skip
+    return "There is no finished transcript to translate yet."
 
 
 def translation_again(transcript_id: str, translation: JobRow) -> str:

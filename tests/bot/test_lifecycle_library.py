@@ -249,6 +249,25 @@ async def test_a_summary_is_not_a_transcript_in_the_library(service: JobService)
     assert indexed(service.ledger) == (1, 1)
 
 
+async def test_a_summary_or_translation_asked_twice_is_made_once(service: JobService) -> None:
+    """The button, then the command (two messages): the one made or under way is the answer.
+    One that failed does not count: asking again makes another."""
+    job_id = await delivered(service)
+    earlier = service.ledger.get(job_id)
+    assert service.intake.made_from(earlier, kind="summarize") is None
+    (summary,) = service.intake.accept(chat_id=A, user_id=A, message_id=2,
+                                       sources=[f"job:{job_id}"], kind="summarize")  # fmt: skip
+    assert service.intake.made_from(earlier, kind="summarize") == service.ledger.get(summary.id)
+    first = service.intake.translate(earlier, chat_id=A, message_id=3)
+    again = service.intake.translate(earlier, chat_id=A, message_id=4)
+    assert again.id == first.id and service.intake.made_from(earlier, kind="summarize").id == (
+        summary.id
+    )  # a translation is not a summary, nor the other way round
+    await service.driver.drained()
+    service.ledger.update(first.id, state="failed", detail="the runner was lost")
+    assert service.intake.translate(earlier, chat_id=A, message_id=5).id != first.id
+
+
 async def test_older_deliveries_whose_results_are_kept_are_indexed_once_at_start(
     tmp_path: Path,
 ) -> None:

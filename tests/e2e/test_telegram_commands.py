@@ -359,6 +359,11 @@ async def test_translate_runs_the_same_source_again_as_a_translation_with_the_ch
         assert (await answer_to(tg, f"/translate {row.id}")).text == (
             f"Job {row.id} is already in English; there is nothing to translate."
         )
+        # Asked again (the button, then the command): the translation there is, not another.
+        assert (await answer_to(tg, f"/translate {first.id}")).text == (
+            f"The translation of job {first.id} is job {translation.id}, already in this chat."
+        )
+        assert len(ledger.all_jobs()) == 2
 
 
 async def test_status_shows_each_runners_speed_and_route_each_candidates_expected_finish(
