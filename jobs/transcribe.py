@@ -68,10 +68,8 @@ def transcribe(
     if not source.strip():  # '' would be read as this folder
         raise UsageError("no source given; give an http(s) link or an audio or video file")
     if config.language is not None and config.language not in LANGUAGES:
-        raise UsageError(
-            f"--language wants auto or a language code such as en, de or fr, not "
-            f"{config.language!r}"
-        )
+        raise UsageError(f"--language wants auto or a language code such as en, de or fr, "
+                         f"not {config.language!r}")  # fmt: skip
     if config.task not in TASKS:
         raise UsageError(f"--task wants transcribe or translate, not {config.task!r}")
     check_out_dir(out_dir)
