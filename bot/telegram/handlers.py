@@ -150,11 +150,9 @@ def register_handlers(
         await reply(update, f"{texts.route_blind(look.unknown)}\n\n{said}" if look.silent else said)
 
     async def pin(update: Update, context: Context) -> None:
-        args = context.args or []
-        able = texts.pinnable(policy)
+        args = [a.lower() for a in context.args or []]
         if len(args) != 1 or args[0] not in policy.pins.allowed:
-            await reply(update, f"Pin one of: {', '.join(able)} — for example /pin {able[0]}"
-                        if able else "This policy allows no pins; the policy chooses.")  # fmt: skip
+            await reply(update, texts.pin_usage(policy, args, ledger.pinned(_user(update))))
             return
         refused = texts.pin_refusal(policy, args[0])
         if refused is not None:

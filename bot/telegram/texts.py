@@ -35,6 +35,7 @@ __all__ = [
     "parse_formats",
     "parse_language",
     "pin_refusal",
+    "pin_usage",
     "pinnable",
     "prefs_line",
     "refusal",
@@ -128,6 +129,22 @@ def _takes(policy: Policy, name: str, kind: str) -> bool:
 def pinnable(policy: Policy, kind: str = "transcribe") -> list[str]:
     """The pins a `kind` job can run on."""
     return [name for name in policy.pins.allowed if _takes(policy, name, kind)]
+
+
+def pin_usage(policy: Policy, args: list[str], pinned: str | None) -> str:
+    """/pin without one target it knows: the pin there is now, what was wrong, and the
+    choices."""
+    able = pinnable(policy)
+    choices = (f"Pin one of: {', '.join(able)} — for example /pin {able[0]}" if able
+               else "This policy allows no pins; the policy chooses.")  # fmt: skip
+    if len(args) == 1:
+        return f"{short(args[0], 30)!r} is not a target you can pin. {choices}"
+    if pinned in policy.targets:
+        name = policy.targets[pinned].description
+        return (
+            f"Your jobs are pinned to {pinned} ({name}); /unpin lets the policy choose. {choices}"
+        )
+    return f"No pin: the policy chooses where your jobs run. {choices}"
 
 
 def pin_refusal(policy: Policy, name: str, kind: str = "transcribe") -> str | None:

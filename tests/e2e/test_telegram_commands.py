@@ -109,9 +109,18 @@ async def test_a_pin_to_a_target_that_cannot_transcribe_is_refused(harness: Harn
     )
     assert Ledger(harness.settings.state_dir / "ledger.sqlite3").pinned(OWNER) is None
     usage = await answer_to(harness.tg, "/pin")
-    assert usage.text == "Pin one of: mac, rpi4, pool — for example /pin mac"
-    pinned = await answer_to(harness.tg, "/pin rpi4")
+    assert usage.text == (
+        "No pin: the policy chooses where your jobs run. Pin one of: mac, rpi4, pool — for "
+        "example /pin mac"
+    )
+    assert (await answer_to(harness.tg, "/pin nowhere")).text == (
+        "'nowhere' is not a target you can pin. Pin one of: mac, rpi4, pool — for example /pin mac"
+    )
+    pinned = await answer_to(harness.tg, "/pin RPI4")  # as a phone capitalises it
     assert pinned.text.startswith("Pinned: your jobs now run on rpi4")
+    assert (await answer_to(harness.tg, "/pin")).text.startswith(
+        "Your jobs are pinned to rpi4 (Raspberry Pi 4); /unpin lets the policy choose. Pin one"
+    )
 
 
 async def test_unknown_commands_photos_and_other_files_get_one_sentence(
