@@ -23,6 +23,7 @@ __all__ = [
     "READ_ONLY",
     "free_bytes",
     "job_folder",
+    "probe",
     "removing_new_folders",
     "why",
     "writing_temp",
@@ -86,6 +87,13 @@ def removing_new_folders(folder: Path) -> Iterator[None]:
             with contextlib.suppress(OSError):
                 path.rmdir()
         raise
+
+
+def probe(folder: Path) -> None:
+    """Make and remove a folder in `folder`, or raise the OSError that stops it: a real write,
+    not os.access (root passes every permission bit, yet not a read-only file system, /proc or
+    /sys). It leaves nothing behind."""
+    Path(tempfile.mkdtemp(prefix=".relayq-probe-", dir=folder)).rmdir()
 
 
 def free_bytes(folder: Path) -> int | None:

@@ -99,9 +99,7 @@ def check_out_dir(out_dir: Path) -> None:
         where = "" if existing == out_dir else f" ({existing} is a file)"
         raise UsageError(f"--out {out_dir} is not a folder{where}; choose a folder for the results")
     try:
-        # A real write, not os.access: root passes every permission bit, yet not a read-only
-        # file system, /proc or /sys. It leaves nothing behind.
-        Path(tempfile.mkdtemp(prefix=".relayq-probe-", dir=existing)).rmdir()
+        disk.probe(existing)
     except OSError as exc:
         raise _write_error(exc, out_dir, existing) from None
     if disk.free_bytes(existing) == 0:

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import TextIO
 
@@ -156,7 +155,7 @@ def _check_state(folder: Path) -> None:
     is said now, not lost in a background job that cannot start."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        Path(tempfile.mkdtemp(prefix=".relayq-probe-", dir=folder)).rmdir()
+        disk.probe(folder)
     except OSError as exc:
         raise ConfigError(
             f"cannot write the job folders in {folder} (RELAYQ_STATE_DIR): {disk.why(exc)}; "

@@ -171,6 +171,16 @@ class Intake:
                      and r.id != earlier.id and r.forgotten_at is None
                      and r.state not in ("failed", "cancelled")), None)  # fmt: skip
 
+    def summarize(self, earlier: JobRow, *, chat_id: int, message_id: int) -> JobRow:
+        """A job that summarizes `earlier`: the one already made or under way, else a new one
+        (once per message)."""
+        made = self.made_from(earlier, kind="summarize")
+        if made is not None:
+            return made
+        (row,) = self.accept(chat_id=chat_id, user_id=earlier.user_id, message_id=message_id,
+                             sources=[f"job:{earlier.id}"], kind="summarize")  # fmt: skip
+        return row
+
     def translate(self, earlier: JobRow, *, chat_id: int, message_id: int) -> JobRow:
         """A job that translates `earlier`'s source to English: the one already made or under
         way, else a new one (once per message): the same source, told the language it was

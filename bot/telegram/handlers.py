@@ -206,10 +206,7 @@ def register_handlers(
         earlier = intake.summarizable(job_id, user_id)
         if isinstance(earlier, Answer):
             return texts.not_summarizable(earlier, job_id)
-        row = intake.made_from(earlier, kind="summarize")
-        if row is None:
-            (row,) = intake.accept(chat_id=chat_id, user_id=user_id, message_id=message_id,
-                                   sources=[f"job:{earlier.id}"], kind="summarize")  # fmt: skip
+        row = intake.summarize(earlier, chat_id=chat_id, message_id=message_id)
         return texts.summary_again(earlier.id, row)
 
     async def summarize(update: Update, context: Context) -> None:

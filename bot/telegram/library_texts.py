@@ -142,12 +142,11 @@ def jobs_text(rows: list[JobRow], shelved: Mapping[str, Shelved], *,
         seconds = kept.duration_s if kept else None
         if seconds is None and row.duration_min is not None:
             seconds = row.duration_min * 60
-        where = (
-            "this machine"
-            if local
-            else (kept.runner if kept else None)
-            or ((machines or {}).get(row.target or "", row.target))
-        )
+        if local:
+            where: str | None = "this machine"
+        else:
+            named = (machines or {}).get(row.target or "", row.target)
+            where = (kept.runner if kept else None) or named
         facts = [row.id, when, length(seconds), row.state + (f" on {where}" if where else "")]
         lines.append(f"• {title}")
         lines.append("  " + " · ".join(f for f in facts if f))
